@@ -1,0 +1,1 @@
+"""Stub LMS models (filled in by the compat layer's work)."""

@@ -1,0 +1,219 @@
+"""Public Python API of openedx-analytics: read a course's aggregates.
+
+The REST API and the instructor-dashboard tab build on these functions only. Every
+function takes a course id (string or CourseKey) and optional ``start``/``end`` dates
+(``start`` inclusive, ``end`` exclusive) and returns plain dicts whose keys are the
+field names of the metric contract. Nothing here writes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Max, QuerySet
+
+from openedx_analytics import conf
+from openedx_analytics.metrics.activity import week_start
+from openedx_analytics.models import (
+    ActivityDay,
+    ActivityWeek,
+    CourseGrades,
+    EnrollmentDay,
+    ProblemAnswer,
+    ProblemSummary,
+    VideoSegment,
+    VideoSummary,
+)
+from openedx_analytics.pipeline.envelope import parse_course_id
+
+__all__ = [
+    "get_activity",
+    "get_answer_distribution",
+    "get_course_summaries",
+    "get_course_summary",
+    "get_enrollment",
+    "get_grades",
+    "get_problems",
+    "get_video_timeline",
+    "get_videos",
+    "known_course_ids",
+]
+
+
+def _course(course_id: Any) -> str:
+    return parse_course_id(str(course_id))
+
+
+def _between(queryset: QuerySet, field: str, start: dt.date | None, end: dt.date | None) -> QuerySet:
+    if start is not None:
+        queryset = queryset.filter(**{f"{field}__gte": start})
+    if end is not None:
+        queryset = queryset.filter(**{f"{field}__lt": end})
+    return queryset
+
+
+def _db() -> str:
+    return conf.analytics_db()
+
+
+def get_enrollment(course_id: Any, start: dt.date | None = None, end: dt.date | None = None) -> list[dict[str, Any]]:
+    """Daily enrollment rows: date, count, cumulative_count, enrollments, unenrollments, modes, last_updated."""
+    rows = _between(EnrollmentDay.objects.using(_db()).filter(course_id=_course(course_id)), "date", start, end)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    return [
+        {
+            "date": row.date,
+            "count": row.count,
+            "cumulative_count": row.cumulative_count,
+            "enrollments": row.enrollments,
+            "unenrollments": row.unenrollments,
+            "modes": row.modes,
+            "partial": row.date >= today,
+            "last_updated": row.last_updated,
+        }
+        for row in rows.order_by("date")
+    ]
+
+
+def get_activity(
+    course_id: Any, start: dt.date | None = None, end: dt.date | None = None, granularity: str = "week"
+) -> list[dict[str, Any]]:
+    """Engagement rows, weekly (``interval_start``/``interval_end``) or daily (``date``)."""
+    course = _course(course_id)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    columns = ("any", "attempted_problem", "played_video", "posted_forum")
+    if granularity == "day":
+        rows = _between(ActivityDay.objects.using(_db()).filter(course_id=course), "date", start, end)
+        return [
+            {"date": r.date, **{c: getattr(r, c) for c in columns}, "partial": r.date >= today,
+             "last_updated": r.last_updated}
+            for r in rows.order_by("date")
+        ]
+    if granularity != "week":
+        raise ValueError(f"granularity must be 'day' or 'week', not {granularity!r}")
+    weeks = ActivityWeek.objects.using(_db()).filter(course_id=course)
+    weeks = _between(weeks, "interval_start", week_start(start) if start else None, end)
+    return [
+        {
+            "interval_start": r.interval_start,
+            "interval_end": r.interval_start + dt.timedelta(days=7),
+            **{c: getattr(r, c) for c in columns},
+            "partial": r.interval_start + dt.timedelta(days=7) > today,
+            "last_updated": r.last_updated,
+        }
+        for r in weeks.order_by("interval_start")
+    ]
+
+
+def get_videos(course_id: Any) -> list[dict[str, Any]]:
+    """Per-video rows: video_id, duration, segment_length, users_at_start, users_at_end, views."""
+    rows = VideoSummary.objects.using(_db()).filter(course_id=_course(course_id)).order_by("video_id")
+    return [
+        {
+            "video_id": r.video_id, "duration": r.duration, "duration_inferred": r.duration_inferred,
+            "segment_length": r.segment_length, "users_at_start": r.users_at_start,
+            "users_at_end": r.users_at_end, "views": r.views, "last_updated": r.last_updated,
+        }
+        for r in rows
+    ]
+
+
+def get_video_timeline(course_id: Any, video_id: str) -> list[dict[str, Any]]:
+    """Per-segment rows of one video: segment, num_users, num_views."""
+    rows = VideoSegment.objects.using(_db()).filter(course_id=_course(course_id), video_id=video_id)
+    return [
+        {"segment": r.segment, "num_users": r.num_users, "num_views": r.num_views}
+        for r in rows.order_by("segment")
+    ]
+
+
+def get_problems(course_id: Any) -> list[dict[str, Any]]:
+    """Per-problem rows: problem_id, part_ids, users_attempted, submissions and correctness."""
+    rows = ProblemSummary.objects.using(_db()).filter(course_id=_course(course_id)).order_by("problem_id")
+    return [
+        {
+            "problem_id": r.problem_id, "part_ids": r.part_ids, "users_attempted": r.users_attempted,
+            "total_submissions": r.total_submissions, "correct_submissions": r.correct_submissions,
+            "first_attempt_correct": r.first_attempt_correct, "attempts_mean": r.attempts_mean,
+            "last_updated": r.last_updated,
+        }
+        for r in rows
+    ]
+
+
+def get_answer_distribution(course_id: Any, problem_id: str) -> list[dict[str, Any]]:
+    """Answer rows of one problem: part_id, answer_value, correct, count, variant."""
+    rows = ProblemAnswer.objects.using(_db()).filter(course_id=_course(course_id), problem_id=problem_id)
+    return [
+        {"part_id": r.part_id, "answer_value": r.answer_value, "correct": r.correct, "count": r.count,
+         "variant": r.variant}
+        for r in rows.order_by("part_id", "-count", "answer_value", "variant")
+    ]
+
+
+def get_grades(course_id: Any) -> dict[str, Any]:
+    """Grade buckets, passing learners and certificates by mode (zeros when nothing is known)."""
+    row = CourseGrades.objects.using(_db()).filter(course_id=_course(course_id)).first()
+    if row is None:
+        return {"buckets": [], "passing_users": 0, "certificates": {}, "last_updated": None}
+    return {"buckets": row.buckets, "passing_users": row.passing_users, "certificates": row.certificates,
+            "last_updated": row.last_updated}
+
+
+def get_course_summaries(course_ids: Iterable[Any]) -> list[dict[str, Any]]:
+    """Summary figures of many courses in a fixed number of queries (for course lists)."""
+    courses = sorted({_course(c) for c in course_ids})
+    using = _db()
+    latest = dict(
+        EnrollmentDay.objects.using(using).filter(course_id__in=courses)
+        .values_list("course_id").annotate(last=Max("date")).order_by()
+    )
+    wanted = set(latest.items()) | {(c, d - dt.timedelta(days=7)) for c, d in latest.items()}
+    days = {
+        (r.course_id, r.date): r
+        for r in EnrollmentDay.objects.using(using).filter(course_id__in=courses, date__in={d for _c, d in wanted})
+        if (r.course_id, r.date) in wanted
+    }
+    grades = {r.course_id: r for r in CourseGrades.objects.using(using).filter(course_id__in=courses)}
+    this_week = week_start(dt.datetime.now(dt.timezone.utc).date())
+    last_week = {
+        r.course_id: r
+        for r in ActivityWeek.objects.using(using).filter(
+            course_id__in=courses, interval_start=this_week - dt.timedelta(days=7)
+        )
+    }
+    summaries = []
+    for course in courses:
+        last_day = latest.get(course)
+        current = days.get((course, last_day))
+        week_ago = days.get((course, last_day - dt.timedelta(days=7))) if last_day else None
+        grade = grades.get(course)
+        activity = last_week.get(course)
+        stamps = [x.last_updated for x in (current, grade, activity) if x is not None]
+        summaries.append(
+            {
+                "course_id": course,
+                "count": current.count if current else 0,
+                "cumulative_count": current.cumulative_count if current else 0,
+                "count_change_7_days": (current.count - (week_ago.count if week_ago else 0)) if current else 0,
+                "enrollment_modes": current.modes if current else {},
+                "passing_users": grade.passing_users if grade else 0,
+                "certificates": sum(grade.certificates.values()) if grade else 0,
+                "active_last_week": activity.any if activity else 0,
+                "last_updated": max(stamps) if stamps else None,
+            }
+        )
+    return summaries
+
+
+def get_course_summary(course_id: Any) -> dict[str, Any]:
+    """Summary figures of one course (see ``get_course_summaries``)."""
+    return get_course_summaries([course_id])[0]
+
+
+def known_course_ids() -> list[str]:
+    """Every course that has enrollment aggregates."""
+    return list(
+        EnrollmentDay.objects.using(_db()).values_list("course_id", flat=True).distinct().order_by("course_id")
+    )

@@ -1,0 +1,83 @@
+"""Django AppConfig that makes openedx-analytics an LMS plugin (edx-django-utils plugin framework)."""
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.dispatch import Signal
+from django.utils.module_loading import import_string
+
+#: openedx-events signals we listen to, and the receiver in ``signals/receivers.py`` for each.
+#: Declared once here; used for ``plugin_app`` and for connecting in ``ready()``.
+RECEIVED_SIGNALS: dict[str, str] = {
+    "COURSE_ENROLLMENT_CREATED": "receive_learning_event",
+    "COURSE_ENROLLMENT_CHANGED": "receive_learning_event",
+    "COURSE_UNENROLLMENT_COMPLETED": "receive_learning_event",
+    "PERSISTENT_GRADE_SUMMARY_CHANGED": "receive_learning_event",
+    "COURSE_PASSING_STATUS_UPDATED": "receive_learning_event",
+    "CERTIFICATE_CREATED": "receive_learning_event",
+    "CERTIFICATE_CHANGED": "receive_learning_event",
+    "CERTIFICATE_REVOKED": "receive_learning_event",
+    "FORUM_THREAD_CREATED": "receive_learning_event",
+    "FORUM_THREAD_RESPONSE_CREATED": "receive_learning_event",
+    "FORUM_RESPONSE_COMMENT_CREATED": "receive_learning_event",
+}
+
+_RECEIVERS_MODULE = "openedx_analytics.signals.receivers"
+
+
+def _receivers_config() -> list[dict[str, str]]:
+    return [
+        {
+            "receiver_func_name": func,
+            "signal_path": f"openedx_events.learning.signals.{signal}",
+            "dispatch_uid": f"openedx_analytics.{signal}",
+        }
+        for signal, func in RECEIVED_SIGNALS.items()
+    ]
+
+
+class OpenedxAnalyticsConfig(AppConfig):
+    """Plugin entry point: URLs, settings hooks and openedx-events receivers for the LMS."""
+
+    name = "openedx_analytics"
+    verbose_name = "Open edX Analytics"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    plugin_app = {
+        "url_config": {
+            "lms.djangoapp": {
+                "namespace": "openedx_analytics",
+                "regex": r"^",
+                "relative_path": "urls",
+            },
+        },
+        "settings_config": {
+            "lms.djangoapp": {
+                "common": {"relative_path": "settings.common"},
+                "production": {"relative_path": "settings.production"},
+                "devstack": {"relative_path": "settings.devstack"},
+                "test": {"relative_path": "settings.test"},
+            },
+        },
+        "signals_config": {
+            "lms.djangoapp": {
+                "relative_path": "signals.receivers",
+                "receivers": _receivers_config(),
+            },
+        },
+    }
+
+    def ready(self) -> None:
+        """Connect the receivers ourselves as well, so any host (not only the LMS) gets them.
+
+        Django de-duplicates on ``dispatch_uid``, so the LMS connecting the same
+        receivers through ``signals_config`` does not double them.
+        """
+        receivers = __import__(_RECEIVERS_MODULE, fromlist=["*"])
+        for config in _receivers_config():
+            signal: Signal = import_string(config["signal_path"])
+            signal.connect(
+                getattr(receivers, config["receiver_func_name"]),
+                dispatch_uid=config["dispatch_uid"],
+                weak=False,
+            )
+        from openedx_analytics import dispatch  # noqa: F401  (connects request/task end hooks)

@@ -1,0 +1,165 @@
+"""Video: viewings replayed from player events, 5-second segment timelines and per-video figures."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Sum
+
+from openedx_analytics import conf
+from openedx_analytics.models import (
+    DirtyScope,
+    VideoEventFact,
+    VideoSegment,
+    VideoSummary,
+    VideoUserSegment,
+    VideoViewer,
+)
+from openedx_analytics.pipeline.facts import mark_dirty
+
+SEGMENT_LENGTH = 5
+MIN_VIEWING_SECONDS = 0.25
+DURATION_SLACK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class PlayerEvent:
+    """One player event of one learner on one video (the replay's input)."""
+
+    time: dt.datetime
+    action: str
+    position: float | None
+    old_time: float | None
+    new_time: float | None
+    tiebreak: str = ""
+
+
+def segment_of(position: float) -> int:
+    """The 5-second segment a position falls in."""
+    return int(math.floor(position)) // SEGMENT_LENGTH
+
+
+def viewings(events: Iterable[PlayerEvent], duration: float | None) -> list[tuple[float, float]]:
+    """Replay one learner's events on a video into (start, end) viewings, per the metric contract."""
+    result: list[tuple[float, float]] = []
+    open_start: float | None = None
+    seek_resume: float | None = None
+
+    def close(end: float | None) -> None:
+        nonlocal open_start
+        start, open_start = open_start, None
+        if start is None or end is None or end < start or end - start < MIN_VIEWING_SECONDS:
+            return
+        if duration is not None and end > duration + DURATION_SLACK_SECONDS:
+            return
+        result.append((start, end))
+
+    for event in sorted(events, key=lambda e: (e.time, e.tiebreak)):
+        if event.action == "play":
+            open_start = seek_resume if seek_resume is not None else event.position
+            seek_resume = None
+        elif open_start is None:
+            continue
+        elif event.action in ("pause", "stop"):
+            close(event.position)
+            seek_resume = None
+        elif event.action == "seek":
+            close(event.old_time)
+            seek_resume = event.new_time
+    return result
+
+
+def touched_segments(views: Sequence[tuple[float, float]]) -> Counter:
+    """How many viewings touched each segment (start's to end's, both included)."""
+    counts: Counter = Counter()
+    for start, end in views:
+        counts.update(range(segment_of(start), segment_of(end) + 1))
+    return counts
+
+
+def infer_final_segment(users_per_segment: dict[int, int], ratio: float) -> int:
+    """Walking back from the last watched segment, the first whose viewers do not drop sharply."""
+    last = max(users_per_segment)
+    segment = last
+    while segment > 0:
+        previous = users_per_segment.get(segment - 1, 0)
+        if previous and users_per_segment.get(segment, 0) >= ratio * previous:
+            return segment
+        segment -= 1
+    return 0
+
+
+def end_segment(duration: float) -> int:
+    """The segment that counts as "the end": the one of max(duration - 30, 0.95 x duration)."""
+    return segment_of(max(duration - 30, 0.95 * duration))
+
+
+def recompute_viewer(course_id: str, key: str, now: dt.datetime, using: str) -> None:
+    """Replay one learner's events on one video (``key`` = "<user_id> <video_id>") into segments."""
+    user_text, video_id = key.split(" ", 1)
+    user_id = int(user_text)
+    facts = list(
+        VideoEventFact.objects.using(using)
+        .filter(course_id=course_id, video_id=video_id, user_id=user_id)
+        .values_list("time", "action", "position", "old_time", "new_time", "duration", "fingerprint")
+    )
+    durations = [row[5] for row in facts if row[5]]
+    duration = max(durations) if durations else None
+    views = viewings((PlayerEvent(t, a, p, o, n, fp) for t, a, p, o, n, _d, fp in facts), duration)
+    scope = {"course_id": course_id, "video_id": video_id, "user_id": user_id}
+    VideoUserSegment.objects.using(using).filter(**scope).delete()
+    VideoUserSegment.objects.using(using).bulk_create(
+        [VideoUserSegment(**scope, segment=s, views=n) for s, n in sorted(touched_segments(views).items())]
+    )
+    VideoViewer.objects.using(using).update_or_create(
+        **scope, defaults={"viewings": len(views), "max_duration": duration}
+    )
+    mark_dirty([(DirtyScope.VIDEO, course_id, video_id)], using=using)
+
+
+def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
+    """Rebuild a video's timeline and summary (``key`` = video id) from its viewers' segments."""
+    video_id = key
+    scope = {"course_id": course_id, "video_id": video_id}
+    rows = (
+        VideoUserSegment.objects.using(using).filter(**scope)
+        .values_list("segment").annotate(users=Count("user_id"), views=Sum("views")).order_by("segment")
+    )
+    users = {segment: n for segment, n, _v in rows}
+    views = {segment: v for segment, _n, v in rows}
+    viewers = VideoViewer.objects.using(using).filter(**scope).aggregate(
+        viewings=Sum("viewings"), duration=Max("max_duration")
+    )
+    VideoSegment.objects.using(using).filter(**scope).delete()
+    if not users:
+        VideoSummary.objects.using(using).filter(**scope).delete()
+        return
+    reported = viewers["duration"]
+    if reported:
+        duration, inferred = int(math.ceil(reported)), False
+        final = max(segment_of(reported), max(users))
+    else:
+        ratio = float(conf.get("OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO"))
+        final = infer_final_segment(users, ratio)
+        duration, inferred = (final + 1) * SEGMENT_LENGTH - 1, True
+    VideoSegment.objects.using(using).bulk_create(
+        [
+            VideoSegment(**scope, segment=s, num_users=users.get(s, 0), num_views=views.get(s, 0))
+            for s in range(0, final + 1)
+        ]
+    )
+    VideoSummary.objects.using(using).update_or_create(
+        **scope,
+        defaults={
+            "duration": duration,
+            "duration_inferred": inferred,
+            "segment_length": SEGMENT_LENGTH,
+            "users_at_start": users.get(0, 0),
+            "users_at_end": users.get(end_segment(duration), 0),
+            "views": viewers["viewings"] or 0,
+            "last_updated": now,
+        },
+    )

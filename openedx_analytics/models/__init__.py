@@ -1,0 +1,47 @@
+"""Models of openedx-analytics: facts (what happened), dirty scopes (what to recompute), aggregates (what we serve)."""
+from openedx_analytics.models.aggregates import (
+    ActivityDay,
+    ActivityWeek,
+    CourseGrades,
+    EnrollmentDay,
+    ProblemAnswer,
+    ProblemSummary,
+    VideoSegment,
+    VideoSummary,
+)
+from openedx_analytics.models.facts import (
+    ActivityFact,
+    CertificateFact,
+    EnrollmentFact,
+    GradeFact,
+    PassingFact,
+    ProblemSubmissionFact,
+    VideoEventFact,
+    VideoUserSegment,
+    VideoViewer,
+)
+from openedx_analytics.models.operations import DirtyScope, RejectedEventSample, RejectionCount, ScopeLock
+
+__all__ = [
+    "ActivityDay",
+    "ActivityFact",
+    "ActivityWeek",
+    "CertificateFact",
+    "CourseGrades",
+    "DirtyScope",
+    "EnrollmentDay",
+    "EnrollmentFact",
+    "GradeFact",
+    "PassingFact",
+    "ProblemAnswer",
+    "ProblemSubmissionFact",
+    "ProblemSummary",
+    "RejectedEventSample",
+    "RejectionCount",
+    "ScopeLock",
+    "VideoEventFact",
+    "VideoSegment",
+    "VideoSummary",
+    "VideoUserSegment",
+    "VideoViewer",
+]

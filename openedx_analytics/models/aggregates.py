@@ -1,0 +1,158 @@
+"""Aggregates: the numbers we serve, recomputed from facts per scope (never incremented).
+
+.. no_pii: every aggregate is a count over learners; no row identifies a learner.
+"""
+from __future__ import annotations
+
+from django.db import models
+
+from openedx_analytics.models.facts import BLOCK_ID_LENGTH, COURSE_ID_LENGTH
+
+
+class EnrollmentDay(models.Model):
+    """Enrollment figures of a course at the end of a UTC day.
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    date = models.DateField()
+    count = models.IntegerField()
+    cumulative_count = models.IntegerField()
+    enrollments = models.IntegerField()
+    unenrollments = models.IntegerField()
+    #: {mode: {"count": n, "cumulative_count": n}}
+    modes = models.JSONField(default=dict)
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course_id", "date"], name="oa_enrday_unique")]
+
+
+class ActivityCounts(models.Model):
+    """Distinct active learners of a course in a period, by kind of activity."""
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    any = models.IntegerField()
+    attempted_problem = models.IntegerField()
+    played_video = models.IntegerField()
+    posted_forum = models.IntegerField()
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class ActivityDay(ActivityCounts):
+    """Active learners of a course on a UTC day.
+
+    .. no_pii:
+    """
+
+    date = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course_id", "date"], name="oa_actday_unique")]
+
+
+class ActivityWeek(ActivityCounts):
+    """Active learners of a course in an ISO week, named by its Monday.
+
+    .. no_pii:
+    """
+
+    interval_start = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course_id", "interval_start"], name="oa_actweek_unique")]
+
+
+class VideoSummary(models.Model):
+    """Per-video figures of a course.
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    duration = models.IntegerField()
+    duration_inferred = models.BooleanField(default=False)
+    segment_length = models.IntegerField()
+    users_at_start = models.IntegerField()
+    users_at_end = models.IntegerField()
+    views = models.IntegerField()
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course_id", "video_id"], name="oa_videosum_unique")]
+
+
+class VideoSegment(models.Model):
+    """Viewers and views of one 5-second segment of a video.
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    segment = models.IntegerField()
+    num_users = models.IntegerField()
+    num_views = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "video_id", "segment"], name="oa_videoseg_unique"),
+        ]
+
+
+class ProblemSummary(models.Model):
+    """Per-problem submission figures of a course.
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    part_ids = models.JSONField(default=list)
+    users_attempted = models.IntegerField()
+    total_submissions = models.IntegerField()
+    correct_submissions = models.IntegerField()
+    first_attempt_correct = models.IntegerField()
+    attempts_mean = models.FloatField()
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course_id", "problem_id"], name="oa_problemsum_unique")]
+
+
+class ProblemAnswer(models.Model):
+    """How many learners' last answer to a problem part was ``answer_value``.
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    part_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    answer_value = models.TextField()
+    correct = models.BooleanField(null=True)
+    variant = models.CharField(max_length=64, blank=True, default="")
+    count = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["course_id", "problem_id"], name="oa_problemans_scope")]
+
+
+class CourseGrades(models.Model):
+    """Passing learners, grade distribution and certificates of a course.
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH, unique=True)
+    passing_users = models.IntegerField()
+    #: [{"bucket": "0-9", "count": n}, ...]
+    buckets = models.JSONField(default=list)
+    #: {mode: count} of downloadable certificates
+    certificates = models.JSONField(default=dict)
+    last_updated = models.DateTimeField()

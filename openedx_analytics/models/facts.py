@@ -1,0 +1,196 @@
+"""Facts: what happened, per learner, at the grain a metric needs.
+
+Every fact row carries a ``fingerprint`` (a hash of its identity) under a unique
+constraint, so writing the same fact twice is a no-op: at-least-once delivery,
+duplicated log files and re-run backfills cannot double count. Facts live in the
+analytics database alias.
+"""
+from __future__ import annotations
+
+from django.db import models
+
+COURSE_ID_LENGTH = 255
+BLOCK_ID_LENGTH = 255
+
+
+class Fact(models.Model):
+    """Shared shape of a per-learner, timestamped fact.
+
+    .. pii: The LMS user id of the learner the fact is about (no username, email or name).
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    user_id = models.BigIntegerField()
+    time = models.DateTimeField()
+    fingerprint = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        abstract = True
+
+
+class EnrollmentFact(Fact):
+    """One enrollment state seen for a learner at a time (activation, deactivation or mode change).
+
+    .. pii: The LMS user id of the learner.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    #: None for a mode change that does not say whether the learner is active.
+    is_active = models.BooleanField(null=True)
+    mode = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [models.Index(fields=["course_id", "user_id", "time"], name="oa_enrfact_course_user_time")]
+
+
+class ActivityFact(models.Model):
+    """A learner did something of ``kind`` in a course on a day (one row per learner, course, day, kind).
+
+    .. pii: The LMS user id of the learner.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    ANY = "any"
+    PROBLEM = "problem"
+    VIDEO = "video"
+    FORUM = "forum"
+    KINDS = (ANY, PROBLEM, VIDEO, FORUM)
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    day = models.DateField()
+    kind = models.CharField(max_length=16)
+    user_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "day", "kind", "user_id"], name="oa_activity_unique"),
+        ]
+
+
+class VideoEventFact(Fact):
+    """One player event (play, pause, seek, stop) of a learner on a video.
+
+    .. pii: The LMS user id of the learner.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    action = models.CharField(max_length=8)
+    position = models.FloatField(null=True)
+    old_time = models.FloatField(null=True)
+    new_time = models.FloatField(null=True)
+    duration = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["course_id", "video_id", "user_id", "time"], name="oa_videofact_scope"),
+        ]
+
+
+class VideoUserSegment(models.Model):
+    """Derived fact: how many viewings of a learner touched a 5-second segment of a video.
+
+    Rebuilt for one learner and video whenever their video events change.
+
+    .. pii: The LMS user id of the learner.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    user_id = models.BigIntegerField()
+    segment = models.IntegerField()
+    views = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course_id", "video_id", "user_id", "segment"], name="oa_videouserseg_unique"
+            ),
+        ]
+
+
+class ProblemSubmissionFact(Fact):
+    """One graded submission of a learner to a problem, with its per-part answers.
+
+    .. pii: The LMS user id of the learner and the answers they submitted.
+    .. pii_types: id, other
+    .. pii_retirement: retained
+    """
+
+    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    attempt = models.IntegerField(null=True)
+    correct = models.BooleanField()
+    answers = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [models.Index(fields=["course_id", "problem_id", "user_id"], name="oa_problemfact_scope")]
+
+
+class GradeFact(Fact):
+    """A learner's course grade percent as computed at a time.
+
+    .. pii: The LMS user id of the learner and their grade.
+    .. pii_types: id, other
+    .. pii_retirement: retained
+    """
+
+    percent = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["course_id", "user_id", "time"], name="oa_gradefact_scope")]
+
+
+class PassingFact(Fact):
+    """A learner's course passing status as reported at a time.
+
+    .. pii: The LMS user id of the learner.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    is_passing = models.BooleanField()
+
+    class Meta:
+        indexes = [models.Index(fields=["course_id", "user_id", "time"], name="oa_passfact_scope")]
+
+
+class CertificateFact(Fact):
+    """A learner's certificate status and mode as reported at a time.
+
+    .. pii: The LMS user id of the learner.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    mode = models.CharField(max_length=100)
+    status = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["course_id", "user_id", "time"], name="oa_certfact_scope")]
+
+
+class VideoViewer(models.Model):
+    """Derived fact: a learner's viewings of a video and the longest duration their player reported.
+
+    .. pii: The LMS user id of the learner.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    user_id = models.BigIntegerField()
+    viewings = models.IntegerField()
+    max_duration = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "video_id", "user_id"], name="oa_videoviewer_unique"),
+        ]

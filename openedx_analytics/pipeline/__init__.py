@@ -1,0 +1,1 @@
+"""The one flow every event takes: envelope -> normalize -> facts -> dirty scopes -> aggregates."""

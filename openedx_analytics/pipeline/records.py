@@ -1,0 +1,141 @@
+"""Typed records the normalizer produces: one kind per fact table.
+
+Each record knows its identity (``fingerprint``): two deliveries of the same event give
+records with equal fingerprints, so the fact writers store them once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+
+def _fingerprint(*parts: object) -> str:
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentChange:
+    """A learner's enrollment state at a time. ``is_active`` None means "unchanged" (mode change only)."""
+
+    course_id: str
+    user_id: int
+    time: dt.datetime
+    mode: str
+    is_active: bool | None
+
+    def fingerprint(self) -> str:
+        """Identity of the state change (the same change from two doors differs in time only)."""
+        return _fingerprint("enr", self.course_id, self.user_id, self.time.isoformat(), self.mode, self.is_active)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A learner was active in a course on a day, in the given kinds (``any`` and maybe more)."""
+
+    course_id: str
+    user_id: int
+    day: dt.date
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VideoEvent:
+    """A player event on a video; positions are seconds into the video."""
+
+    course_id: str
+    video_id: str
+    user_id: int
+    time: dt.datetime
+    action: str  # play, pause, seek, stop
+    position: float | None = None
+    old_time: float | None = None
+    new_time: float | None = None
+    duration: float | None = None
+
+    def fingerprint(self) -> str:
+        """Identity of the player event."""
+        return _fingerprint(
+            "vid", self.course_id, self.video_id, self.user_id, self.time.isoformat(), self.action,
+            self.position, self.old_time, self.new_time,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PartAnswer:
+    """A learner's answer to one part (input) of a problem."""
+
+    part_id: str
+    value: str
+    correct: bool | None
+    variant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemSubmission:
+    """One graded submission of a learner to a problem."""
+
+    course_id: str
+    problem_id: str
+    user_id: int
+    time: dt.datetime
+    attempt: int | None
+    correct: bool
+    answers: tuple[PartAnswer, ...] = ()
+
+    def fingerprint(self) -> str:
+        """Identity of the submission: the attempt number when the LMS gives one, else the time."""
+        when = self.attempt if self.attempt is not None else self.time.isoformat()
+        return _fingerprint("prb", self.course_id, self.problem_id, self.user_id, when)
+
+    def answers_json(self) -> list[dict]:
+        """Answers as stored in the fact table."""
+        return [dataclasses.asdict(answer) for answer in self.answers]
+
+
+@dataclass(frozen=True, slots=True)
+class GradeChange:
+    """A learner's course grade (0.0 to 1.0) computed at a time."""
+
+    course_id: str
+    user_id: int
+    time: dt.datetime
+    percent: float
+
+    def fingerprint(self) -> str:
+        """Identity of the grade computation."""
+        return _fingerprint("grd", self.course_id, self.user_id, self.time.isoformat(), round(self.percent, 6))
+
+
+@dataclass(frozen=True, slots=True)
+class PassingChange:
+    """A learner's passing status reported at a time."""
+
+    course_id: str
+    user_id: int
+    time: dt.datetime
+    is_passing: bool
+
+    def fingerprint(self) -> str:
+        """Identity of the status report."""
+        return _fingerprint("pas", self.course_id, self.user_id, self.time.isoformat(), self.is_passing)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateChange:
+    """A learner's certificate status and mode reported at a time."""
+
+    course_id: str
+    user_id: int
+    time: dt.datetime
+    mode: str
+    status: str
+
+    def fingerprint(self) -> str:
+        """Identity of the certificate status report."""
+        return _fingerprint("crt", self.course_id, self.user_id, self.time.isoformat(), self.mode, self.status)
+
+
+Record = EnrollmentChange | Activity | VideoEvent | ProblemSubmission | GradeChange | PassingChange | CertificateChange

@@ -1,0 +1,71 @@
+"""Settings every LMS environment gets from openedx-analytics.
+
+``plugin_settings`` only fills in what the operator has not set, and appends to
+shared structures (database routers, tracking backends) instead of replacing them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+ROUTER_PATH = "openedx_analytics.router.AnalyticsRouter"
+TRACKING_BACKEND_KEY = "openedx_analytics"
+
+DEFAULTS: dict[str, Any] = {
+    # .. setting_name: OPENEDX_ANALYTICS_DATABASE
+    # .. setting_default: "analytics"
+    # .. setting_description: Alias in DATABASES that holds the analytics facts, dirty scopes and
+    #   aggregates. When the alias is not in DATABASES, everything falls back to "default".
+    "OPENEDX_ANALYTICS_DATABASE": "analytics",
+    # .. setting_name: OPENEDX_ANALYTICS_CELERY_QUEUE
+    # .. setting_default: None
+    # .. setting_description: Celery queue that receives event batches and recompute tasks. None
+    #   uses the Celery app's default queue (in the LMS, set it to a queue your workers consume).
+    "OPENEDX_ANALYTICS_CELERY_QUEUE": None,
+    # .. setting_name: OPENEDX_ANALYTICS_MAX_BATCH_SIZE
+    # .. setting_default: 500
+    # .. setting_description: Most events one Celery message carries. A request that emits more
+    #   sends several messages; memory held per request stays bounded.
+    "OPENEDX_ANALYTICS_MAX_BATCH_SIZE": 500,
+    # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_RETRIES
+    # .. setting_default: 1
+    # .. setting_description: How many times handing a batch to the broker is retried before the
+    #   batch is logged as lost (with the course ids and time window to backfill). Kept low so a
+    #   broker outage does not slow LMS requests.
+    "OPENEDX_ANALYTICS_PUBLISH_RETRIES": 1,
+    # .. setting_name: OPENEDX_ANALYTICS_REJECTED_SAMPLE_SIZE
+    # .. setting_default: 100
+    # .. setting_description: Rejected events kept per rejection reason for operators to inspect
+    #   (oldest dropped first). Counts by reason are kept whatever this is.
+    "OPENEDX_ANALYTICS_REJECTED_SAMPLE_SIZE": 100,
+    # .. setting_name: OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO
+    # .. setting_default: 0.05
+    # .. setting_description: When no event reports a video's duration, the last segment is the
+    #   first one (walking back) whose viewers are at least this fraction of the previous one's.
+    "OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO": 0.05,
+}
+
+
+def plugin_settings(settings: Any) -> None:
+    """Fill in our defaults, add our database router and our event-tracking backend."""
+    for name, value in DEFAULTS.items():
+        if not hasattr(settings, name):
+            setattr(settings, name, value)
+
+    routers = list(getattr(settings, "DATABASE_ROUTERS", []) or [])
+    if ROUTER_PATH not in routers:
+        routers.append(ROUTER_PATH)
+    settings.DATABASE_ROUTERS = routers
+
+    backends = dict(getattr(settings, "EVENT_TRACKING_BACKENDS", {}) or {})
+    backends.setdefault(
+        TRACKING_BACKEND_KEY,
+        {
+            "ENGINE": "eventtracking.backends.routing.RoutingBackend",
+            "OPTIONS": {
+                "backends": {
+                    "analytics": {"ENGINE": "openedx_analytics.tracking.AnalyticsTrackingBackend"},
+                },
+            },
+        },
+    )
+    settings.EVENT_TRACKING_BACKENDS = backends

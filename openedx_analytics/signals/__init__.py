@@ -1,0 +1,1 @@
+"""Receivers for the LMS's openedx-events signals."""

@@ -1,0 +1,52 @@
+"""The door for openedx-events learning signals: serialise the little we need, stage it for Celery.
+
+Only ids, modes, statuses and grades cross into the queue: no username, email, name,
+certificate URL or forum text. Receivers never raise into the LMS.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import attr
+
+from openedx_analytics.dispatch import enqueue
+
+log = logging.getLogger(__name__)
+
+#: Payload fields that normalizers read; everything else (PII, texts) stays behind.
+KEPT_FIELDS = ("mode", "is_active", "percent_grade", "passed_timestamp", "is_passing", "current_status")
+#: The keyword each signal carries its data in.
+DATA_KWARGS = ("enrollment", "certificate", "grade", "course_passing_status", "thread")
+
+
+def serialize(event_type: str, data: Any, time: dt.datetime | None) -> dict[str, Any]:
+    """The raw event (our signal shape) for one signal's data object."""
+    values = attr.asdict(data, recurse=False) if attr.has(type(data)) else dict(data)
+    course = values.get("course")
+    course_id = getattr(course, "course_key", None) or values.get("course_id")
+    user = values.get("user")
+    user_id = getattr(user, "id", None) if user is not None else values.get("user_id")
+    payload = {key: values[key] for key in KEPT_FIELDS if key in values}
+    payload.update(course_id=str(course_id) if course_id else None, user_id=user_id)
+    return {
+        "name": event_type,
+        "time": (time or dt.datetime.now(dt.timezone.utc)).isoformat(),
+        "data": payload,
+        "context": {"course_id": payload["course_id"], "user_id": user_id},
+        "event_source": "signal",
+    }
+
+
+def receive_learning_event(sender: Any, signal: Any = None, **kwargs: Any) -> None:
+    """Receiver of every learning signal we track (see ``apps.RECEIVED_SIGNALS``)."""
+    try:
+        data = next((kwargs[name] for name in DATA_KWARGS if kwargs.get(name) is not None), None)
+        if data is None:
+            log.warning("openedx_analytics: %s arrived without data", getattr(signal, "event_type", signal))
+            return
+        metadata = kwargs.get("metadata")
+        enqueue(serialize(signal.event_type, data, getattr(metadata, "time", None)))
+    except Exception:  # noqa: BLE001
+        log.exception("openedx_analytics: could not take a signal; it is lost (backfill recovers it)")

@@ -1,0 +1,40 @@
+"""Our event-tracking backend: the door for the LMS's tracking events, in-process.
+
+Registered by ``plugin_settings`` as its own top-level ``EVENT_TRACKING_BACKENDS`` entry.
+It drops names we do not track, then stages the event for Celery; it never raises.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from openedx_analytics.dispatch import enqueue
+from openedx_analytics.pipeline.normalizer import is_tracked
+
+log = logging.getLogger(__name__)
+
+
+class AnalyticsTrackingBackend:
+    """event-tracking backend (``send(event)``) feeding the analytics pipeline."""
+
+    def __init__(self, **options: Any) -> None:
+        """Accept and ignore OPTIONS, as event-tracking passes them as keyword arguments."""
+        self.options = options
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Stage a tracked event for Celery; drop the rest. Never raises into the LMS."""
+        try:
+            name = event.get("name") or event.get("event_type") or ""
+            context = event.get("context") if isinstance(event.get("context"), dict) else {}
+            if not isinstance(name, str) or not is_tracked(name, context):
+                return
+            enqueue(
+                {
+                    "name": name,
+                    "timestamp": event.get("timestamp"),
+                    "data": event.get("data"),
+                    "context": context,
+                }
+            )
+        except Exception:  # noqa: BLE001
+            log.exception("openedx_analytics: tracking backend failed on an event; it is lost")

@@ -1,0 +1,118 @@
+"""Django settings of the test and demo host, built the way the LMS builds its own.
+
+The plugin is found through its ``lms.djangoapp`` entry point and configured by its own
+``plugin_settings`` hooks (``common`` then ``test``), as ``lms/envs`` does.
+
+Environment:
+- ``OA_TEST_DB``: ``sqlite`` (default) or ``mysql`` (two real MariaDB databases).
+- ``OA_CELERY_EAGER``: ``1`` (default) runs tasks in-process; ``0`` sends them to the broker.
+- ``OA_BROKER_URL``: the Celery broker (default ``redis://127.0.0.1:6379/15``).
+"""
+import os
+from pathlib import Path
+
+from edx_django_utils.plugins import add_plugins, get_plugin_apps
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "openedx-analytics-test-only"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "lms_host.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+_DB = os.environ.get("OA_TEST_DB", "sqlite")
+if _DB == "mysql":
+    _mysql = {
+        "ENGINE": "django.db.backends.mysql",
+        "HOST": os.environ.get("OA_MYSQL_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("OA_MYSQL_PORT", "3306"),
+        "USER": os.environ.get("OA_MYSQL_USER", "root"),
+        "PASSWORD": os.environ.get("OA_MYSQL_PASSWORD", ""),
+        "OPTIONS": {"charset": "utf8mb4"},
+    }
+    DATABASES = {
+        "default": {**_mysql, "NAME": "oa_lms", "TEST": {"NAME": "oa_test_lms"}},
+        "analytics": {**_mysql, "NAME": "oa_analytics", "TEST": {"NAME": "oa_test_analytics"}},
+    }
+else:
+    _dir = Path(os.environ.get("OA_SQLITE_DIR", BASE_DIR / ".data"))
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_dir / "lms.sqlite3"),
+                    "TEST": {"NAME": str(_dir / "test_lms.sqlite3")}},
+        "analytics": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_dir / "analytics.sqlite3"),
+                      "TEST": {"NAME": str(_dir / "test_analytics.sqlite3")}},
+    }
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "waffle",
+    "config_models",
+    "rest_framework",
+    "eventtracking.django.apps.EventTrackingConfig",
+    "lms_host.stub",
+]
+# The plugins installed in this environment (our own included), as lms/envs/common.py adds them.
+INSTALLED_APPS += [app for app in get_plugin_apps("lms.djangoapp") if app not in INSTALLED_APPS]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crum.CurrentRequestUserMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "waffle.middleware.WaffleMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+STATIC_URL = "/static/"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# event-tracking, as the LMS configures it (the plugin appends its own backend).
+EVENT_TRACKING_ENABLED = True
+EVENT_TRACKING_PROCESSORS = []
+EVENT_TRACKING_BACKENDS = {
+    "tracking_logs": {
+        "ENGINE": "eventtracking.backends.routing.RoutingBackend",
+        "OPTIONS": {"backends": {"logger": {"ENGINE": "eventtracking.backends.logger.LoggerBackend",
+                                             "OPTIONS": {"name": "tracking", "max_event_size": 50000}}}},
+    },
+}
+
+CELERY_BROKER_URL = os.environ.get("OA_BROKER_URL", "redis://127.0.0.1:6379/15")
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("OA_CELERY_EAGER", "1") == "1"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = os.environ.get("OA_RESULT_BACKEND", CELERY_BROKER_URL)
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"tracking": {"handlers": [], "level": "INFO", "propagate": False}},
+}
+
+add_plugins(__name__, "lms.djangoapp", "common")
+add_plugins(__name__, "lms.djangoapp", "test")
