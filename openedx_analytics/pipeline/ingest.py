@@ -87,7 +87,7 @@ def record_rejections(source: str, events: list[Any], outcomes: list[Outcome]) -
                 source=source, reason=outcome.reason, name=outcome.name[:255], detail=outcome.detail[:1000],
                 payload=_excerpt(event),
             )
-            for event, outcome in zip(events, outcomes)
+            for event, outcome in zip(events, outcomes, strict=True)
             if outcome.reason
         ][: limit * len(counts)]
         RejectedEventSample.objects.using(using).bulk_create(samples)

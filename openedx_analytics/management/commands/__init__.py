@@ -1,0 +1,1 @@
+"""backfill_analytics and verify_analytics."""
