@@ -20,9 +20,19 @@ from openedx_analytics.models.facts import (
     VideoUserSegment,
     VideoViewer,
 )
-from openedx_analytics.models.operations import DirtyScope, RejectedEventSample, RejectionCount, ScopeLock
+from openedx_analytics.models.config import AnalyticsConfiguration, CourseAnalyticsOverride
+from openedx_analytics.models.operations import (
+    BackfillCheckpoint,
+    DirtyScope,
+    RejectedEventSample,
+    RejectionCount,
+    ScopeLock,
+)
 
 __all__ = [
+    "AnalyticsConfiguration",
+    "BackfillCheckpoint",
+    "CourseAnalyticsOverride",
     "ActivityDay",
     "ActivityFact",
     "ActivityWeek",

@@ -85,3 +85,20 @@ class RejectedEventSample(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["reason", "created"], name="oa_rejsample_reason")]
+
+
+class BackfillCheckpoint(models.Model):
+    """Progress of one ``backfill_analytics`` run, so an interrupted run resumes where it stopped.
+
+    ``run_key`` is a hash of the run's arguments; ``position`` records, per input, how far
+    the run has durably written.
+
+    .. no_pii:
+    """
+
+    run_key = models.CharField(max_length=64, unique=True)
+    arguments = models.JSONField(default=dict)
+    position = models.JSONField(default=dict)
+    finished = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)

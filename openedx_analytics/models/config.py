@@ -1,0 +1,62 @@
+"""Operator configuration kept in the LMS default database (ConfigurationModels, admin-editable, with history)."""
+from __future__ import annotations
+
+from config_models.models import ConfigurationModel
+from django.db import models
+
+from openedx_analytics.models.facts import COURSE_ID_LENGTH
+
+
+class AnalyticsConfiguration(ConfigurationModel):
+    """Site-wide operator settings that must change without a deploy.
+
+    .. no_pii: (``changed_by`` points at the staff user who changed the configuration.)
+
+    .. toggle_name: AnalyticsConfiguration.enabled
+    .. toggle_implementation: ConfigurationModel
+    .. toggle_default: False
+    .. toggle_description: Site-wide operator settings of openedx-analytics; ``enabled`` marks the
+       current row as in force (a disabled row means "use the defaults").
+    .. toggle_use_cases: open_edx
+    .. toggle_creation_date: 2026-11-21
+    """
+
+    ANALYTICS_DEFAULT_DB = True
+
+    api_throttle_rate = models.CharField(
+        max_length=32, default="120/minute", help_text="Requests per user to the analytics REST API, e.g. 120/minute."
+    )
+
+    class Meta:
+        app_label = "openedx_analytics"
+
+
+class CourseAnalyticsOverride(ConfigurationModel):
+    """Turns analytics on or off for one organization or one course (outside the LMS's own overrides).
+
+    A course row wins over its organization's row, which wins over the waffle flag.
+
+    .. no_pii: (``changed_by`` points at the staff user who changed the override.)
+
+    .. toggle_name: CourseAnalyticsOverride.enabled
+    .. toggle_implementation: ConfigurationModel
+    .. toggle_default: False
+    .. toggle_description: Per-organization and per-course rollout override of the analytics
+       waffle flag; ``override_choice`` "on" forces analytics on, "off" forces it off.
+    .. toggle_use_cases: opt_in, opt_out
+    .. toggle_creation_date: 2026-11-21
+    """
+
+    ANALYTICS_DEFAULT_DB = True
+    KEY_FIELDS = ("org", "course_id")
+
+    ON, OFF, UNSET = "on", "off", "unset"
+    CHOICES = ((ON, "Force on"), (OFF, "Force off"), (UNSET, "Unset"))
+
+    org = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH, blank=True, default="", db_index=True)
+    override_choice = models.CharField(max_length=5, choices=CHOICES, default=UNSET)
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        app_label = "openedx_analytics"
