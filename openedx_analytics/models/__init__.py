@@ -9,6 +9,7 @@ from openedx_analytics.models.aggregates import (
     VideoSegment,
     VideoSummary,
 )
+from openedx_analytics.models.config import AnalyticsConfiguration, CourseAnalyticsOverride
 from openedx_analytics.models.facts import (
     ActivityFact,
     CertificateFact,
@@ -20,7 +21,6 @@ from openedx_analytics.models.facts import (
     VideoUserSegment,
     VideoViewer,
 )
-from openedx_analytics.models.config import AnalyticsConfiguration, CourseAnalyticsOverride
 from openedx_analytics.models.operations import (
     BackfillCheckpoint,
     DirtyScope,
