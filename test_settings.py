@@ -7,6 +7,11 @@ Environment:
 - ``OA_TEST_DB``: ``sqlite`` (default) or ``mysql`` (two real MariaDB databases).
 - ``OA_CELERY_EAGER``: ``1`` (default) runs tasks in-process; ``0`` sends them to the broker.
 - ``OA_BROKER_URL``: the Celery broker (default ``redis://127.0.0.1:6379/15``).
+- ``OA_MYSQL_PREFIX``: prefix of the MariaDB database names (default ``oa``: ``oa_lms``,
+  ``oa_analytics``, test databases ``oa_test_lms``, ``oa_test_analytics``), so parallel runs
+  do not share databases.
+- ``OA_USE_TEST_DB_NAMES``: ``1`` makes ``NAME`` the ``TEST`` name: how a Celery worker started
+  by the tests opens the very databases pytest-django created.
 """
 import os
 from pathlib import Path
@@ -32,9 +37,10 @@ if _DB == "mysql":
         "PASSWORD": os.environ.get("OA_MYSQL_PASSWORD", ""),
         "OPTIONS": {"charset": "utf8mb4"},
     }
+    _prefix = os.environ.get("OA_MYSQL_PREFIX", "oa")
     DATABASES = {
-        "default": {**_mysql, "NAME": "oa_lms", "TEST": {"NAME": "oa_test_lms"}},
-        "analytics": {**_mysql, "NAME": "oa_analytics", "TEST": {"NAME": "oa_test_analytics"}},
+        "default": {**_mysql, "NAME": f"{_prefix}_lms", "TEST": {"NAME": f"{_prefix}_test_lms"}},
+        "analytics": {**_mysql, "NAME": f"{_prefix}_analytics", "TEST": {"NAME": f"{_prefix}_test_analytics"}},
     }
 else:
     _dir = Path(os.environ.get("OA_SQLITE_DIR", BASE_DIR / ".data"))
@@ -44,6 +50,12 @@ else:
         "analytics": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_dir / "analytics.sqlite3"),
                       "TEST": {"NAME": str(_dir / "test_analytics.sqlite3")}},
     }
+    for _database in DATABASES.values():
+        # The tests' Celery workers write to the same files: wait for a lock rather than fail.
+        _database["OPTIONS"] = {"timeout": 20}
+if os.environ.get("OA_USE_TEST_DB_NAMES") == "1":
+    for _database in DATABASES.values():
+        _database["NAME"] = _database["TEST"]["NAME"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
