@@ -1,0 +1,167 @@
+"""Signal and tracking event in, the contract's numbers out, through the real doors (Celery eager)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from unittest import mock
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
+from edx_toggles.toggles.testutils import override_waffle_switch
+
+from openedx_analytics import api, tasks
+from openedx_analytics.models import RejectedEventSample, RejectionCount
+from openedx_analytics.toggles import PAUSE_ENQUEUEING
+from tests import doors
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture
+def captured_batches():
+    """Record every batch handed to Celery, and still run it (eager)."""
+    batches: list[list[dict]] = []
+    original = tasks.process_event_batch.apply_async
+
+    def record(args=None, **kwargs):
+        batches.append(args[0])
+        return original(args=args, **kwargs)
+
+    with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=record):
+        yield batches
+
+
+class FakeRequest:
+    """Brackets code like an LMS request does (request_started ... request_finished)."""
+
+    def __enter__(self):
+        request_finished.disconnect(close_old_connections)
+        request_started.send(sender=self.__class__)
+        return self
+
+    def __exit__(self, *exc):
+        request_finished.send(sender=self.__class__)
+        request_finished.connect(close_old_connections)
+
+
+def assert_scenario_numbers(obs: dict, today: dt.date) -> None:
+    exp = doors.expected(today)
+    assert obs["enrollment"] == [{**exp["enrollment"]}]
+    assert obs["activity"] == [{"date": today, **exp["activity"]}]
+    assert obs["timeline"] == exp["timeline"]
+    (video,) = obs["videos"]
+    assert video["video_id"] == f"block-v1:Demo+Live+2026+type@video+block@{doors.VIDEO}"
+    assert {k: video[k] for k in exp["video"]} == exp["video"]
+    (problem,) = obs["problems"]
+    assert {k: problem[k] for k in exp["problem"]} == exp["problem"]
+    assert obs["answers"] == exp["answers"]
+    grades = obs["grades"]
+    assert grades["passing_users"] == exp["grades"]["passing_users"]
+    assert grades["certificates"] == exp["grades"]["certificates"]
+    assert {b["bucket"]: b["count"] for b in grades["buckets"] if b["count"]} == exp["grades"]["buckets"]
+
+
+def test_every_door_and_event_kind_gives_the_contract_numbers(captured_batches):
+    with FakeRequest():
+        doors.run_scenario()
+    assert len(captured_batches) == 1, "one request must send one Celery message"
+    assert_scenario_numbers(doors.observed(), doors.now().date())
+
+
+def test_duplicated_and_shuffled_delivery_gives_identical_numbers(captured_batches):
+    with FakeRequest():
+        doors.run_scenario()
+    first = doors.observed()
+    (batch,) = captured_batches
+    replay = batch * 2
+    random.Random(7).shuffle(replay)
+    for start in range(0, len(replay), 5):  # several batches, in shuffled order
+        tasks.process_event_batch.apply(args=[replay[start:start + 5], "live"])
+    assert doors.observed() == first
+    assert_scenario_numbers(first, doors.now().date())
+
+
+def test_events_of_a_rolled_back_transaction_are_not_sent(captured_batches):
+    with FakeRequest():
+        try:
+            with transaction.atomic():
+                doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 5, "audit")
+                raise RuntimeError("the LMS view failed")
+        except RuntimeError:
+            pass
+        doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 6, "audit")
+    (batch,) = captured_batches
+    assert [event["data"]["user_id"] for event in batch] == [6]
+
+
+def test_signal_payload_carries_no_personal_data(captured_batches):
+    with FakeRequest():
+        doors.certificate(doors.signals.CERTIFICATE_CREATED, 1, "honor", "downloadable")
+        doors.forum_signal(1)
+    text = repr(captured_batches)
+    for secret in ("learner1", "l1@example.com", "Learner 1", "https://x/", "A question"):
+        assert secret not in text
+
+
+def test_malformed_events_are_rejected_and_the_good_ones_count(captured_batches):
+    with FakeRequest():
+        doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")
+        doors.emit("play_video", {"id": doors.VIDEO, "currentTime": 0}, 1, course_id="not a course")
+        doors.emit("pause_video", {"id": doors.VIDEO, "currentTime": "soon"}, 1)
+        doors.emit("problem_check", {"attempts": 1, "grade": 1}, 1, event_source="server")
+        doors.emit("seek_video", {"id": doors.VIDEO}, 1)
+        doors.emit("edx.course.enrollment.activated", {"course_id": doors.COURSE, "user_id": "x", "mode": "audit"},
+                   2)
+        doors.emit("edx.forum.thread.created", {}, 3)
+    result = tasks.process_event_batch.apply(args=[[*captured_batches[0], "not an event", {"name": 5}], "live"])
+    assert result.get()["rejected"] == {
+        "bad_course_id": 1, "wrong_type": 1, "missing_field": 2, "bad_user_id": 1, "not_an_object": 1, "no_name": 1,
+    }
+    assert api.get_enrollment(doors.COURSE)[-1]["count"] == 1
+    assert api.get_activity(doors.COURSE, granularity="day")[-1]["posted_forum"] == 1
+    counts = dict(RejectionCount.objects.using("analytics").values_list("reason", "count"))
+    assert counts["missing_field"] == 4  # twice: once from the live request, once from the replay above
+    sample = RejectedEventSample.objects.using("analytics").filter(reason="bad_course_id").first()
+    assert "not a course" in sample.payload and "not a course key" in sample.detail
+
+
+def test_untracked_events_are_dropped_before_enqueueing(captured_batches):
+    with FakeRequest():
+        doors.emit("edx.ui.lms.link_clicked", {}, None)  # no learner
+        doors.emit("edx.bi.user.account.registered", {}, 9, course_id=None)  # no course
+    assert captured_batches == []
+
+
+def test_kill_switch_stops_all_enqueueing(captured_batches, caplog):
+    with override_waffle_switch(PAUSE_ENQUEUEING, True), FakeRequest():
+        doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")
+    assert captured_batches == []
+    assert api.get_enrollment(doors.COURSE) == []
+
+
+def test_broker_failure_never_reaches_the_lms_and_logs_the_gap(caplog):
+    with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=OSError("connection refused")):
+        with caplog.at_level(logging.ERROR, logger="openedx_analytics.dispatch"), FakeRequest():
+            doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")
+            doors.emit("play_video", {"id": doors.VIDEO, "currentTime": 0}, 1)
+    (message,) = [r.getMessage() for r in caplog.records if "LOST" in r.getMessage()]
+    assert "LOST 2 events" in message
+    assert f"--course {doors.COURSE}" in message and "--since" in message and "--until" in message
+
+
+def test_a_receiver_bug_never_raises_into_the_lms(caplog):
+    with mock.patch("openedx_analytics.signals.receivers.enqueue", side_effect=RuntimeError("bug")):
+        doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")  # returns normally
+    with mock.patch("openedx_analytics.tracking.enqueue", side_effect=RuntimeError("bug")):
+        doors.emit("play_video", {"id": doors.VIDEO, "currentTime": 0}, 1)
+
+
+def test_large_requests_are_sent_in_bounded_batches(captured_batches, settings):
+    settings.OPENEDX_ANALYTICS_MAX_BATCH_SIZE = 10
+    with FakeRequest():
+        for user_id in range(1, 26):
+            doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, user_id, "audit")
+    assert [len(b) for b in captured_batches] == [10, 10, 5]
+    assert api.get_enrollment(doors.COURSE)[-1]["count"] == 25
