@@ -1,1 +1,184 @@
-"""Stub LMS models (filled in by the compat layer's work)."""
+"""Stand-ins for the edx-platform tables that ``openedx_analytics.compat`` reads.
+
+Each model keeps the name and the field names of its edx-platform original (the ones
+compat reads, no more), so the compat queries are the same inside the LMS and here:
+
+- ``CourseOverview``: openedx.core.djangoapps.content.course_overviews.models
+- ``CourseEnrollment`` and its history ``HistoricalCourseEnrollment``:
+  common.djangoapps.student.models (the LMS builds the history with django-simple-history;
+  here ``CourseEnrollment.save`` writes the same rows itself)
+- ``CourseAccessRole``: common.djangoapps.student.models (read by student.roles)
+- ``PersistentCourseGrade``: lms.djangoapps.grades.models
+- ``GeneratedCertificate``: lms.djangoapps.certificates.models
+- ``StudentModule``: lms.djangoapps.courseware.models
+
+Timestamps the LMS sets automatically (``modified`` and friends) default to now but can
+be given, so the demo can lay history out over past days.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from opaque_keys.edx.django.models import CourseKeyField, UsageKeyField
+
+
+class CourseOverview(models.Model):
+    """A course the LMS knows (id, display name, org).
+
+    .. no_pii:
+    """
+
+    id = CourseKeyField(max_length=255, primary_key=True)
+    display_name = models.TextField(null=True)
+    org = models.TextField(max_length=255, db_index=True)
+    start = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.display_name})"
+
+
+class CourseEnrollment(models.Model):
+    """A learner's enrollment in a course: its current mode and active state.
+
+    Saving writes a ``HistoricalCourseEnrollment`` row, as django-simple-history does in the
+    LMS; set ``_history_date`` on the instance to date that row in the past.
+
+    .. no_pii:
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    course = models.ForeignKey(CourseOverview, db_constraint=False, on_delete=models.DO_NOTHING)
+    created = models.DateTimeField(default=timezone.now, null=True, db_index=True)
+    is_active = models.BooleanField(default=True)
+    mode = models.CharField(default="audit", max_length=100)
+
+    class Meta:
+        unique_together = (("user", "course"),)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.course_id}: {self.mode} active={self.is_active}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, then record the new state in the history table (``+`` created, ``~`` changed)."""
+        created = self.pk is None
+        super().save(*args, **kwargs)
+        HistoricalCourseEnrollment.objects.create(
+            id=self.pk, user_id=self.user_id, course_id=self.course_id, created=self.created,
+            is_active=self.is_active, mode=self.mode, history_type="+" if created else "~",
+            history_date=getattr(self, "_history_date", None) or timezone.now(),
+        )
+
+
+class HistoricalCourseEnrollment(models.Model):
+    """One state of an enrollment (django-simple-history's shape: ``history_*`` columns).
+
+    .. no_pii:
+    """
+
+    id = models.IntegerField(db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, db_constraint=False, on_delete=models.DO_NOTHING,
+                             related_name="+")
+    course = models.ForeignKey(CourseOverview, db_constraint=False, on_delete=models.DO_NOTHING,
+                               related_name="+")
+    created = models.DateTimeField(null=True)
+    is_active = models.BooleanField(default=True)
+    mode = models.CharField(max_length=100)
+    history_id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    history_date = models.DateTimeField(db_index=True)
+    history_change_reason = models.CharField(max_length=100, null=True)
+    history_type = models.CharField(max_length=1, choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")])
+
+    class Meta:
+        ordering = ("-history_date",)
+
+    def __str__(self) -> str:
+        return f"{self.history_type} {self.user_id} in {self.course_id} at {self.history_date}"
+
+
+class CourseAccessRole(models.Model):
+    """A user's role in a course, or in every course of an org when ``course_id`` is empty.
+
+    .. no_pii:
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    org = models.CharField(max_length=64, db_index=True, blank=True)
+    course_id = CourseKeyField(max_length=255, db_index=True, blank=True)
+    role = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        unique_together = ("user", "org", "course_id", "role")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.role} of {self.course_id or self.org}"
+
+
+class PersistentCourseGrade(models.Model):
+    """A learner's current course grade; a passed timestamp once they passed.
+
+    .. no_pii:
+    """
+
+    user_id = models.IntegerField(db_index=True)
+    course_id = CourseKeyField(max_length=255)
+    percent_grade = models.FloatField()
+    letter_grade = models.CharField(max_length=255, blank=True)
+    passed_timestamp = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    modified = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        unique_together = [("course_id", "user_id")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.course_id}: {self.percent_grade}"
+
+
+class GeneratedCertificate(models.Model):
+    """A learner's certificate in a course, with its status and mode.
+
+    The LMS row also holds the learner's name; the stub leaves it out.
+
+    .. no_pii:
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    course_id = CourseKeyField(max_length=255, blank=True, default=None)
+    grade = models.CharField(max_length=5, blank=True, default="")
+    status = models.CharField(max_length=32, default="unavailable")
+    mode = models.CharField(max_length=32, default="honor")
+    created_date = models.DateTimeField(default=timezone.now)
+    modified_date = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        unique_together = (("user", "course_id"),)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.course_id}: {self.status} ({self.mode})"
+
+
+class StudentModule(models.Model):
+    """A learner's last state of one XBlock (for problems: attempts, answers, correctness).
+
+    .. no_pii:
+    """
+
+    module_type = models.CharField(max_length=32, db_index=True)
+    module_state_key = UsageKeyField(max_length=255, db_column="module_id")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, db_constraint=False, on_delete=models.CASCADE)
+    course_id = CourseKeyField(max_length=255, db_index=True)
+    state = models.TextField(null=True, blank=True)
+    grade = models.FloatField(null=True, blank=True, db_index=True)
+    max_grade = models.FloatField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    modified = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        unique_together = (("student", "module_state_key", "course_id"),)
+
+    def __str__(self) -> str:
+        return f"{self.student_id} on {self.module_state_key}"
