@@ -81,15 +81,16 @@ def touched_segments(views: Sequence[tuple[float, float]]) -> Counter:
 
 
 def infer_final_segment(users_per_segment: dict[int, int], ratio: float) -> int:
-    """Walking back from the last watched segment, the first whose viewers do not drop sharply."""
-    last = max(users_per_segment)
-    segment = last
-    while segment > 0:
-        previous = users_per_segment.get(segment - 1, 0)
-        if previous and users_per_segment.get(segment, 0) >= ratio * previous:
-            return segment
+    """Walking back from the last watched segment, the first whose viewers are not a sharp drop.
+
+    A segment is a sharp drop when fewer than ``ratio`` x the video's peak viewers touched it:
+    the trailing segments such seeks and stray players produce are cut off.
+    """
+    peak = max(users_per_segment.values())
+    segment = max(users_per_segment)
+    while segment > 0 and users_per_segment.get(segment, 0) < ratio * peak:
         segment -= 1
-    return 0
+    return segment
 
 
 def end_segment(duration: float) -> int:
