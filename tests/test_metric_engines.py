@@ -107,7 +107,8 @@ class TestVideo:
 
 def sub(user, attempt, correct, answers, variant=""):
     return (user, attempt, at(1, 10, attempt), correct,
-            [{"part_id": "p1", "value": a, "correct": correct, "variant": variant} for a in answers], f"{user}{attempt}")
+            [{"part_id": "p1", "value": a, "correct": correct, "variant": variant} for a in answers],
+            f"{user}{attempt}")
 
 
 class TestProblems:

@@ -44,7 +44,7 @@ def test_server_request_event_named_by_its_path_counts_as_activity():
 
 def test_mobile_video_event():
     event = {"name": "edx.video.paused", "timestamp": "2026-02-01T10:00:00Z",
-             "data": {"id": f"block-v1:Org+Num+Run+type@video+block@abc", "current_time": 9, "duration": 30},
+             "data": {"id": "block-v1:Org+Num+Run+type@video+block@abc", "current_time": 9, "duration": 30},
              "context": {"course_id": COURSE, "user_id": 5, "application": {"name": "edx.mobileapp.android"}}}
     outcome = normalize(event)
     assert outcome.reason is None
