@@ -47,16 +47,24 @@ class DrainReport:
         return sum(self.recomputed.values())
 
 
-def recompute_scope(scope: Scope, dirty_ids: list[int], using: str) -> None:
-    """Recompute one scope under its lock and delete the markers that asked for it."""
+def recompute_scope(scope: Scope, dirty_ids: list[int], using: str) -> bool:
+    """Recompute one scope under its lock and delete the markers that asked for it.
+
+    Returns False, doing nothing, when another worker already handled every one of those
+    markers while this one waited for the lock (busy scopes are recomputed once, not once
+    per waiting worker).
+    """
     kind, course_id, key = scope
     with transaction.atomic(using=using):
         lock, _ = ScopeLock.objects.using(using).get_or_create(kind=kind, course_id=course_id, key=key)
         ScopeLock.objects.using(using).select_for_update().filter(pk=lock.pk).first()
+        if not DirtyScope.objects.using(using).filter(id__in=dirty_ids).exists():
+            return False
         now = timezone.now()
         RECOMPUTERS[kind](course_id, key, now, using)
         ScopeLock.objects.using(using).filter(pk=lock.pk).update(computed_at=now)
         DirtyScope.objects.using(using).filter(id__in=dirty_ids).delete()
+    return True
 
 
 def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> DrainReport:
@@ -81,8 +89,8 @@ def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> Dr
         order = {kind: index for index, kind in enumerate(DirtyScope.ORDER)}
         for scope in sorted(by_scope, key=lambda s: (order.get(s[0], 99), s)):
             try:
-                recompute_scope(scope, by_scope[scope], using)
-                report.recomputed[scope[0]] += 1
+                if recompute_scope(scope, by_scope[scope], using):
+                    report.recomputed[scope[0]] += 1
             except Exception:  # noqa: BLE001 - one bad scope must not stop the others
                 log.exception("openedx_analytics: recomputing %s failed; it stays dirty", scope)
                 report.failed.append(scope)
