@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from unittest import mock
 
@@ -266,3 +267,43 @@ def test_problem_events_from_student_modules(history):
     assert [e["context"]["user_id"] for e in compat.iter_problem_events(orgs=["Alpha"])] == [history["a"].id]
     assert [e["context"]["user_id"] for e in compat.iter_problem_events(since=day(11), until=day(12))] == [
         history["c"].id]
+
+
+# ---------------------------------------------------------------- the demo
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+def test_seed_demo_fills_the_api_through_the_doors():
+    """Transactional: the doors hand events over when the LMS transaction commits."""
+    from django.core.management import call_command
+
+    from lms_host.management.commands import seed_demo
+    from openedx_analytics import api
+
+    out = io.StringIO()
+    call_command(seed_demo.Command(), learners=25, days=20, seed=7, stdout=out)
+    assert "Sent " in out.getvalue()
+    ids = [c.course_id for c in seed_demo.COURSES]
+    summaries = {s["course_id"]: s for s in api.get_course_summaries(ids)}
+    assert sum(s["cumulative_count"] for s in summaries.values()) >= 25
+    assert sum(s["count"] for s in summaries.values()) > 0
+    assert sum(s["passing_users"] for s in summaries.values()) > 0
+    assert sum(s["certificates"] for s in summaries.values()) > 0
+    py101 = "course-v1:DemoX+Py101+2026_T1"
+    history = api.get_enrollment(py101)
+    assert len(history) > 3  # spread over several days
+    assert any(row["any"] for row in api.get_activity(py101, granularity="day"))
+    assert api.get_videos(py101) and api.get_videos(py101)[0]["users_at_start"] > 0
+    problem = api.get_problems(py101)[0]
+    assert problem["total_submissions"] > 0
+    assert api.get_answer_distribution(py101, problem["problem_id"])
+    assert api.get_problems("DemoX/Stat100/2013") or api.get_enrollment("DemoX/Stat100/2013")
+    # The stub LMS tables match: roles for the staff users, history for compat to replay.
+    assert compat.courses_for_user(User.objects.get(username="researcher")) == sorted(
+        c.course_id for c in seed_demo.COURSES if c.key.org == "DemoX")
+    assert compat.user_course_roles(User.objects.get(username="instructor"), py101) == set()
+    assert len(list(compat.iter_enrollment_events(course_ids=[py101]))) >= summaries[py101]["cumulative_count"]
+    assert User.objects.get(username="admin").is_superuser
+    # A second run does not seed twice.
+    call_command(seed_demo.Command(), learners=25, days=20, seed=7, stdout=io.StringIO())
+    assert api.get_course_summaries(ids) == list(summaries.values())

@@ -136,13 +136,15 @@ def lms_request() -> Iterator[None]:
 
     Django's own end-of-request connection cleanup is left out: this is not a real request.
     """
-    request_finished.disconnect(close_old_connections)
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
     request_started.send(sender=Command)
     try:
         yield
     finally:
         request_finished.send(sender=Command)
-        request_finished.connect(close_old_connections)
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
 
 
 class Simulation:
