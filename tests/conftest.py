@@ -219,17 +219,26 @@ def celery_worker(celery_workers: Callable[[int], LiveWorkers]) -> LiveWorkers:
     return celery_workers(1)
 
 
+def _drop_broker_connections() -> None:
+    """Forget pooled broker connections, so the next publish connects to the URL configured now."""
+    celery_app.close()
+    producers = celery_app.amqp._producer_pool  # ``close`` leaves the producer pool in place
+    if producers is not None:
+        producers.force_close_all()
+        celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def dead_broker() -> Iterator[str]:
     """Send this test's tasks to a broker URL where nothing listens (eager mode off); yield that URL."""
     url = f"redis://127.0.0.1:{closed_port()}/0"
     saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    celery_app.close()  # drop pooled connections to the real broker
+    _drop_broker_connections()
     setattr(celery_app.conf, BROKER, url)
     setattr(celery_app.conf, EAGER, False)
     try:
         yield url
     finally:
-        celery_app.close()
+        _drop_broker_connections()
         setattr(celery_app.conf, BROKER, saved[0])
         setattr(celery_app.conf, EAGER, saved[1])
