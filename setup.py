@@ -18,6 +18,7 @@ setup(
         "django-config-models>=2.5,<3",
         "django-waffle>=4.0",
         "djangorestframework>=3.14",
+        "drf-spectacular>=0.27,<1",
         "edx-django-utils>=5.10",
         "edx-drf-extensions>=9.0",
         "edx-opaque-keys[django]>=2.5",

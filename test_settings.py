@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 INSTALLED_APPS += [app for app in get_plugin_apps("lms.djangoapp") if app not in INSTALLED_APPS]
 
 MIDDLEWARE = [
+    "edx_django_utils.cache.middleware.RequestCacheMiddleware",  # as the LMS: request caches live one request
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,6 +125,19 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"tracking": {"handlers": [], "level": "INFO", "propagate": False}},
+}
+
+# REST API: JWTs as the LMS issues them (symmetric signing in tests; edx-drf-extensions decodes them).
+JWT_AUTH = {
+    "JWT_ISSUERS": [{"ISSUER": "https://lms.example.com/oauth2", "AUDIENCE": "openedx-analytics-test",
+                     "SECRET_KEY": "openedx-analytics-test-jwt-secret"}],
+    "JWT_ISSUER": "https://lms.example.com/oauth2",
+    "JWT_AUDIENCE": "openedx-analytics-test",
+    "JWT_SECRET_KEY": "openedx-analytics-test-jwt-secret",
+    "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+    "JWT_VERIFY_AUDIENCE": True,
+    "JWT_PUBLIC_SIGNING_JWK_SET": None,
 }
 
 add_plugins(__name__, "lms.djangoapp", "common")

@@ -34,7 +34,9 @@ __all__ = [
     "get_course_summary",
     "get_enrollment",
     "get_grades",
+    "get_problem",
     "get_problems",
+    "get_video",
     "get_video_timeline",
     "get_videos",
     "known_course_ids",
@@ -109,14 +111,21 @@ def get_activity(
 def get_videos(course_id: Any) -> list[dict[str, Any]]:
     """Per-video rows: video_id, duration, segment_length, users_at_start, users_at_end, views."""
     rows = VideoSummary.objects.using(_db()).filter(course_id=_course(course_id)).order_by("video_id")
-    return [
-        {
-            "video_id": r.video_id, "duration": r.duration, "duration_inferred": r.duration_inferred,
-            "segment_length": r.segment_length, "users_at_start": r.users_at_start,
-            "users_at_end": r.users_at_end, "views": r.views, "last_updated": r.last_updated,
-        }
-        for r in rows
-    ]
+    return [_video_row(r) for r in rows]
+
+
+def _video_row(r: VideoSummary) -> dict[str, Any]:
+    return {
+        "video_id": r.video_id, "duration": r.duration, "duration_inferred": r.duration_inferred,
+        "segment_length": r.segment_length, "users_at_start": r.users_at_start,
+        "users_at_end": r.users_at_end, "views": r.views, "last_updated": r.last_updated,
+    }
+
+
+def get_video(course_id: Any, video_id: str) -> dict[str, Any] | None:
+    """One video's row of ``get_videos`` (None when the video has no figures yet)."""
+    row = VideoSummary.objects.using(_db()).filter(course_id=_course(course_id), video_id=video_id).first()
+    return None if row is None else _video_row(row)
 
 
 def get_video_timeline(course_id: Any, video_id: str) -> list[dict[str, Any]]:
@@ -131,15 +140,22 @@ def get_video_timeline(course_id: Any, video_id: str) -> list[dict[str, Any]]:
 def get_problems(course_id: Any) -> list[dict[str, Any]]:
     """Per-problem rows: problem_id, part_ids, users_attempted, submissions and correctness."""
     rows = ProblemSummary.objects.using(_db()).filter(course_id=_course(course_id)).order_by("problem_id")
-    return [
-        {
-            "problem_id": r.problem_id, "part_ids": r.part_ids, "users_attempted": r.users_attempted,
-            "total_submissions": r.total_submissions, "correct_submissions": r.correct_submissions,
-            "first_attempt_correct": r.first_attempt_correct, "attempts_mean": r.attempts_mean,
-            "last_updated": r.last_updated,
-        }
-        for r in rows
-    ]
+    return [_problem_row(r) for r in rows]
+
+
+def _problem_row(r: ProblemSummary) -> dict[str, Any]:
+    return {
+        "problem_id": r.problem_id, "part_ids": r.part_ids, "users_attempted": r.users_attempted,
+        "total_submissions": r.total_submissions, "correct_submissions": r.correct_submissions,
+        "first_attempt_correct": r.first_attempt_correct, "attempts_mean": r.attempts_mean,
+        "last_updated": r.last_updated,
+    }
+
+
+def get_problem(course_id: Any, problem_id: str) -> dict[str, Any] | None:
+    """One problem's row of ``get_problems`` (None when the problem has no figures yet)."""
+    row = ProblemSummary.objects.using(_db()).filter(course_id=_course(course_id), problem_id=problem_id).first()
+    return None if row is None else _problem_row(row)
 
 
 def get_answer_distribution(course_id: Any, problem_id: str) -> list[dict[str, Any]]:

@@ -1,2 +1,6 @@
-"""REST API versions."""
-urlpatterns: list = []
+"""REST API versions, under ``api/analytics/``."""
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("v1/", include("openedx_analytics.api.v1.urls")),
+]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from config_models.models import ConfigurationModel
+from django.core.exceptions import ValidationError
 from django.db import models
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey
 
 from openedx_analytics.models.facts import COURSE_ID_LENGTH
 
@@ -26,6 +29,13 @@ class AnalyticsConfiguration(ConfigurationModel):
     api_throttle_rate = models.CharField(
         max_length=32, default="120/minute", help_text="Requests per user to the analytics REST API, e.g. 120/minute."
     )
+
+    def clean(self) -> None:
+        """Refuse a throttle rate the REST API could not read (``<number>/<second|minute|hour|day>``)."""
+        super().clean()
+        count, _, period = (self.api_throttle_rate or "").partition("/")
+        if not (count.strip().isdigit() and period[:1] in ("s", "m", "h", "d")):
+            raise ValidationError({"api_throttle_rate": "Use <number>/<second|minute|hour|day>, e.g. 120/minute."})
 
     class Meta:
         app_label = "openedx_analytics"
@@ -57,6 +67,17 @@ class CourseAnalyticsOverride(ConfigurationModel):
     course_id = models.CharField(max_length=COURSE_ID_LENGTH, blank=True, default="", db_index=True)
     override_choice = models.CharField(max_length=5, choices=CHOICES, default=UNSET)
     note = models.TextField(blank=True, default="")
+
+    def clean(self) -> None:
+        """A row names one organization or one course, never both (so each key set means one thing)."""
+        super().clean()
+        if bool(self.org) == bool(self.course_id):
+            raise ValidationError("Fill in either the organization or the course id, not both.")
+        if self.course_id:
+            try:
+                self.course_id = str(CourseKey.from_string(self.course_id.strip()))
+            except InvalidKeyError:
+                raise ValidationError({"course_id": "Not a course id."}) from None
 
     class Meta:
         app_label = "openedx_analytics"

@@ -42,6 +42,21 @@ DEFAULTS: dict[str, Any] = {
     # .. setting_description: When no event reports a video's duration, the last segment is the
     #   first one (walking back) whose viewers are at least this fraction of the previous one's.
     "OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO": 0.05,
+    # .. setting_name: OPENEDX_ANALYTICS_API_THROTTLE_RATE
+    # .. setting_default: "120/minute"
+    # .. setting_description: Requests per user to the analytics REST API ("<n>/<second|minute|hour|
+    #   day>"; None turns throttling off). An enabled ``AnalyticsConfiguration`` row's
+    #   ``api_throttle_rate`` wins over this, so operators can change it without a deploy.
+    "OPENEDX_ANALYTICS_API_THROTTLE_RATE": "120/minute",
+    # .. setting_name: OPENEDX_ANALYTICS_API_PAGE_SIZE
+    # .. setting_default: 100
+    # .. setting_description: Courses per page of the REST API's ``courses/`` list (callers may ask
+    #   for up to ``OPENEDX_ANALYTICS_API_MAX_PAGE_SIZE`` with ``?page_size=``).
+    "OPENEDX_ANALYTICS_API_PAGE_SIZE": 100,
+    # .. setting_name: OPENEDX_ANALYTICS_API_MAX_PAGE_SIZE
+    # .. setting_default: 1000
+    # .. setting_description: Largest ``?page_size=`` the ``courses/`` list accepts.
+    "OPENEDX_ANALYTICS_API_MAX_PAGE_SIZE": 1000,
 }
 
 

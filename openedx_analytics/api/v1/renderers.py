@@ -1,0 +1,82 @@
+"""CSV for every list the API serves (``?format=csv`` or ``Accept: text/csv``).
+
+Rows are the JSON rows: a list, a page's ``results``, or a view's ``csv_rows``. Nested
+objects become dotted columns and lists are joined with ``|``. Text that a spreadsheet
+would run as a formula (learners type answers; answers are shown verbatim) is prefixed
+with a quote, the OWASP advice against CSV injection.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rest_framework.renderers import BaseRenderer
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """One CSV row from a JSON object: nested keys joined with dots."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet-safe CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        value = "|".join(str(cell(v)) for v in value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """CSV text with a header of every column seen, in order of first appearance."""
+    flat_rows = [flatten(row) for row in rows]
+    columns = list(dict.fromkeys(key for row in flat_rows for key in row))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in flat_rows:
+        writer.writerow([cell(row.get(column)) for column in columns])
+    return out.getvalue()
+
+
+class CSVRenderer(BaseRenderer):
+    """Render list responses (and error details) as CSV."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
+        """The rows of ``data`` as CSV bytes."""
+        if data is None:
+            return b""
+        view = (renderer_context or {}).get("view")
+        response = (renderer_context or {}).get("response")
+        if response is not None and not response.exception and hasattr(view, "csv_rows"):
+            rows = view.csv_rows(data)
+        elif isinstance(data, Mapping) and isinstance(data.get("results"), list):
+            rows = data["results"]
+        elif isinstance(data, list):
+            rows = data
+        else:
+            rows = [data]
+        return to_csv(rows).encode(self.charset)

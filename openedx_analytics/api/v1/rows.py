@@ -1,0 +1,52 @@
+"""Shape the Python API's rows for the wire: one field per enrollment mode, no internal fields.
+
+Pure functions, so the tricky part (a consistent set of mode columns) is unit-testable.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from openedx_analytics.api.v1.serializers import STANDARD_MODES
+
+ENROLLMENT_FIELDS = ("date", "count", "cumulative_count", "enrollments", "unenrollments", "partial")
+
+
+def mode_columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Standard modes, then any other mode seen in ``rows`` (sorted), so every row has the same fields."""
+    seen = {mode for row in rows for mode in row["modes"]}
+    return list(STANDARD_MODES) + sorted(seen - set(STANDARD_MODES))
+
+
+def mode_field(mode: str) -> str:
+    """The field name of a mode's count (prefixed when a mode is named like a fixed field)."""
+    return f"mode_{mode}" if mode in ENROLLMENT_FIELDS else mode
+
+
+def enrollment(rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Daily enrollment rows with one field per mode (learners in that mode at the end of the day)."""
+    modes = mode_columns(rows)
+    return [
+        {
+            "date": row["date"],
+            "count": row["count"],
+            "cumulative_count": row["cumulative_count"],
+            **{mode_field(mode): row["modes"].get(mode, {}).get("count", 0) for mode in modes},
+            "enrollments": row["enrollments"],
+            "unenrollments": row["unenrollments"],
+            "partial": row["partial"],
+        }
+        for row in rows
+    ]
+
+
+def without(rows: Iterable[Mapping[str, Any]], *fields: str) -> list[dict[str, Any]]:
+    """``rows`` without ``fields`` (e.g. the per-row ``last_updated``, stated once in the header)."""
+    return [{key: value for key, value in row.items() if key not in fields} for row in rows]
+
+
+def latest(stamps: Iterable[dt.datetime | None]) -> dt.datetime | None:
+    """The most recent of ``stamps`` (None when there is none)."""
+    known = [stamp for stamp in stamps if stamp is not None]
+    return max(known) if known else None

@@ -1,0 +1,277 @@
+"""REST API v1 views: read-only, aggregates only, through the public Python API.
+
+Every view authenticates like the LMS's own APIs (JWT, then session), throttles per
+user and answers JSON, the browsable API or CSV. Course views resolve the course in
+``initial`` (400 malformed id, 403 no role, 404 unknown or turned off) before any read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from openedx_analytics import api, rollout
+from openedx_analytics.api.v1 import params, permissions, rows, serializers
+from openedx_analytics.api.v1.pagination import CoursePagination
+from openedx_analytics.api.v1.renderers import CSVRenderer
+from openedx_analytics.api.v1.throttling import AnalyticsUserThrottle
+
+LAST_UPDATED_HEADER = "Last-Updated"
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+_FORMAT = OpenApiParameter("format", str, enum=["json", "csv"],
+                           description="csv: the rows as CSV (or Accept: text/csv).")
+_DATES = [
+    OpenApiParameter("start_date", OpenApiTypes.DATE, description="First day included (YYYY-MM-DD, UTC)."),
+    OpenApiParameter("end_date", OpenApiTypes.DATE, description="First day excluded (YYYY-MM-DD, UTC)."),
+]
+_COURSE = OpenApiParameter("course_id", str, OpenApiParameter.PATH,
+                           description="Course id: course-v1:Org+Num+Run (or the old Org/Num/Run).")
+_VIDEO = OpenApiParameter("video_id", str, OpenApiParameter.PATH, description="A video_id of the videos/ list.")
+_PROBLEM = OpenApiParameter("problem_id", str, OpenApiParameter.PATH,
+                            description="A problem_id of the problems/ list (URL-encoded).")
+_WHOLE_HISTORY = "these figures cover the course's whole history."
+
+
+def filename_part(text: str) -> str:
+    """``text`` made safe for a download file name."""
+    return _UNSAFE_FILENAME.sub("_", text).strip("_")
+
+
+class AnalyticsView(APIView):
+    """Authentication, throttling, renderers and the ``Last-Updated`` header shared by every endpoint."""
+
+    authentication_classes = (JwtAuthentication, SessionAuthentication)
+    permission_classes = (IsAuthenticated,)
+    renderer_classes = (JSONRenderer, BrowsableAPIRenderer, CSVRenderer)
+    throttle_classes = (AnalyticsUserThrottle,)
+    schema = AutoSchema()
+    #: Names the CSV download: ``<course>_<metric>.csv``.
+    metric = ""
+    #: Whether ``start_date``/``end_date`` apply; endpoints over the whole history refuse them (400).
+    takes_dates = False
+    last_updated: dt.datetime | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Authenticate, check permissions and throttle, then refuse filters this endpoint cannot apply."""
+        super().initial(request, *args, **kwargs)
+        self.resolve(request, **kwargs)
+        if not self.takes_dates:
+            params.refuse(request.query_params, params.DATE_PARAMS, _WHOLE_HISTORY)
+
+    def resolve(self, request: Request, **kwargs: Any) -> None:
+        """Check what the URL names (nothing here; a course for course endpoints)."""
+
+    def csv_filename(self) -> str:
+        """The file name of this response as a CSV download."""
+        return f"{self.metric}.csv"
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        """State when the figures were last recomputed; name CSV downloads."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if not getattr(response, "exception", False):
+            response[LAST_UPDATED_HEADER] = self.last_updated.isoformat() if self.last_updated else "never"
+            if getattr(response, "accepted_renderer", None) is not None and response.accepted_renderer.format == "csv":
+                response["Content-Disposition"] = f'attachment; filename="{self.csv_filename()}"'
+        return response
+
+
+class CourseView(AnalyticsView):
+    """An endpoint about one course, named in the URL."""
+
+    course_id = ""
+
+    def resolve(self, request: Request, **kwargs: Any) -> None:
+        """Resolve the course (400/403/404) before anything is read."""
+        self.course_id = permissions.course_for(request.user, kwargs["course_id"])
+
+    def csv_filename(self) -> str:
+        """``<course id>_<metric>.csv``."""
+        return f"{filename_part(self.course_id)}_{self.metric}.csv"
+
+
+@extend_schema(
+    summary="Courses the caller may see, with their summary figures",
+    parameters=[
+        OpenApiParameter("search", str, description="Only course ids containing this text (any case)."),
+        OpenApiParameter("course_ids", str, description="Only these courses (comma-separated course ids)."),
+        OpenApiParameter("page", int, description="Page number (from 1)."),
+        OpenApiParameter("page_size", int, description="Courses per page (default 100, at most 1000)."),
+        _FORMAT,
+    ],
+    responses=serializers.CoursePageSerializer,
+)
+class CourseListView(AnalyticsView):
+    """Summary figures of every course the caller may see."""
+
+    metric = "courses"
+    pagination_class = CoursePagination
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One page of course summaries (every row for CSV), sorted by course id."""
+        courses = permissions.visible_courses(request.user)
+        wanted = params.course_ids(request.query_params.get("course_ids"))
+        if wanted is not None:
+            chosen = set(wanted)
+            courses = [c for c in courses if c in chosen]
+        search = (request.query_params.get("search") or "").strip().lower()
+        if search:
+            courses = [c for c in courses if search in c.lower()]
+        courses = rollout.enabled_courses(courses)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(courses, request, view=self)
+        summaries = api.get_course_summaries(page if page is not None else courses)
+        self.last_updated = rows.latest(s["last_updated"] for s in summaries)
+        if page is None:
+            return Response(summaries)
+        return paginator.get_paginated_response(summaries)
+
+
+@extend_schema(summary="Summary figures of one course", parameters=[_COURSE, _FORMAT],
+               responses=serializers.CourseSummarySerializer)
+class CourseSummaryView(CourseView):
+    """Summary figures of one course."""
+
+    metric = "summary"
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The course's current enrollment, passing learners, certificates and last week's activity."""
+        summary = api.get_course_summary(self.course_id)
+        self.last_updated = summary["last_updated"]
+        return Response(summary)
+
+
+@extend_schema(
+    summary="Daily enrollment, with one field per mode",
+    description="Every row has the standard modes; other modes of the course are added as fields by name.",
+    parameters=[_COURSE, *_DATES, _FORMAT], responses=serializers.EnrollmentDaySerializer(many=True),
+)
+class EnrollmentView(CourseView):
+    """Daily enrollment of one course."""
+
+    metric = "enrollment"
+    takes_dates = True
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Daily rows between the dates (the whole history without them)."""
+        start, end = params.date_range(request.query_params)
+        days = api.get_enrollment(self.course_id, start, end)
+        self.last_updated = rows.latest(d["last_updated"] for d in days)
+        return Response(rows.enrollment(days))
+
+
+@extend_schema(
+    summary="Active learners per ISO week (default) or per day",
+    parameters=[
+        _COURSE,
+        *_DATES,
+        OpenApiParameter("granularity", str, enum=list(params.GRANULARITIES), default="week"),
+        _FORMAT,
+    ],
+    responses=PolymorphicProxySerializer(
+        component_name="ActivityRow",
+        serializers=[serializers.ActivityWeekSerializer, serializers.ActivityDaySerializer],
+        resource_type_field_name=None, many=True,
+    ),
+)
+class ActivityView(CourseView):
+    """Active learners of one course, per week or per day."""
+
+    metric = "activity"
+    takes_dates = True
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Weekly rows (a week is included when it starts before ``end_date`` and ends after ``start_date``)."""
+        start, end = params.date_range(request.query_params)
+        granularity = params.granularity(request.query_params)
+        periods = api.get_activity(self.course_id, start, end, granularity=granularity)
+        self.last_updated = rows.latest(p["last_updated"] for p in periods)
+        if granularity == "day":
+            self.metric = "activity_daily"
+        return Response(rows.without(periods, "last_updated"))
+
+
+@extend_schema(summary="Videos of the course with viewers at start and end",
+               parameters=[_COURSE, _FORMAT], responses=serializers.VideoSerializer(many=True))
+class VideosView(CourseView):
+    """Per-video figures of one course."""
+
+    metric = "videos"
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One row per video watched in the course."""
+        videos = api.get_videos(self.course_id)
+        self.last_updated = rows.latest(v["last_updated"] for v in videos)
+        return Response(rows.without(videos, "last_updated"))
+
+
+@extend_schema(summary="Viewers and views per segment of one video",
+               parameters=[_COURSE, _VIDEO, _FORMAT], responses=serializers.SegmentSerializer(many=True))
+class VideoTimelineView(CourseView):
+    """Viewers per segment of one video."""
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One row per segment up to the video's last watched segment (empty for an unknown video)."""
+        video_id = kwargs["video_id"]
+        self.metric = f"video_timeline_{filename_part(video_id)}"
+        video = api.get_video(self.course_id, video_id)
+        self.last_updated = video["last_updated"] if video else None
+        return Response(api.get_video_timeline(self.course_id, video_id) if video else [])
+
+
+@extend_schema(summary="Problems of the course with submissions and correctness",
+               parameters=[_COURSE, _FORMAT], responses=serializers.ProblemSerializer(many=True))
+class ProblemsView(CourseView):
+    """Per-problem figures of one course."""
+
+    metric = "problems"
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One row per problem submitted in the course."""
+        problems = api.get_problems(self.course_id)
+        self.last_updated = rows.latest(p["last_updated"] for p in problems)
+        return Response(rows.without(problems, "last_updated"))
+
+
+@extend_schema(summary="Answer distribution of one problem (learners' last answers)",
+               parameters=[_COURSE, _PROBLEM, _FORMAT], responses=serializers.AnswerSerializer(many=True))
+class AnswersView(CourseView):
+    """Answer distribution of one problem."""
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One row per part and answer value (and variant); empty for an unknown problem."""
+        problem_id = kwargs["problem_id"]
+        self.metric = f"answers_{filename_part(problem_id)}"
+        problem = api.get_problem(self.course_id, problem_id)
+        self.last_updated = problem["last_updated"] if problem else None
+        return Response(api.get_answer_distribution(self.course_id, problem_id) if problem else [])
+
+
+@extend_schema(summary="Grade distribution, passing learners and certificates",
+               description="As CSV: the grade buckets, one row each.",
+               parameters=[_COURSE, _FORMAT], responses=serializers.GradesSerializer)
+class GradesView(CourseView):
+    """Grade distribution and passing learners of one course."""
+
+    metric = "grades"
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Buckets of currently enrolled learners by grade, passing learners and certificates by mode."""
+        grades = api.get_grades(self.course_id)
+        self.last_updated = grades["last_updated"]
+        return Response({"course_id": self.course_id, **grades})
+
+    def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The CSV of this object is its list of grade buckets."""
+        return data["buckets"]
