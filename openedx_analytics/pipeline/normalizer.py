@@ -10,6 +10,7 @@ accept registered names only (the ingest gateway does).
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import Callable
@@ -52,12 +53,16 @@ NOT_ENGAGEMENT_PREFIXES = (
 
 @dataclass(slots=True)
 class Outcome:
-    """What one raw event became: records, or a rejection reason (and its detail)."""
+    """What one raw event became: records, or a rejection reason (and its detail).
+
+    ``time`` is the event's time when it could be read (the backfill filters by it).
+    """
 
     records: list[Record]
     reason: str | None = None
     detail: str = ""
     name: str = ""
+    time: dt.datetime | None = None
 
 
 def register(*names: str) -> Callable[[Normalizer], Normalizer]:
@@ -89,19 +94,21 @@ def is_tracked(name: str, context: dict[str, Any] | None = None) -> bool:
 def normalize(raw: Any, *, generic: bool = True) -> Outcome:
     """Turn one raw event into records, or say why not. Never raises for bad input."""
     name = ""
+    time = None
     try:
         envelope = from_raw(raw)
-        name = envelope.name
+        name, time = envelope.name, envelope.time
         func = REGISTRY.get(name)
         if func is None:
             if not generic:
                 raise Rejected("unknown_event", f"no normalizer for {name[:100]!r}")
             func = generic_activity
-        return Outcome(records=func(envelope), name=name)
+        return Outcome(records=func(envelope), name=name, time=time)
     except Rejected as rejection:
-        return Outcome(records=[], reason=rejection.reason, detail=rejection.detail, name=name)
+        return Outcome(records=[], reason=rejection.reason, detail=rejection.detail, name=name, time=time)
     except Exception as exc:  # noqa: BLE001 - a normalizer bug must not sink the batch
-        return Outcome(records=[], reason="normalizer_error", detail=f"{type(exc).__name__}: {exc}"[:300], name=name)
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        return Outcome(records=[], reason="normalizer_error", detail=detail, name=name, time=time)
 
 
 # ---------------------------------------------------------------- engagement

@@ -1,0 +1,304 @@
+"""Run a backfill: read inputs in batches, send them through the live pipeline, checkpoint, report.
+
+Each batch is normalized by ``pipeline.normalizer.normalize`` and stored by
+``pipeline.facts.write_facts``, exactly as live events are; rejections are recorded by
+``pipeline.ingest.record_rejections`` under the ``backfill`` source. Only after a batch's
+facts have committed is the input's position saved, so an interrupted run resumes at
+the first batch that may not be stored, and replaying it is a no-op.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from openedx_analytics.backfill.checkpoints import Checkpoint
+from openedx_analytics.backfill.progress import Progress
+from openedx_analytics.backfill.readers import SKIP, STDIN, Chunk, LineReader, parse_line
+from openedx_analytics.backfill.scope import BackfillScope
+from openedx_analytics.backfill.summary import Summary
+from openedx_analytics.models import (
+    CertificateFact,
+    EnrollmentFact,
+    GradeFact,
+    PassingFact,
+    ProblemSubmissionFact,
+    VideoEventFact,
+)
+from openedx_analytics.pipeline import facts
+from openedx_analytics.pipeline.drain import drain
+from openedx_analytics.pipeline.ingest import record_rejections
+from openedx_analytics.pipeline.normalizer import Outcome, normalize
+from openedx_analytics.pipeline.records import (
+    Activity,
+    CertificateChange,
+    EnrollmentChange,
+    GradeChange,
+    PassingChange,
+    ProblemSubmission,
+    Record,
+    VideoEvent,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE = "backfill"
+#: LMS sources, each a ``compat.iter_<name>_events`` iterator.
+LMS_KINDS = ("enrollment", "grade", "certificate", "problem")
+REJECTED_EXCERPT_CHARS = 2000
+
+#: record type -> (kind shown to operators, fact model or None when facts carry no fingerprint)
+_KINDS: dict[type, tuple[str, Any]] = {
+    EnrollmentChange: ("enrollment", EnrollmentFact),
+    Activity: ("activity", None),
+    VideoEvent: ("video", VideoEventFact),
+    ProblemSubmission: ("problem", ProblemSubmissionFact),
+    GradeChange: ("grade", GradeFact),
+    PassingChange: ("passing", PassingFact),
+    CertificateChange: ("certificate", CertificateFact),
+}
+
+
+@dataclass
+class Options:
+    """Everything that decides what a run does."""
+
+    inputs: list[str] = field(default_factory=list)
+    from_lms: bool = False
+    scope: BackfillScope = field(default_factory=BackfillScope)
+    batch_size: int = 1000
+    dry_run: bool = False
+    restart: bool = False
+    workers: int = 1
+    chunk_lines: int = 100_000
+
+    def arguments(self) -> dict[str, Any]:
+        """The arguments that name the run (batch size and display options do not change its output)."""
+        arguments: dict[str, Any] = {
+            "inputs": list(self.inputs), "from_lms": self.from_lms, "scope": self.scope.describe(),
+            "workers": self.workers,
+        }
+        if self.workers > 1:
+            arguments["chunk_lines"] = self.chunk_lines
+        return arguments
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form (Celery messages)."""
+        scope = self.scope.describe()
+        return {"inputs": self.inputs, "from_lms": self.from_lms, "scope": scope, "batch_size": self.batch_size,
+                "dry_run": self.dry_run, "workers": self.workers, "chunk_lines": self.chunk_lines}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Options:
+        """The options ``to_dict`` described."""
+        scope = data["scope"]
+        return cls(
+            inputs=list(data["inputs"]), from_lms=data["from_lms"],
+            scope=BackfillScope.build(scope["courses"], scope["orgs"], scope["since"], scope["until"]),
+            batch_size=data["batch_size"], dry_run=data["dry_run"], workers=data["workers"],
+            chunk_lines=data["chunk_lines"],
+        )
+
+
+class BatchWriter:
+    """Normalize, scope-filter and store batches of decoded events; count everything in a ``Summary``."""
+
+    def __init__(self, scope: BackfillScope, summary: Summary, *, dry_run: bool = False) -> None:
+        self.scope = scope
+        self.summary = summary
+        self.dry_run = dry_run
+        self._seen: set[str] = set()  # dry runs: fingerprints already counted as new
+
+    def write(self, events: list[tuple[Any, str]], bad_lines: list[tuple[str, str, str, str]]) -> None:
+        """Store one batch: ``events`` are (decoded event, "file:line"); ``bad_lines`` are
+        (line text, "file:line", reason, detail) of lines that were not JSON."""
+        summary, scope = self.summary, self.scope
+        everything = scope.everything
+        records: list[Record] = []
+        rejected_events: list[Any] = []
+        rejected_outcomes: list[Outcome] = []
+        by_course = summary.events_by_course
+        for raw, where in events:
+            outcome = normalize(raw)
+            if outcome.reason is None:
+                produced = outcome.records
+                if produced:
+                    course_id = produced[0].course_id
+                    if not everything and not scope.admits(course_id, outcome.time):
+                        summary.out_of_scope += 1
+                        continue
+                    by_course[course_id] += 1
+                    records.extend(produced)
+                summary.events_accepted += 1
+            else:
+                if not everything and not scope.admits_rejected(raw, outcome.time):
+                    summary.out_of_scope += 1
+                    continue
+                summary.reject(outcome.reason, where, outcome.detail or outcome.name)
+                rejected_events.append(raw)
+                rejected_outcomes.append(outcome)
+        summary.events_read += len(events)
+        for text, where, reason, detail in bad_lines:
+            summary.reject(reason, where, detail)
+            rejected_events.append(text[:REJECTED_EXCERPT_CHARS])
+            rejected_outcomes.append(Outcome(records=[], reason=reason, detail=f"{where}: {detail}"))
+        if self.dry_run:
+            self._count_dry(records)
+            return
+        scopes = facts.write_facts(records)
+        summary.courses.update(course for _kind, course, _key in scopes)
+        if rejected_outcomes:
+            record_rejections(SOURCE, rejected_events, rejected_outcomes)
+
+    def _count_dry(self, records: list[Record]) -> None:
+        """Count what a real run would write, and how many facts are not stored yet."""
+        fingerprints: dict[Any, dict[str, str]] = {}
+        for record in records:
+            kind, model = _KINDS[type(record)]
+            label = f"{record.course_id} {kind}"
+            self.summary.records[label] += 1
+            if model is not None:
+                fingerprint = record.fingerprint()
+                if fingerprint not in self._seen:
+                    self._seen.add(fingerprint)
+                    fingerprints.setdefault(model, {})[fingerprint] = label
+        for model, labels in fingerprints.items():
+            existing = set(model.objects.filter(fingerprint__in=list(labels)).values_list("fingerprint", flat=True))
+            for fingerprint, label in labels.items():
+                if fingerprint not in existing:
+                    self.summary.new_facts[label] += 1
+
+
+class Backfill:
+    """One run over inputs and/or LMS tables, single-process (workers use ``run_spec`` per chunk)."""
+
+    def __init__(self, options: Options, checkpoint: Checkpoint, summary: Summary | None = None,
+                 progress: Progress | None = None, after_batch: Callable[[], None] | None = None) -> None:
+        self.options = options
+        self.checkpoint = checkpoint
+        self.summary = summary or Summary()
+        self.progress = progress
+        self.writer = BatchWriter(options.scope, self.summary, dry_run=options.dry_run)
+        self.after_batch = after_batch
+
+    # ------------------------------------------------------------ log files
+
+    def run_chunk(self, chunk: Chunk) -> None:
+        """Backfill one chunk of a log, from its saved position, checkpointing after every batch."""
+        saved = self.checkpoint.get(chunk.key) if chunk.path != STDIN else None
+        if saved and saved.get("done"):
+            self.summary.inputs_skipped += 1
+            return
+        reader = LineReader(chunk, saved["line"] if saved else None, saved["offset"] if saved else None)
+        name = chunk.path if chunk.path != STDIN else "<stdin>"
+        batch_size = self.options.batch_size
+        events: list[tuple[Any, str]] = []
+        bad_lines: list[tuple[str, str, str, str]] = []
+        lines = skipped = 0
+        reported_bytes = 0
+        next_line, offset = reader.line, reader.offset
+        for line_number, offset, line in reader:  # noqa: B007 - offset is the position after the loop
+            next_line = line_number + 1
+            lines += 1
+            event, reason, detail = parse_line(line)
+            if reason is None:
+                events.append((event, f"{name}:{line_number + 1}"))
+            elif reason == SKIP:
+                skipped += 1
+            else:
+                text = line.decode("utf-8", "replace").rstrip("\n")
+                bad_lines.append((text, f"{name}:{line_number + 1}", reason, detail))
+            if len(events) >= batch_size or lines >= 2 * batch_size:
+                reported_bytes = self._flush(chunk, events, bad_lines, lines, skipped, next_line, offset,
+                                             reader, reported_bytes)
+                events, bad_lines, lines, skipped = [], [], 0, 0
+        self._flush(chunk, events, bad_lines, lines, skipped, next_line, offset, reader, reported_bytes,
+                    done=True)
+        self.summary.inputs_done += 1
+
+    def _flush(self, chunk: Chunk, events: list, bad_lines: list, lines: int, skipped: int, next_line: int,
+               offset: int | None, reader: LineReader, reported_bytes: int, done: bool = False) -> int:
+        self.summary.lines_read += lines
+        self.summary.lines_skipped += skipped
+        self.writer.write(events, bad_lines)
+        if not self.options.dry_run:
+            self.checkpoint.save(chunk.key, next_line, offset, done=done)
+        if self.after_batch is not None:
+            self.after_batch()
+        consumed = reader.progress_bytes()
+        if self.progress is not None:
+            self.progress.advance(max(consumed - reported_bytes, 0), lines)
+        return consumed
+
+    # ------------------------------------------------------------ LMS tables
+
+    def run_lms(self, kind: str, iterator_factory: Callable[..., Iterable[dict[str, Any]]]) -> None:
+        """Backfill one LMS source (``compat.iter_<kind>_events``), skipping what an earlier run stored."""
+        key = f"lms:{kind}"
+        saved = self.checkpoint.get(key)
+        if saved and saved.get("done"):
+            self.summary.inputs_skipped += 1
+            return
+        scope = self.options.scope
+        done = saved["line"] if saved else 0
+        iterator: Iterator[dict[str, Any]] = iter(iterator_factory(
+            course_ids=sorted(scope.courses) or None, orgs=sorted(scope.orgs) or None,
+            since=scope.since, until=scope.until,
+        ))
+        if done:
+            next(itertools.islice(iterator, done, done), None)
+        while True:
+            batch = list(itertools.islice(iterator, self.options.batch_size))
+            events = [(event, f"{key}:{done + index + 1}") for index, event in enumerate(batch)]
+            done += len(batch)
+            self.summary.lines_read += len(batch)
+            self.writer.write(events, [])
+            if not self.options.dry_run:
+                self.checkpoint.save(key, done, None, done=not batch)
+            if self.after_batch is not None:
+                self.after_batch()
+            if self.progress is not None:
+                self.progress.advance(0, len(batch))
+            if not batch:
+                break
+        self.summary.inputs_done += 1
+
+    # ------------------------------------------------------------ the end
+
+    def recompute(self) -> None:
+        """Recompute the aggregates the run changed (every dirty scope in scope, if it resumed)."""
+        if self.options.dry_run:
+            return
+        courses: Iterable[str] | None = self.summary.courses
+        if self.checkpoint.resumed:
+            courses = self.options.scope.courses or None
+        report = drain(courses=courses)
+        self.summary.scopes_recomputed += report.total
+        self.summary.scopes_failed += len(report.failed)
+
+
+def lms_iterator(kind: str) -> Callable[..., Iterable[dict[str, Any]]]:
+    """The compat iterator of LMS ``kind`` (raises ``compat.NotAvailable`` outside the LMS without the stub)."""
+    from openedx_analytics import compat
+
+    return getattr(compat, f"iter_{kind}_events")
+
+
+def run_spec(run_key_arguments: dict[str, Any], spec: dict[str, Any], options_data: dict[str, Any]) -> dict[str, Any]:
+    """Run one unit of a split run (a chunk of a log or one LMS source) and return its summary as a dict.
+
+    Used by the Celery task; the command itself does the final recompute.
+    """
+    options = Options.from_dict(options_data)
+    checkpoint = Checkpoint(run_key_arguments, disabled=options.dry_run)
+    started = time.monotonic()
+    backfill = Backfill(options, checkpoint)
+    if "lms" in spec:
+        backfill.run_lms(spec["lms"], lms_iterator(spec["lms"]))
+    else:
+        backfill.run_chunk(Chunk.from_dict(spec["chunk"]))
+    backfill.summary.elapsed = time.monotonic() - started
+    return backfill.summary.to_dict()
