@@ -44,3 +44,21 @@ def recompute_dirty_scopes(course_ids: list[str] | None = None) -> int:
     if report.failed:
         log.warning("openedx_analytics: %s scopes failed to recompute and stay dirty", len(report.failed))
     return report.total
+
+
+@shared_task(
+    name="openedx_analytics.backfill_chunk",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def backfill_chunk(arguments: dict[str, Any], spec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Backfill one chunk of a split run (a line range of a log, or one LMS source); return its summary.
+
+    The chunk resumes from the run's checkpoint, so a retried or redelivered chunk only
+    redoes its last unfinished batch. The command recomputes aggregates once all chunks are done.
+    """
+    from openedx_analytics.backfill.runner import run_spec
+
+    return run_spec(arguments, spec, options)
