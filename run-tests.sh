@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. ruff;
+#   2. pytest on SQLite, Celery eager in the test process;
+#   3. pytest on real MariaDB (databases "default" and "analytics" both real).
+# In both pytest runs the tests that ask for a worker start real `celery -A lms_host worker`
+# processes on Redis; without Redis they are skipped, except under CI=true where they fail.
+#
+# Usage: [PYTHON=/path/to/python] ./run-tests.sh [extra pytest arguments]
+# Environment: PYTHON (default: python), OA_BROKER_URL (default: a Redis database chosen from
+# this run's process id), OA_MYSQL_PREFIX (default: oa_t<pid>), OA_MYSQL_HOST/PORT/USER/PASSWORD.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python}"
+RUN_ID="$$"
+export OA_BROKER_URL="${OA_BROKER_URL:-redis://127.0.0.1:6379/$(( RUN_ID % 15 + 1 ))}"
+export OA_MYSQL_PREFIX="${OA_MYSQL_PREFIX:-oa_t${RUN_ID}}"
+export OA_CELERY_EAGER=1
+unset OA_USE_TEST_DB_NAMES
+
+SQLITE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/oa-tests.XXXXXX")"
+trap 'rm -rf "$SQLITE_DIR"' EXIT
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+run_pytest() {  # run_pytest LABEL [env assignments...] -- [pytest args...]
+    local label="$1" status=0
+    shift
+    local -a assignments=()
+    while [[ $# -gt 0 && "$1" != "--" ]]; do assignments+=("$1"); shift; done
+    shift
+    env "${assignments[@]}" "$PYTHON" -m pytest -q -rs "$@" || status=$?
+    if [[ $status -eq 5 ]]; then
+        echo "run-tests: the $label run collected no tests" >&2
+        exit 1
+    elif [[ $status -ne 0 ]]; then
+        echo "run-tests: the $label run failed (pytest exit $status)" >&2
+        exit "$status"
+    fi
+}
+
+section "Python: $("$PYTHON" --version 2>&1) ($(command -v "$PYTHON" || echo "$PYTHON"))"
+"$PYTHON" - <<'PY'
+from importlib.metadata import version
+names = ["Django", "celery", "openedx-events", "openedx-filters", "edx-toggles", "event-tracking",
+         "edx-django-utils", "django-config-models", "djangorestframework"]
+print("  " + ", ".join(f"{name} {version(name)}" for name in names))
+PY
+
+section "ruff check ."
+"$PYTHON" -m ruff check .
+
+section "pytest on SQLite (Celery eager; live-worker tests on Redis $OA_BROKER_URL)"
+run_pytest SQLite OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" -- "$@"
+
+section "pytest on MariaDB (databases ${OA_MYSQL_PREFIX}_test_lms and ${OA_MYSQL_PREFIX}_test_analytics; live workers on Redis)"
+run_pytest MariaDB OA_TEST_DB=mysql -- "$@"
+
+section "all test runs passed"
