@@ -100,7 +100,8 @@ class Summary:
         if dry_run:
             lines.append("Dry run: nothing was written. Would write, per course and kind (records / new facts):")
             for key in sorted(self.records):
-                new = self.new_facts.get(key)
+                # activity facts carry no fingerprint: their "new" count is not known
+                new = None if key.endswith(" activity") else self.new_facts.get(key, 0)
                 lines.append(f"  {key}: {self.records[key]:,}" + (f" / {new:,} new" if new is not None else ""))
         else:
             lines.append(f"Courses touched: {len(self.courses):,}")
