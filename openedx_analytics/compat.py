@@ -330,3 +330,13 @@ def iter_problem_events(
                 "correct_map": state.get("correct_map") or {},
             },
         }
+
+
+def current_enrollment_counts(course_key: Any) -> dict[str, int]:
+    """Active enrollments of a course per mode, as the LMS's enrollment table says now (for verification)."""
+    models = _models()
+    rows = models.CourseEnrollment.objects.filter(course_id=_key(course_key), is_active=True)
+    counts: dict[str, int] = {}
+    for mode in rows.values_list("mode", flat=True).iterator():
+        counts[mode] = counts.get(mode, 0) + 1
+    return counts

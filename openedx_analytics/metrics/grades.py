@@ -29,6 +29,28 @@ def bucket_of(percent: float) -> str:
     return BUCKETS[max(tenth, 0)]
 
 
+def grade_figures(passing_rows: Iterable[tuple[Any, ...]], grade_rows: Iterable[tuple[Any, ...]],
+                  certificate_rows: Iterable[tuple[Any, ...]], enrollment_rows: Iterable[tuple[Any, ...]]
+                  ) -> dict[str, Any]:
+    """Passing learners, grade buckets of enrolled learners and certificates by mode, from fact rows.
+
+    Rows are (user_id, time, fingerprint, *values): passing (is_passing), grades (percent),
+    certificates (status, mode); enrollment rows are the enrollment engine's ``FactRow``.
+    """
+    passing = latest_by_user(passing_rows)
+    grades = latest_by_user(grade_rows)
+    certificates = latest_by_user(certificate_rows)
+    states = learner_end_states(enrollment_rows)
+    enrolled = [user for user, days in states.items() if days and days[-1][1]]
+    buckets = Counter(bucket_of(grades[user][3]) if user in grades else BUCKETS[0] for user in enrolled)
+    certificate_modes = Counter(row[4] for row in certificates.values() if row[3] == DOWNLOADABLE)
+    return {
+        "passing_users": sum(1 for row in passing.values() if row[3]),
+        "buckets": [{"bucket": name, "count": buckets.get(name, 0)} for name in BUCKETS],
+        "certificates": dict(sorted(certificate_modes.items())),
+    }
+
+
 def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
     """Rebuild the course's grade summary."""
     def rows(model, *fields):
@@ -36,23 +58,12 @@ def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
             "user_id", "time", "fingerprint", *fields
         )
 
-    passing = latest_by_user(rows(PassingFact, "is_passing"))
-    grades = latest_by_user(rows(GradeFact, "percent"))
-    certificates = latest_by_user(rows(CertificateFact, "status", "mode"))
-    states = learner_end_states(
+    figures = grade_figures(
+        rows(PassingFact, "is_passing"), rows(GradeFact, "percent"), rows(CertificateFact, "status", "mode"),
         EnrollmentFact.objects.using(using).filter(course_id=course_id).values_list(
             "user_id", "time", "is_active", "mode", "fingerprint"
-        )
+        ),
     )
-    enrolled = [user for user, days in states.items() if days and days[-1][1]]
-    buckets = Counter(bucket_of(grades[user][3]) if user in grades else BUCKETS[0] for user in enrolled)
-    certificate_modes = Counter(row[4] for row in certificates.values() if row[3] == DOWNLOADABLE)
     CourseGrades.objects.using(using).update_or_create(
-        course_id=course_id,
-        defaults={
-            "passing_users": sum(1 for row in passing.values() if row[3]),
-            "buckets": [{"bucket": name, "count": buckets.get(name, 0)} for name in BUCKETS],
-            "certificates": dict(sorted(certificate_modes.items())),
-            "last_updated": now,
-        },
+        course_id=course_id, defaults={**figures, "last_updated": now},
     )

@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Max, Sum
 
@@ -98,27 +99,70 @@ def end_segment(duration: float) -> int:
     return segment_of(max(duration - 30, 0.95 * duration))
 
 
+def viewer_figures(
+    rows: Iterable[tuple[dt.datetime, str, float | None, float | None, float | None, float | None, str]],
+) -> tuple[Counter, int, float | None]:
+    """One learner's events on one video -> (views per touched segment, viewings, longest reported duration).
+
+    ``rows`` are (time, action, position, old_time, new_time, duration, fingerprint).
+    """
+    facts = list(rows)
+    durations = [row[5] for row in facts if row[5]]
+    duration = max(durations) if durations else None
+    views = viewings((PlayerEvent(t, a, p, o, n, fp) for t, a, p, o, n, _d, fp in facts), duration)
+    return touched_segments(views), len(views), duration
+
+
 def recompute_viewer(course_id: str, key: str, now: dt.datetime, using: str) -> None:
     """Replay one learner's events on one video (``key`` = "<user_id> <video_id>") into segments."""
     user_text, video_id = key.split(" ", 1)
     user_id = int(user_text)
-    facts = list(
+    segments, views, duration = viewer_figures(
         VideoEventFact.objects.using(using)
         .filter(course_id=course_id, video_id=video_id, user_id=user_id)
         .values_list("time", "action", "position", "old_time", "new_time", "duration", "fingerprint")
     )
-    durations = [row[5] for row in facts if row[5]]
-    duration = max(durations) if durations else None
-    views = viewings((PlayerEvent(t, a, p, o, n, fp) for t, a, p, o, n, _d, fp in facts), duration)
     scope = {"course_id": course_id, "video_id": video_id, "user_id": user_id}
     VideoUserSegment.objects.using(using).filter(**scope).delete()
     VideoUserSegment.objects.using(using).bulk_create(
-        [VideoUserSegment(**scope, segment=s, views=n) for s, n in sorted(touched_segments(views).items())]
+        [VideoUserSegment(**scope, segment=s, views=n) for s, n in sorted(segments.items())]
     )
     VideoViewer.objects.using(using).update_or_create(
-        **scope, defaults={"viewings": len(views), "max_duration": duration}
+        **scope, defaults={"viewings": views, "max_duration": duration}
     )
     mark_dirty([(DirtyScope.VIDEO, course_id, video_id)], using=using)
+
+
+@dataclass
+class VideoFigures:
+    """A video's timeline (segment -> (users, views)) and summary fields."""
+
+    timeline: dict[int, tuple[int, int]]
+    summary: dict[str, Any]
+
+
+def video_figures(users: dict[int, int], views: dict[int, int], viewings_total: int | None,
+                  reported: float | None, ratio: float) -> VideoFigures | None:
+    """Timeline and summary of a video from its per-segment viewers and views (None: nobody watched)."""
+    if not users:
+        return None
+    if reported:
+        duration, inferred = int(math.ceil(reported)), False
+        final = max(segment_of(reported), max(users))
+    else:
+        final = infer_final_segment(users, ratio)
+        duration, inferred = (final + 1) * SEGMENT_LENGTH - 1, True
+    return VideoFigures(
+        timeline={s: (users.get(s, 0), views.get(s, 0)) for s in range(0, final + 1)},
+        summary={
+            "duration": duration,
+            "duration_inferred": inferred,
+            "segment_length": SEGMENT_LENGTH,
+            "users_at_start": users.get(0, 0),
+            "users_at_end": users.get(end_segment(duration), 0),
+            "views": viewings_total or 0,
+        },
+    )
 
 
 def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
@@ -135,32 +179,17 @@ def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
         viewings=Sum("viewings"), duration=Max("max_duration")
     )
     VideoSegment.objects.using(using).filter(**scope).delete()
-    if not users:
+    figures = video_figures(users, views, viewers["viewings"], viewers["duration"],
+                            float(conf.get("OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO")))
+    if figures is None:
         VideoSummary.objects.using(using).filter(**scope).delete()
         return
-    reported = viewers["duration"]
-    if reported:
-        duration, inferred = int(math.ceil(reported)), False
-        final = max(segment_of(reported), max(users))
-    else:
-        ratio = float(conf.get("OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO"))
-        final = infer_final_segment(users, ratio)
-        duration, inferred = (final + 1) * SEGMENT_LENGTH - 1, True
     VideoSegment.objects.using(using).bulk_create(
         [
-            VideoSegment(**scope, segment=s, num_users=users.get(s, 0), num_views=views.get(s, 0))
-            for s in range(0, final + 1)
+            VideoSegment(**scope, segment=s, num_users=n, num_views=v)
+            for s, (n, v) in sorted(figures.timeline.items())
         ]
     )
     VideoSummary.objects.using(using).update_or_create(
-        **scope,
-        defaults={
-            "duration": duration,
-            "duration_inferred": inferred,
-            "segment_length": SEGMENT_LENGTH,
-            "users_at_start": users.get(0, 0),
-            "users_at_end": users.get(end_segment(duration), 0),
-            "views": viewers["viewings"] or 0,
-            "last_updated": now,
-        },
+        **scope, defaults={**figures.summary, "last_updated": now},
     )

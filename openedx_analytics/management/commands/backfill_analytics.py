@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from openedx_analytics import compat
 from openedx_analytics.backfill.orchestrate import BackfillError, execute
 from openedx_analytics.backfill.readers import InputError, expand_inputs
 from openedx_analytics.backfill.runner import Options
@@ -61,12 +62,8 @@ class Command(BaseCommand):
             )
         except BackfillError as exc:
             raise CommandError(str(exc)) from exc
-        except ImportError as exc:
-            raise CommandError(f"LMS tables are not available here: {exc}") from exc
-        except Exception as exc:
-            if type(exc).__name__ == "NotAvailable":
-                raise CommandError(f"LMS tables are not available here: {exc}") from exc
-            raise
+        except compat.NotAvailable as exc:
+            raise CommandError(f"--from-lms: {exc}") from exc
         if already:
             self.stdout.write(
                 "This backfill (same arguments) has already finished; nothing to do. Use --restart to run it again."

@@ -1,0 +1,67 @@
+"""``verify_analytics``: prove a course's dashboard right, or list every number that is wrong.
+
+Examples::
+
+    ./manage.py lms verify_analytics --course course-v1:Org+Num+Run
+    ./manage.py lms verify_analytics --all
+
+Recomputes each course's aggregates from its facts in memory and compares them with the
+stored aggregates; inside the LMS it also compares current enrollment counts with the
+LMS's enrollment table. Prints every difference; exits with status 1 when there is one.
+Writes nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from openedx_analytics import api
+from openedx_analytics.backfill.verify import verify_against_lms, verify_course
+from openedx_analytics.pipeline.envelope import Rejected, parse_course_id
+
+
+class Command(BaseCommand):
+    """Compare stored aggregates with those the facts (and the LMS) give."""
+
+    help = "Verify course aggregates against their facts and the LMS enrollment table; exit 1 on any difference."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """Declare the command's options."""
+        parser.add_argument("--course", action="append", default=[], metavar="COURSE_ID",
+                            help="Course to verify (repeatable).")
+        parser.add_argument("--all", action="store_true", help="Verify every course that has aggregates.")
+        parser.add_argument("--no-lms", action="store_true",
+                            help="Do not compare with the LMS enrollment table.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        """Verify each course; print differences; fail when there is any."""
+        if not opts["course"] and not opts["all"]:
+            raise CommandError("give --course COURSE_ID (repeatable) or --all")
+        try:
+            courses = [parse_course_id(course) for course in opts["course"]]
+        except Rejected as exc:
+            raise CommandError(f"not a course id: {exc.detail}") from exc
+        if opts["all"]:
+            courses = sorted(set(courses) | set(api.known_course_ids()))
+        total = 0
+        for course in courses:
+            differences = verify_course(course)
+            if not opts["no_lms"]:
+                differences += self._lms(course)
+            total += len(differences)
+            status = "OK" if not differences else f"{len(differences)} difference(s)"
+            self.stdout.write(f"{course}: {status}")
+            for difference in differences:
+                self.stdout.write(f"  {difference}")
+        if total:
+            raise CommandError(f"{total} difference(s) found", returncode=1)
+
+    def _lms(self, course: str) -> list:
+        from openedx_analytics import compat
+
+        try:
+            return verify_against_lms(course)
+        except compat.NotAvailable:
+            self.stdout.write(f"{course}: LMS tables not available here; enrollment not compared with the LMS")
+            return []
