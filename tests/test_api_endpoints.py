@@ -1,4 +1,5 @@
 """Every endpoint: numbers from real events, JSON and CSV, date filters, bad parameters, Last-Updated."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import csv
 import datetime as dt
 import io

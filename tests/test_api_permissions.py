@@ -1,4 +1,5 @@
 """Who may see what: every endpoint for every kind of caller (session and JWT)."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import pytest
 
 from tests.api_support import (  # noqa: F401  (fixtures)
