@@ -96,10 +96,12 @@ def _run_distributed(options: Options, checkpoint: Checkpoint, summary: Summary,
     courses = sorted(summary.courses)
     if checkpoint.resumed:
         courses = sorted(options.scope.courses) or [None]
+    recompute_started = time.monotonic()
     results = [recompute_dirty_scopes.apply_async(args=([course] if course else None,), queue=queue)
                for course in courses]
     for result in results:
         summary.scopes_recomputed += int(result.get(disable_sync_subtasks=False) or 0)
+    summary.recompute_seconds = time.monotonic() - recompute_started
 
 
 def _collect(pending: list, summary: Summary, bar: Progress) -> list[str]:

@@ -275,7 +275,9 @@ class Backfill:
         courses: Iterable[str] | None = self.summary.courses
         if self.checkpoint.resumed:
             courses = self.options.scope.courses or None
+        started = time.monotonic()
         report = drain(courses=courses)
+        self.summary.recompute_seconds += time.monotonic() - started
         self.summary.scopes_recomputed += report.total
         self.summary.scopes_failed += len(report.failed)
 

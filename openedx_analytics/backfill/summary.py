@@ -36,6 +36,7 @@ class Summary:
     inputs_done: int = 0
     inputs_skipped: int = 0
     elapsed: float = 0.0
+    recompute_seconds: float = 0.0
 
     def reject(self, reason: str, where: str, detail: str) -> None:
         """Count one rejection and keep it as a sample if there is room."""
@@ -68,6 +69,7 @@ class Summary:
             "courses": sorted(self.courses), "scopes_recomputed": self.scopes_recomputed,
             "scopes_failed": self.scopes_failed, "inputs_done": self.inputs_done,
             "inputs_skipped": self.inputs_skipped, "elapsed": self.elapsed,
+            "recompute_seconds": self.recompute_seconds,
         }
 
     @classmethod
@@ -107,5 +109,6 @@ class Summary:
             lines.append(f"Courses touched: {len(self.courses):,}")
             lines.append(f"Scopes recomputed: {self.scopes_recomputed:,}"
                          + (f" ({self.scopes_failed} failed, left dirty)" if self.scopes_failed else ""))
-        lines.append(f"Elapsed: {self.elapsed:,.1f} s ({rate:,.0f} lines/s)")
+        lines.append(f"Elapsed: {self.elapsed:,.1f} s ({rate:,.0f} lines/s), "
+                     f"of which recomputing aggregates: {self.recompute_seconds:,.1f} s")
         return lines

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -77,12 +78,18 @@ class Envelope:
         return parse_user_id(raw)
 
 
+@lru_cache(maxsize=8192)
+def _canonical_course_id(text: str) -> str:
+    """Parsing a course key is slow and a site has few courses: remember the answers."""
+    return str(CourseKey.from_string(text))
+
+
 def parse_course_id(raw: Any) -> str:
     """Validate a course id string (new or old ``Org/Num/Run`` form); return its canonical text."""
     if not isinstance(raw, str):
         raise Rejected("bad_course_id", f"course id is a {type(raw).__name__}")
     try:
-        return str(CourseKey.from_string(raw.strip()))
+        return _canonical_course_id(raw.strip())
     except InvalidKeyError:
         raise Rejected("bad_course_id", f"not a course key: {raw[:100]!r}") from None
 

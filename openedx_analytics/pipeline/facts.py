@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
 from openedx_analytics import conf
 from openedx_analytics.models import (
@@ -22,6 +23,7 @@ from openedx_analytics.models import (
     ProblemSubmissionFact,
     VideoEventFact,
 )
+from openedx_analytics.pipeline.bulk import insert_ignore
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,
@@ -35,43 +37,6 @@ from openedx_analytics.pipeline.records import (
 
 Scope = tuple[str, str, str]  # (kind, course_id, key)
 WRITE_BATCH = 1000
-
-
-def _fact_row(record: Record) -> tuple[type, object]:
-    """The unsaved fact model instance for a record (``Activity`` expands to several rows elsewhere)."""
-    if isinstance(record, EnrollmentChange):
-        return EnrollmentFact, EnrollmentFact(
-            course_id=record.course_id, user_id=record.user_id, time=record.time,
-            is_active=record.is_active, mode=record.mode, fingerprint=record.fingerprint(),
-        )
-    if isinstance(record, VideoEvent):
-        return VideoEventFact, VideoEventFact(
-            course_id=record.course_id, video_id=record.video_id, user_id=record.user_id, time=record.time,
-            action=record.action, position=record.position, old_time=record.old_time,
-            new_time=record.new_time, duration=record.duration, fingerprint=record.fingerprint(),
-        )
-    if isinstance(record, ProblemSubmission):
-        return ProblemSubmissionFact, ProblemSubmissionFact(
-            course_id=record.course_id, problem_id=record.problem_id, user_id=record.user_id,
-            time=record.time, attempt=record.attempt, correct=record.correct,
-            answers=record.answers_json(), fingerprint=record.fingerprint(),
-        )
-    if isinstance(record, GradeChange):
-        return GradeFact, GradeFact(
-            course_id=record.course_id, user_id=record.user_id, time=record.time,
-            percent=record.percent, fingerprint=record.fingerprint(),
-        )
-    if isinstance(record, PassingChange):
-        return PassingFact, PassingFact(
-            course_id=record.course_id, user_id=record.user_id, time=record.time,
-            is_passing=record.is_passing, fingerprint=record.fingerprint(),
-        )
-    if isinstance(record, CertificateChange):
-        return CertificateFact, CertificateFact(
-            course_id=record.course_id, user_id=record.user_id, time=record.time,
-            mode=record.mode, status=record.status, fingerprint=record.fingerprint(),
-        )
-    raise TypeError(f"no fact table for {type(record).__name__}")
 
 
 def scopes_of(record: Record) -> list[Scope]:
@@ -88,9 +53,52 @@ def scopes_of(record: Record) -> list[Scope]:
     return [(DirtyScope.GRADES, course, "")]
 
 
+#: model -> columns its ``_fact_values`` tuples fill, in order
+FACT_COLUMNS: dict[type, tuple[str, ...]] = {
+    EnrollmentFact: ("course_id", "user_id", "time", "is_active", "mode", "fingerprint"),
+    VideoEventFact: ("course_id", "video_id", "user_id", "time", "action", "position", "old_time", "new_time",
+                     "duration", "fingerprint"),
+    ProblemSubmissionFact: ("course_id", "problem_id", "user_id", "time", "attempt", "correct", "answers",
+                            "fingerprint"),
+    GradeFact: ("course_id", "user_id", "time", "percent", "fingerprint"),
+    PassingFact: ("course_id", "user_id", "time", "is_passing", "fingerprint"),
+    CertificateFact: ("course_id", "user_id", "time", "mode", "status", "fingerprint"),
+}
+
+
+def _fact_values(record: Record) -> tuple[type, tuple]:
+    """The fact table of a record and the row to insert (in ``FACT_COLUMNS`` order; fingerprint last)."""
+    if isinstance(record, VideoEvent):
+        return VideoEventFact, (
+            record.course_id, record.video_id, record.user_id, record.time, record.action, record.position,
+            record.old_time, record.new_time, record.duration, record.fingerprint(),
+        )
+    if isinstance(record, EnrollmentChange):
+        return EnrollmentFact, (
+            record.course_id, record.user_id, record.time, record.is_active, record.mode, record.fingerprint(),
+        )
+    if isinstance(record, ProblemSubmission):
+        return ProblemSubmissionFact, (
+            record.course_id, record.problem_id, record.user_id, record.time, record.attempt, record.correct,
+            record.answers_json(), record.fingerprint(),
+        )
+    if isinstance(record, GradeChange):
+        return GradeFact, (record.course_id, record.user_id, record.time, record.percent, record.fingerprint())
+    if isinstance(record, PassingChange):
+        return PassingFact, (record.course_id, record.user_id, record.time, record.is_passing, record.fingerprint())
+    if isinstance(record, CertificateChange):
+        return CertificateFact, (
+            record.course_id, record.user_id, record.time, record.mode, record.status, record.fingerprint(),
+        )
+    raise TypeError(f"no fact table for {type(record).__name__}")
+
+
+ACTIVITY_COLUMNS = ("course_id", "day", "kind", "user_id")
+
+
 def write_facts(records: Iterable[Record]) -> set[Scope]:
     """Store the records' facts (duplicates ignored) and mark their scopes dirty; return the scopes."""
-    rows: dict[type, dict[str, object]] = defaultdict(dict)
+    rows: dict[type, dict[str, tuple]] = defaultdict(dict)
     activity: set[tuple[str, object, str, int]] = set()
     scopes: set[Scope] = set()
     for record in records:
@@ -99,29 +107,25 @@ def write_facts(records: Iterable[Record]) -> set[Scope]:
             for kind in record.kinds:
                 activity.add((record.course_id, record.day, kind, record.user_id))
             continue
-        model, row = _fact_row(record)
-        rows[model][row.fingerprint] = row  # de-duplicate within the batch too
+        model, row = _fact_values(record)
+        rows[model][row[-1]] = row  # de-duplicate within the batch too
     if not scopes:
         return scopes
     using = conf.analytics_db()
     with transaction.atomic(using=using):
         for model, by_fingerprint in rows.items():
-            model.objects.using(using).bulk_create(
-                list(by_fingerprint.values()), batch_size=WRITE_BATCH, ignore_conflicts=True
-            )
+            insert_ignore(model, FACT_COLUMNS[model], list(by_fingerprint.values()), using)
         if activity:
-            ActivityFact.objects.using(using).bulk_create(
-                [ActivityFact(course_id=c, day=d, kind=k, user_id=u) for c, d, k, u in sorted(activity, key=str)],
-                batch_size=WRITE_BATCH,
-                ignore_conflicts=True,
-            )
+            insert_ignore(ActivityFact, ACTIVITY_COLUMNS, sorted(activity, key=str), using)
         mark_dirty(scopes, using=using)
     return scopes
 
 
 def mark_dirty(scopes: Iterable[Scope], *, using: str | None = None) -> None:
     """Append dirty markers for ``scopes`` (callers on the analytics alias pass ``using``)."""
-    DirtyScope.objects.using(using or conf.analytics_db()).bulk_create(
-        [DirtyScope(kind=kind, course_id=course, key=key) for kind, course, key in sorted(scopes)],
-        batch_size=WRITE_BATCH,
+    now = timezone.now()
+    insert_ignore(
+        DirtyScope, ("kind", "course_id", "key", "created"),
+        [(kind, course, key, now) for kind, course, key in sorted(scopes)],
+        using or conf.analytics_db(), ignore_conflicts=False,
     )
