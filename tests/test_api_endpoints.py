@@ -168,6 +168,12 @@ def test_every_endpoint_serves_csv(staff, people, name):
     assert len(table) == len(json_rows)
 
 
+def test_the_format_parameter_wins_over_the_accept_header(staff):
+    response = staff.get(endpoints()["videos"], {"format": "csv"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert staff.get(endpoints()["videos"], {"format": "xml"}).status_code == 404
+
+
 def test_csv_values_are_spreadsheet_safe(staff):
     from openedx_analytics.api.v1.renderers import to_csv
 

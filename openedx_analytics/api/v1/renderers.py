@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -80,3 +81,15 @@ class CSVRenderer(BaseRenderer):
         else:
             rows = [data]
         return to_csv(rows).encode(self.charset)
+
+
+class FormatParameterWins(DefaultContentNegotiation):
+    """``?format=`` picks the renderer whatever the Accept header says (a CSV link works from any client)."""
+
+    def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None) -> tuple:
+        """The renderer named by ``?format=`` (404 for an unknown one), else negotiate on Accept."""
+        wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        if wanted:
+            renderer = self.filter_renderers(renderers, wanted)[0]
+            return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from openedx_analytics import api, rollout
 from openedx_analytics.api.v1 import params, permissions, rows, serializers
 from openedx_analytics.api.v1.pagination import CoursePagination
-from openedx_analytics.api.v1.renderers import CSVRenderer
+from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins
 from openedx_analytics.api.v1.throttling import AnalyticsUserThrottle
 
 LAST_UPDATED_HEADER = "Last-Updated"
@@ -55,6 +55,7 @@ class AnalyticsView(APIView):
     authentication_classes = (JwtAuthentication, SessionAuthentication)
     permission_classes = (IsAuthenticated,)
     renderer_classes = (JSONRenderer, BrowsableAPIRenderer, CSVRenderer)
+    content_negotiation_class = FormatParameterWins
     throttle_classes = (AnalyticsUserThrottle,)
     schema = AutoSchema()
     #: Names the CSV download: ``<course>_<metric>.csv``.
