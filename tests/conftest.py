@@ -222,10 +222,9 @@ def celery_worker(celery_workers: Callable[[int], LiveWorkers]) -> LiveWorkers:
 def _drop_broker_connections() -> None:
     """Forget pooled broker connections, so the next publish connects to the URL configured now."""
     celery_app.close()
-    producers = celery_app.amqp._producer_pool  # ``close`` leaves the producer pool in place
-    if producers is not None:
-        producers.force_close_all()
-        celery_app.amqp._producer_pool = None
+    # ``close`` leaves the app's producer pool in place. Forget it without closing it: kombu keeps
+    # one producer pool per broker URL and hands the same one back when that URL is used again.
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
