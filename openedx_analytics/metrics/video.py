@@ -19,6 +19,7 @@ from openedx_analytics.models import (
     VideoUserSegment,
     VideoViewer,
 )
+from openedx_analytics.pipeline.bulk import insert_ignore
 from openedx_analytics.pipeline.facts import mark_dirty
 
 SEGMENT_LENGTH = 5
@@ -130,6 +131,32 @@ def recompute_viewer(course_id: str, key: str, now: dt.datetime, using: str) -> 
     VideoViewer.objects.using(using).update_or_create(
         **scope, defaults={"viewings": views, "max_duration": duration}
     )
+    mark_dirty([(DirtyScope.VIDEO, course_id, video_id)], using=using)
+
+
+def recompute_viewers(course_id: str, video_id: str, user_ids: list[int], now: dt.datetime, using: str) -> None:
+    """``recompute_viewer`` for many learners of one video at once (same rows, a few queries in all).
+
+    Backfills dirty thousands of viewer scopes per video; one query per table instead of
+    several per learner is what keeps their recompute step from dominating the run.
+    """
+    by_user: dict[int, list[tuple]] = {user_id: [] for user_id in user_ids}
+    facts = VideoEventFact.objects.using(using).filter(course_id=course_id, video_id=video_id, user_id__in=user_ids)
+    for row in facts.values_list("user_id", "time", "action", "position", "old_time", "new_time", "duration",
+                                 "fingerprint").iterator(chunk_size=5000):
+        by_user[row[0]].append(row[1:])
+    segments, viewers = [], []
+    for user_id, rows in by_user.items():
+        touched, views, duration = viewer_figures(rows)
+        segments.extend((course_id, video_id, user_id, s, n) for s, n in sorted(touched.items()))
+        viewers.append((course_id, video_id, user_id, views, duration))
+    scope = {"course_id": course_id, "video_id": video_id, "user_id__in": user_ids}
+    VideoUserSegment.objects.using(using).filter(**scope).delete()
+    VideoViewer.objects.using(using).filter(**scope).delete()
+    insert_ignore(VideoUserSegment, ("course_id", "video_id", "user_id", "segment", "views"), segments, using,
+                  ignore_conflicts=False)
+    insert_ignore(VideoViewer, ("course_id", "video_id", "user_id", "viewings", "max_duration"), viewers, using,
+                  ignore_conflicts=False)
     mark_dirty([(DirtyScope.VIDEO, course_id, video_id)], using=using)
 
 

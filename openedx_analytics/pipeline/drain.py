@@ -32,6 +32,9 @@ RECOMPUTERS: dict[str, Callable] = {
     DirtyScope.GRADES: grades.recompute,
 }
 READ_LIMIT = 5000
+#: Video-viewer scopes of one video recomputed together (fewer: one by one, as any scope).
+VIEWER_GROUP_MIN = 4
+VIEWER_GROUP_SIZE = 500
 
 
 @dataclass
@@ -87,7 +90,8 @@ def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> Dr
         for marker_id, kind, course_id, key in batch:
             by_scope[(kind, course_id, key)].append(marker_id)
         order = {kind: index for index, kind in enumerate(DirtyScope.ORDER)}
-        for scope in sorted(by_scope, key=lambda s: (order.get(s[0], 99), s)):
+        single = _recompute_viewer_groups(by_scope, using, report)
+        for scope in sorted(single, key=lambda s: (order.get(s[0], 99), s)):
             try:
                 if recompute_scope(scope, by_scope[scope], using):
                     report.recomputed[scope[0]] += 1
@@ -96,3 +100,60 @@ def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> Dr
                 report.failed.append(scope)
                 failed_ids.update(by_scope[scope])
     return report
+
+
+def _recompute_viewer_groups(by_scope: dict[Scope, list[int]], using: str, report: DrainReport) -> list[Scope]:
+    """Recompute video-viewer scopes many learners of a video at a time; return the scopes left to do one by one.
+
+    Same protocol as ``recompute_scope`` (every scope's lock held, markers read before
+    the recompute deleted, scopes another worker handled meanwhile skipped), in one
+    transaction per group. A group that fails falls back to one scope at a time.
+    """
+    groups: dict[tuple[str, str], list[Scope]] = defaultdict(list)
+    rest: list[Scope] = []
+    for scope in by_scope:
+        if scope[0] == DirtyScope.VIDEO_USER:
+            groups[(scope[1], scope[2].split(" ", 1)[1])].append(scope)
+        else:
+            rest.append(scope)
+    for (course_id, video_id), scopes in groups.items():
+        if len(scopes) < VIEWER_GROUP_MIN:
+            rest.extend(scopes)
+            continue
+        for start in range(0, len(scopes), VIEWER_GROUP_SIZE):
+            group = scopes[start:start + VIEWER_GROUP_SIZE]
+            try:
+                report.recomputed[DirtyScope.VIDEO_USER] += _recompute_viewer_group(
+                    course_id, video_id, group, by_scope, using
+                )
+            except Exception:  # noqa: BLE001 - retried scope by scope, which logs and isolates failures
+                log.warning("openedx_analytics: grouped recompute of %s %s failed; retrying one by one",
+                            course_id, video_id, exc_info=True)
+                rest.extend(group)
+    return rest
+
+
+def _recompute_viewer_group(course_id: str, video_id: str, scopes: list[Scope], by_scope: dict[Scope, list[int]],
+                            using: str) -> int:
+    keys = [scope[2] for scope in scopes]
+    with transaction.atomic(using=using):
+        ScopeLock.objects.using(using).bulk_create(
+            [ScopeLock(kind=DirtyScope.VIDEO_USER, course_id=course_id, key=key) for key in keys],
+            ignore_conflicts=True,
+        )
+        locks = ScopeLock.objects.using(using).select_for_update().filter(
+            kind=DirtyScope.VIDEO_USER, course_id=course_id, key__in=keys
+        )
+        list(locks.values_list("pk", flat=True))
+        marker_ids = [marker for scope in scopes for marker in by_scope[scope]]
+        alive = set(DirtyScope.objects.using(using).filter(id__in=marker_ids).values_list("id", flat=True))
+        todo = [scope for scope in scopes if alive.intersection(by_scope[scope])]
+        if not todo:
+            return 0
+        now = timezone.now()
+        video.recompute_viewers(course_id, video_id, [int(scope[2].split(" ", 1)[0]) for scope in todo], now, using)
+        ScopeLock.objects.using(using).filter(
+            kind=DirtyScope.VIDEO_USER, course_id=course_id, key__in=[scope[2] for scope in todo]
+        ).update(computed_at=now)
+        DirtyScope.objects.using(using).filter(id__in=marker_ids).delete()
+    return len(todo)
