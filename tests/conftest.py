@@ -189,8 +189,11 @@ def _worker_pool(django_db_setup: None) -> Iterator[WorkerPool]:
 
 
 @pytest.fixture
-def celery_workers(_worker_pool: WorkerPool) -> Iterator[Callable[[int], LiveWorkers]]:
+def celery_workers(request: pytest.FixtureRequest, _worker_pool: WorkerPool) -> Iterator[Callable[[int], LiveWorkers]]:
     """Factory: ``celery_workers(n)`` runs ``n`` real workers and sends this test's tasks to them."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        pytest.fail("live-worker tests need django_db(transaction=True, ...): workers only see committed data")
     reason = redis_unreachable(celery_app.conf.broker_url)
     if reason:
         skip_or_fail(f"Redis broker {celery_app.conf.broker_url} unreachable ({reason}); live-worker test skipped")
