@@ -116,8 +116,8 @@ def enrollment_series(rows: Iterable[FactRow], until: dt.date) -> list[DayFigure
     return series
 
 
-def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
-    """Rebuild the course's daily enrollment rows from all its enrollment facts."""
+def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
+    """Rebuild the course's daily enrollment rows from all its enrollment facts (``keys`` are unused)."""
     rows = EnrollmentFact.objects.using(using).filter(course_id=course_id).values_list(
         "user_id", "time", "is_active", "mode", "fingerprint"
     )

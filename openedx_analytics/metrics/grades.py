@@ -51,8 +51,8 @@ def grade_figures(passing_rows: Iterable[tuple[Any, ...]], grade_rows: Iterable[
     }
 
 
-def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
-    """Rebuild the course's grade summary."""
+def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
+    """Rebuild the course's grade summary (the scope is the whole course; ``keys`` are unused)."""
     def rows(model, *fields):
         return model.objects.using(using).filter(course_id=course_id).values_list(
             "user_id", "time", "fingerprint", *fields

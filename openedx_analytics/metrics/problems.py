@@ -76,9 +76,14 @@ def problem_figures(rows: Iterable[SubmissionRow]) -> ProblemFigures:
     return figures
 
 
-def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
-    """Rebuild one problem's (``key``) summary and answer distribution."""
-    scope = {"course_id": course_id, "problem_id": key}
+def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
+    """Rebuild the summary and answer distribution of each problem in ``keys`` (problem ids)."""
+    for problem_id in sorted(keys):
+        _recompute_problem(course_id, problem_id, now, using)
+
+
+def _recompute_problem(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:
+    scope = {"course_id": course_id, "problem_id": problem_id}
     rows = ProblemSubmissionFact.objects.using(using).filter(**scope).values_list(
         "user_id", "attempt", "time", "correct", "answers", "fingerprint"
     )

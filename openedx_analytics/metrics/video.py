@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +12,6 @@ from django.db.models import Count, Max, Sum
 
 from openedx_analytics import conf
 from openedx_analytics.models import (
-    DirtyScope,
     VideoEventFact,
     VideoSegment,
     VideoSummary,
@@ -20,11 +19,12 @@ from openedx_analytics.models import (
     VideoViewer,
 )
 from openedx_analytics.pipeline.bulk import insert_ignore
-from openedx_analytics.pipeline.facts import mark_dirty
 
 SEGMENT_LENGTH = 5
 MIN_VIEWING_SECONDS = 0.25
 DURATION_SLACK_SECONDS = 1.0
+#: Up to this many learners are read and deleted by id; beyond, a video's events are read whole.
+USER_FILTER_LIMIT = 900
 
 
 @dataclass(frozen=True)
@@ -114,50 +114,46 @@ def viewer_figures(
     return touched_segments(views), len(views), duration
 
 
-def recompute_viewer(course_id: str, key: str, now: dt.datetime, using: str) -> None:
-    """Replay one learner's events on one video (``key`` = "<user_id> <video_id>") into segments."""
-    user_text, video_id = key.split(" ", 1)
-    user_id = int(user_text)
-    segments, views, duration = viewer_figures(
-        VideoEventFact.objects.using(using)
-        .filter(course_id=course_id, video_id=video_id, user_id=user_id)
-        .values_list("time", "action", "position", "old_time", "new_time", "duration", "fingerprint")
-    )
-    scope = {"course_id": course_id, "video_id": video_id, "user_id": user_id}
-    VideoUserSegment.objects.using(using).filter(**scope).delete()
-    VideoUserSegment.objects.using(using).bulk_create(
-        [VideoUserSegment(**scope, segment=s, views=n) for s, n in sorted(segments.items())]
-    )
-    VideoViewer.objects.using(using).update_or_create(
-        **scope, defaults={"viewings": views, "max_duration": duration}
-    )
-    mark_dirty([(DirtyScope.VIDEO, course_id, video_id)], using=using)
+def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
+    """Replay the learners named by ``keys`` ("<user_id> <video_id>") on their videos, then rebuild those videos.
 
-
-def recompute_viewers(course_id: str, video_id: str, user_ids: list[int], now: dt.datetime, using: str) -> None:
-    """``recompute_viewer`` for many learners of one video at once (same rows, a few queries in all).
-
-    Backfills dirty thousands of viewer scopes per video; one query per table instead of
-    several per learner is what keeps their recompute step from dominating the run.
+    One query per video reads the events of all its dirty learners (all its events when
+    many learners are dirty, as after a backfill), so the cost grows with videos, not learners.
     """
+    users_by_video: dict[str, set[int]] = defaultdict(set)
+    for key in keys:
+        user_text, video_id = key.split(" ", 1)
+        users_by_video[video_id].add(int(user_text))
+    for video_id, user_ids in sorted(users_by_video.items()):
+        _replay_viewers(course_id, video_id, sorted(user_ids), using)
+        _rebuild_video(course_id, video_id, now, using)
+
+
+def _replay_viewers(course_id: str, video_id: str, user_ids: list[int], using: str) -> None:
+    """Rewrite the per-learner segments and viewings of ``user_ids`` on one video from their events."""
+    scope = {"course_id": course_id, "video_id": video_id}
+    facts = VideoEventFact.objects.using(using).filter(**scope)
+    if len(user_ids) <= USER_FILTER_LIMIT:
+        facts = facts.filter(user_id__in=user_ids)
     by_user: dict[int, list[tuple]] = {user_id: [] for user_id in user_ids}
-    facts = VideoEventFact.objects.using(using).filter(course_id=course_id, video_id=video_id, user_id__in=user_ids)
     for row in facts.values_list("user_id", "time", "action", "position", "old_time", "new_time", "duration",
                                  "fingerprint").iterator(chunk_size=5000):
-        by_user[row[0]].append(row[1:])
+        rows = by_user.get(row[0])
+        if rows is not None:
+            rows.append(row[1:])
     segments, viewers = [], []
     for user_id, rows in by_user.items():
         touched, views, duration = viewer_figures(rows)
         segments.extend((course_id, video_id, user_id, s, n) for s, n in sorted(touched.items()))
         viewers.append((course_id, video_id, user_id, views, duration))
-    scope = {"course_id": course_id, "video_id": video_id, "user_id__in": user_ids}
-    VideoUserSegment.objects.using(using).filter(**scope).delete()
-    VideoViewer.objects.using(using).filter(**scope).delete()
+    for start in range(0, len(user_ids), USER_FILTER_LIMIT):
+        chunk = user_ids[start:start + USER_FILTER_LIMIT]
+        VideoUserSegment.objects.using(using).filter(**scope, user_id__in=chunk).delete()
+        VideoViewer.objects.using(using).filter(**scope, user_id__in=chunk).delete()
     insert_ignore(VideoUserSegment, ("course_id", "video_id", "user_id", "segment", "views"), segments, using,
                   ignore_conflicts=False)
     insert_ignore(VideoViewer, ("course_id", "video_id", "user_id", "viewings", "max_duration"), viewers, using,
                   ignore_conflicts=False)
-    mark_dirty([(DirtyScope.VIDEO, course_id, video_id)], using=using)
 
 
 @dataclass
@@ -192,9 +188,13 @@ def video_figures(users: dict[int, int], views: dict[int, int], viewings_total: 
     )
 
 
-def recompute(course_id: str, key: str, now: dt.datetime, using: str) -> None:
-    """Rebuild a video's timeline and summary (``key`` = video id) from its viewers' segments."""
-    video_id = key
+def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
+    """Rebuild the timeline and summary of each video in ``keys`` (video ids) from its viewers' segments."""
+    for video_id in sorted(keys):
+        _rebuild_video(course_id, video_id, now, using)
+
+
+def _rebuild_video(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
     scope = {"course_id": course_id, "video_id": video_id}
     rows = (
         VideoUserSegment.objects.using(using).filter(**scope)

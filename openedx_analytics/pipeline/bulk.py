@@ -60,3 +60,19 @@ def insert_ignore(model: type[models.Model], columns: Sequence[str], rows: Seque
     with connection.cursor() as cursor:
         for start in range(0, len(prepared), BATCH):
             cursor.executemany(sql, prepared[start:start + BATCH])
+
+
+def upsert(model: type[models.Model], objects: Sequence[models.Model], unique_fields: Sequence[str],
+           update_fields: Sequence[str], using: str) -> None:
+    """Insert ``objects``, updating ``update_fields`` of rows that already exist (by ``unique_fields``).
+
+    Django's ``bulk_create(update_conflicts=True)``; MySQL/MariaDB take no conflict target
+    (they upsert on any unique key), the other databases need one.
+    """
+    if not objects:
+        return
+    with_target = connections[using].features.supports_update_conflicts_with_target
+    model.objects.using(using).bulk_create(
+        objects, update_conflicts=True, update_fields=list(update_fields),
+        unique_fields=list(unique_fields) if with_target else None, batch_size=BATCH,
+    )
