@@ -61,16 +61,16 @@ class TestEnrollment:
         assert enrollment_series(list(reversed(rows)), dt.date(2026, 3, 4)) == expected
 
 
-def play(t, pos):
-    return PlayerEvent(at(1, 10, 0) + dt.timedelta(seconds=t), "play", pos, None, None)
+def play(_t, pos):
+    return PlayerEvent("play", pos)
 
 
-def pause(t, pos, action="pause"):
-    return PlayerEvent(at(1, 10, 0) + dt.timedelta(seconds=t), action, pos, None, None)
+def pause(_t, pos, action="pause"):
+    return PlayerEvent(action, pos)
 
 
-def seek(t, old, new):
-    return PlayerEvent(at(1, 10, 0) + dt.timedelta(seconds=t), "seek", None, old, new)
+def seek(_t, old, new):
+    return PlayerEvent("seek", None, old, new)
 
 
 class TestVideo:

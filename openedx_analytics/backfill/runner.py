@@ -69,7 +69,7 @@ class Options:
     inputs: list[str] = field(default_factory=list)
     from_lms: bool = False
     scope: BackfillScope = field(default_factory=BackfillScope)
-    batch_size: int = 1000
+    batch_size: int = 5000
     dry_run: bool = False
     restart: bool = False
     workers: int = 1

@@ -122,7 +122,9 @@ def _activity(course_id: str, using: str) -> list[Difference]:
 def _videos(course_id: str, using: str) -> list[Difference]:
     ratio = float(conf.get("OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO"))
     per_video: dict[str, dict[str, Any]] = {}
-    facts = VideoEventFact.objects.using(using).filter(course_id=course_id).order_by("video_id", "user_id")
+    facts = VideoEventFact.objects.using(using).filter(course_id=course_id).order_by(
+        "video_id", "user_id", *video.REPLAY_ORDER
+    )
     current: tuple[str, int] | None = None
     rows: list[tuple] = []
 
@@ -139,8 +141,8 @@ def _videos(course_id: str, using: str) -> list[Difference]:
         if duration and (state["duration"] is None or duration > state["duration"]):
             state["duration"] = duration
 
-    for row in facts.values_list("video_id", "user_id", "time", "action", "position", "old_time", "new_time",
-                                 "duration", "fingerprint").iterator(chunk_size=5000):
+    for row in facts.values_list("video_id", "user_id", "action", "position", "old_time", "new_time",
+                                 "duration").iterator(chunk_size=5000):
         if (row[0], row[1]) != current:
             close()
             current, rows = (row[0], row[1]), []

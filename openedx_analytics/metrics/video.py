@@ -27,16 +27,19 @@ DURATION_SLACK_SECONDS = 1.0
 USER_FILTER_LIMIT = 900
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlayerEvent:
     """One player event of one learner on one video (the replay's input)."""
 
-    time: dt.datetime
     action: str
-    position: float | None
-    old_time: float | None
-    new_time: float | None
-    tiebreak: str = ""
+    position: float | None = None
+    old_time: float | None = None
+    new_time: float | None = None
+
+
+#: The order events are replayed in (the database sorts; ties broken by fingerprint so
+#: delivery order never matters).
+REPLAY_ORDER = ("time", "fingerprint")
 
 
 def segment_of(position: float) -> int:
@@ -45,7 +48,7 @@ def segment_of(position: float) -> int:
 
 
 def viewings(events: Iterable[PlayerEvent], duration: float | None) -> list[tuple[float, float]]:
-    """Replay one learner's events on a video into (start, end) viewings, per the metric contract."""
+    """Replay one learner's events on a video (in ``REPLAY_ORDER``) into (start, end) viewings, per the contract."""
     result: list[tuple[float, float]] = []
     open_start: float | None = None
     seek_resume: float | None = None
@@ -59,7 +62,7 @@ def viewings(events: Iterable[PlayerEvent], duration: float | None) -> list[tupl
             return
         result.append((start, end))
 
-    for event in sorted(events, key=lambda e: (e.time, e.tiebreak)):
+    for event in events:
         if event.action == "play":
             open_start = seek_resume if seek_resume is not None else event.position
             seek_resume = None
@@ -101,16 +104,16 @@ def end_segment(duration: float) -> int:
 
 
 def viewer_figures(
-    rows: Iterable[tuple[dt.datetime, str, float | None, float | None, float | None, float | None, str]],
+    rows: Iterable[tuple[str, float | None, float | None, float | None, float | None]],
 ) -> tuple[Counter, int, float | None]:
     """One learner's events on one video -> (views per touched segment, viewings, longest reported duration).
 
-    ``rows`` are (time, action, position, old_time, new_time, duration, fingerprint).
+    ``rows`` are (action, position, old_time, new_time, duration), in ``REPLAY_ORDER``.
     """
     facts = list(rows)
-    durations = [row[5] for row in facts if row[5]]
+    durations = [row[4] for row in facts if row[4]]
     duration = max(durations) if durations else None
-    views = viewings((PlayerEvent(t, a, p, o, n, fp) for t, a, p, o, n, _d, fp in facts), duration)
+    views = viewings((PlayerEvent(a, p, o, n) for a, p, o, n, _d in facts), duration)
     return touched_segments(views), len(views), duration
 
 
@@ -136,8 +139,10 @@ def _replay_viewers(course_id: str, video_id: str, user_ids: list[int], using: s
     if len(user_ids) <= USER_FILTER_LIMIT:
         facts = facts.filter(user_id__in=user_ids)
     by_user: dict[int, list[tuple]] = {user_id: [] for user_id in user_ids}
-    for row in facts.values_list("user_id", "time", "action", "position", "old_time", "new_time", "duration",
-                                 "fingerprint").iterator(chunk_size=5000):
+    ordered = facts.order_by("user_id", *REPLAY_ORDER)
+    for row in ordered.values_list("user_id", "action", "position", "old_time", "new_time", "duration").iterator(
+        chunk_size=5000
+    ):
         rows = by_user.get(row[0])
         if rows is not None:
             rows.append(row[1:])

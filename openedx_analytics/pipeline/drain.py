@@ -44,7 +44,6 @@ ENGINES: dict[str, Callable] = {
 }
 #: Kinds whose engines write the same aggregates share one lock.
 LOCK_KIND = {DirtyScope.VIDEO_USER: DirtyScope.VIDEO}
-READ_LIMIT = 20000
 ID_CHUNK = 900
 
 
@@ -97,7 +96,12 @@ def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: st
 
 
 def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> DrainReport:
-    """Recompute dirty scopes (of ``courses`` only, if given) until none is left; return a report."""
+    """Recompute dirty scopes (of ``courses`` only, if given) until none is left; return a report.
+
+    Each round lists the (kind, course) units that have markers and recomputes each unit
+    once for all its markers, however many there are (a backfill leaves tens of thousands
+    of viewer markers per course; each video is still replayed once).
+    """
     using = conf.analytics_db()
     course_filter = sorted(set(courses)) if courses is not None else None
     report = DrainReport()
@@ -107,14 +111,18 @@ def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> Dr
         markers = DirtyScope.objects.using(using).exclude(id__in=sorted(failed_ids))
         if course_filter is not None:
             markers = markers.filter(course_id__in=course_filter)
-        batch = list(markers.order_by("id").values_list("id", "kind", "course_id", "key")[:READ_LIMIT])
-        if not batch:
+        units = sorted(set(markers.values_list("kind", "course_id").distinct().order_by()),
+                       key=lambda unit: (order.get(unit[0], 99), unit[1]))
+        if not units:
             break
-        units: dict[tuple[str, str], dict[int, str]] = defaultdict(dict)
-        for marker_id, kind, course_id, key in batch:
-            units[(kind, course_id)][marker_id] = key
-        for kind, course_id in sorted(units, key=lambda unit: (order.get(unit[0], 99), unit[1])):
-            unit = units[(kind, course_id)]
+        for kind, course_id in units:
+            unit = {
+                marker_id: key
+                for marker_id, key in markers.filter(kind=kind, course_id=course_id).values_list("id", "key")
+                .iterator(chunk_size=5000)
+            }
+            if not unit:
+                continue
             try:
                 report.recomputed[kind] += recompute_unit(kind, course_id, unit, using)
             except Exception:  # noqa: BLE001 - retried key by key below

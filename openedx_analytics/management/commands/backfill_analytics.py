@@ -42,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--until", help="Only events before this date/time (UTC, exclusive).")
         parser.add_argument("--all", action="store_true",
                             help="Confirm an LMS backfill of every course (required for --from-lms without scope).")
-        parser.add_argument("--batch-size", type=int, default=1000, help="Events per transaction (default 1000).")
+        parser.add_argument("--batch-size", type=int, default=5000, help="Events per transaction (default 5000).")
         parser.add_argument("--dry-run", action="store_true",
                             help="Parse and validate; write nothing; print what would change.")
         parser.add_argument("--restart", action="store_true",
