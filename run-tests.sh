@@ -7,12 +7,17 @@
 # processes on Redis; without Redis they are skipped, except under CI=true where they fail.
 #
 # Usage: [PYTHON=/path/to/python] ./run-tests.sh [extra pytest arguments]
-# Environment: PYTHON (default: python), OA_BROKER_URL (default: a Redis database chosen from
+# Without PYTHON, it first prepares the machine and .venv-lms (bash .ci/prepare lms: system
+# libraries, MariaDB and Redis, Python 3.11 with the LMS's pinned libraries) and uses that.
+# Environment: PYTHON, OA_BROKER_URL (default: a Redis database chosen from
 # this run's process id), OA_MYSQL_PREFIX (default: oa_t<pid>), OA_MYSQL_HOST/PORT/USER/PASSWORD.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PYTHON="${PYTHON:-python}"
+if [[ -z "${PYTHON:-}" ]]; then
+    bash .ci/prepare lms
+    PYTHON="$PWD/.venv-lms/bin/python"
+fi
 RUN_ID="$$"
 export OA_BROKER_URL="${OA_BROKER_URL:-redis://127.0.0.1:6379/$(( RUN_ID % 15 + 1 ))}"
 export OA_MYSQL_PREFIX="${OA_MYSQL_PREFIX:-oa_t${RUN_ID}}"
