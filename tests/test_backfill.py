@@ -402,11 +402,11 @@ def test_interrupted_backfill_resumes_to_the_same_result(tmp_path, monkeypatch):
     real_write = runner.facts.write_facts
     calls = {"n": 0}
 
-    def dying_write(records):
+    def dying_write(records, **kwargs):
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt("killed mid-file")
-        return real_write(records)
+        return real_write(records, **kwargs)
 
     monkeypatch.setattr(runner.facts, "write_facts", dying_write)
     with pytest.raises(KeyboardInterrupt):
@@ -431,11 +431,11 @@ def test_interrupted_gzip_backfill_resumes_by_line(tmp_path, monkeypatch):
     real_write = runner.facts.write_facts
     calls = {"n": 0}
 
-    def dying_write(records):
+    def dying_write(records, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("worker lost")
-        return real_write(records)
+        return real_write(records, **kwargs)
 
     monkeypatch.setattr(runner.facts, "write_facts", dying_write)
     with pytest.raises(RuntimeError):

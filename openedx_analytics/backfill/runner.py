@@ -148,7 +148,7 @@ class BatchWriter:
         if self.dry_run:
             self._count_dry(records)
             return
-        scopes = facts.write_facts(records)
+        scopes = facts.write_facts(records, whole_courses=True)
         summary.courses.update(course for _kind, course, _key in scopes)
         if rejected_outcomes:
             record_rejections(SOURCE, rejected_events, rejected_outcomes)

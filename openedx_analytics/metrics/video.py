@@ -19,12 +19,15 @@ from openedx_analytics.models import (
     VideoViewer,
 )
 from openedx_analytics.pipeline.bulk import insert_ignore
+from openedx_analytics.pipeline.facts import ALL_KEYS
 
 SEGMENT_LENGTH = 5
 MIN_VIEWING_SECONDS = 0.25
 DURATION_SLACK_SECONDS = 1.0
 #: Up to this many learners are read and deleted by id; beyond, a video's events are read whole.
 USER_FILTER_LIMIT = 900
+#: Rows of derived facts written at a time when a whole video is replayed.
+WRITE_CHUNK = 20000
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +123,16 @@ def viewer_figures(
 def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
     """Replay the learners named by ``keys`` ("<user_id> <video_id>") on their videos, then rebuild those videos.
 
-    One query per video reads the events of all its dirty learners (all its events when
-    many learners are dirty, as after a backfill), so the cost grows with videos, not learners.
+    One query per video reads the events of all its dirty learners, so the cost grows with
+    videos, not learners. The key ``ALL_KEYS`` (after a backfill) replays every learner of
+    every video of the course, streaming one learner at a time.
     """
+    if ALL_KEYS in keys:
+        videos = VideoEventFact.objects.using(using).filter(course_id=course_id).values_list("video_id", flat=True)
+        for video_id in sorted(set(videos.distinct().order_by())):
+            _replay_whole_video(course_id, video_id, using)
+            _rebuild_video(course_id, video_id, now, using)
+        return
     users_by_video: dict[str, set[int]] = defaultdict(set)
     for key in keys:
         user_text, video_id = key.split(" ", 1)
@@ -130,6 +140,18 @@ def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: s
     for video_id, user_ids in sorted(users_by_video.items()):
         _replay_viewers(course_id, video_id, sorted(user_ids), using)
         _rebuild_video(course_id, video_id, now, using)
+
+
+_EVENT_COLUMNS = ("user_id", "action", "position", "old_time", "new_time", "duration")
+_SEGMENT_COLUMNS = ("course_id", "video_id", "user_id", "segment", "views")
+_VIEWER_COLUMNS = ("course_id", "video_id", "user_id", "viewings", "max_duration")
+
+
+def _viewer_rows(course_id: str, video_id: str, user_id: int, events: list[tuple],
+                 segments: list[tuple], viewers: list[tuple]) -> None:
+    touched, views, duration = viewer_figures(events)
+    segments.extend((course_id, video_id, user_id, s, n) for s, n in sorted(touched.items()))
+    viewers.append((course_id, video_id, user_id, views, duration))
 
 
 def _replay_viewers(course_id: str, video_id: str, user_ids: list[int], using: str) -> None:
@@ -140,25 +162,46 @@ def _replay_viewers(course_id: str, video_id: str, user_ids: list[int], using: s
         facts = facts.filter(user_id__in=user_ids)
     by_user: dict[int, list[tuple]] = {user_id: [] for user_id in user_ids}
     ordered = facts.order_by("user_id", *REPLAY_ORDER)
-    for row in ordered.values_list("user_id", "action", "position", "old_time", "new_time", "duration").iterator(
-        chunk_size=5000
-    ):
+    for row in ordered.values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000):
         rows = by_user.get(row[0])
         if rows is not None:
             rows.append(row[1:])
-    segments, viewers = [], []
+    segments: list[tuple] = []
+    viewers: list[tuple] = []
     for user_id, rows in by_user.items():
-        touched, views, duration = viewer_figures(rows)
-        segments.extend((course_id, video_id, user_id, s, n) for s, n in sorted(touched.items()))
-        viewers.append((course_id, video_id, user_id, views, duration))
+        _viewer_rows(course_id, video_id, user_id, rows, segments, viewers)
     for start in range(0, len(user_ids), USER_FILTER_LIMIT):
         chunk = user_ids[start:start + USER_FILTER_LIMIT]
         VideoUserSegment.objects.using(using).filter(**scope, user_id__in=chunk).delete()
         VideoViewer.objects.using(using).filter(**scope, user_id__in=chunk).delete()
-    insert_ignore(VideoUserSegment, ("course_id", "video_id", "user_id", "segment", "views"), segments, using,
-                  ignore_conflicts=False)
-    insert_ignore(VideoViewer, ("course_id", "video_id", "user_id", "viewings", "max_duration"), viewers, using,
-                  ignore_conflicts=False)
+    insert_ignore(VideoUserSegment, _SEGMENT_COLUMNS, segments, using, ignore_conflicts=False)
+    insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
+
+
+def _replay_whole_video(course_id: str, video_id: str, using: str) -> None:
+    """Rewrite every learner's segments and viewings of one video, one learner in memory at a time."""
+    scope = {"course_id": course_id, "video_id": video_id}
+    VideoUserSegment.objects.using(using).filter(**scope).delete()
+    VideoViewer.objects.using(using).filter(**scope).delete()
+    segments: list[tuple] = []
+    viewers: list[tuple] = []
+    current: int | None = None
+    events: list[tuple] = []
+    ordered = VideoEventFact.objects.using(using).filter(**scope).order_by("user_id", *REPLAY_ORDER)
+    for row in ordered.values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000):
+        if row[0] != current:
+            if current is not None:
+                _viewer_rows(course_id, video_id, current, events, segments, viewers)
+            if len(segments) >= WRITE_CHUNK:
+                insert_ignore(VideoUserSegment, _SEGMENT_COLUMNS, segments, using, ignore_conflicts=False)
+                insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
+                segments, viewers = [], []
+            current, events = row[0], []
+        events.append(row[1:])
+    if current is not None:
+        _viewer_rows(course_id, video_id, current, events, segments, viewers)
+    insert_ignore(VideoUserSegment, _SEGMENT_COLUMNS, segments, using, ignore_conflicts=False)
+    insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
 
 
 @dataclass
@@ -194,7 +237,12 @@ def video_figures(users: dict[int, int], views: dict[int, int], viewings_total: 
 
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
-    """Rebuild the timeline and summary of each video in ``keys`` (video ids) from its viewers' segments."""
+    """Rebuild the timeline and summary of each video in ``keys`` (video ids; ``ALL_KEYS``: every video)."""
+    if ALL_KEYS in keys:
+        keys = set(
+            VideoEventFact.objects.using(using).filter(course_id=course_id)
+            .values_list("video_id", flat=True).distinct().order_by()
+        )
     for video_id in sorted(keys):
         _rebuild_video(course_id, video_id, now, using)
 

@@ -39,6 +39,12 @@ Scope = tuple[str, str, str]  # (kind, course_id, key)
 WRITE_BATCH = 1000
 
 
+#: The key of a marker that asks for every key of its kind and course (bulk writers use it).
+ALL_KEYS = "*"
+#: Kinds whose markers name a part of a course (a day, a learner's video, a problem).
+KEYED_KINDS = (DirtyScope.ACTIVITY, DirtyScope.VIDEO_USER, DirtyScope.PROBLEM)
+
+
 def scopes_of(record: Record) -> list[Scope]:
     """The aggregate scopes a record can change."""
     course = record.course_id
@@ -96,8 +102,13 @@ def _fact_values(record: Record) -> tuple[type, tuple]:
 ACTIVITY_COLUMNS = ("course_id", "day", "kind", "user_id")
 
 
-def write_facts(records: Iterable[Record]) -> set[Scope]:
-    """Store the records' facts (duplicates ignored) and mark their scopes dirty; return the scopes."""
+def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> set[Scope]:
+    """Store the records' facts (duplicates ignored) and mark their scopes dirty; return the scopes.
+
+    With ``whole_courses`` (bulk writers: backfills) the markers ask for every day, video
+    and problem of each course touched (``ALL_KEYS``) instead of one marker per learner and
+    video: a handful of markers per batch, and one rebuild per course at the end.
+    """
     rows: dict[type, dict[str, tuple]] = defaultdict(dict)
     activity: set[tuple[str, object, str, int]] = set()
     scopes: set[Scope] = set()
@@ -111,6 +122,8 @@ def write_facts(records: Iterable[Record]) -> set[Scope]:
         rows[model][row[-1]] = row  # de-duplicate within the batch too
     if not scopes:
         return scopes
+    if whole_courses:
+        scopes = {(kind, course, ALL_KEYS if kind in KEYED_KINDS else key) for kind, course, key in scopes}
     using = conf.analytics_db()
     with transaction.atomic(using=using):
         for model, by_fingerprint in rows.items():
