@@ -26,6 +26,7 @@ setup(
         "event-tracking>=3.3,<5",
         "openedx-events>=10,<12",
         "openedx-filters>=2.1,<4",
+        "orjson>=3.9",
         "tqdm>=4.60",
         "web-fragments>=2.0",
     ],

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import orjson
+
 STDIN = "-"
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -197,7 +199,7 @@ BAD_JSON = "bad_json"
 TRUNCATED = "truncated"
 BINARY = "binary"
 
-_decode = json.JSONDecoder().decode
+_decode = json.JSONDecoder().decode  # only to explain lines orjson refused
 
 
 def parse_line(line: bytes) -> tuple[Any, str | None, str]:
@@ -217,6 +219,10 @@ def parse_line(line: bytes) -> tuple[Any, str | None, str]:
     if start and line.lstrip().startswith(b"#"):
         return None, SKIP, ""
     body = line[start:].rstrip()
+    try:
+        return orjson.loads(body), None, ""
+    except orjson.JSONDecodeError:
+        pass
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

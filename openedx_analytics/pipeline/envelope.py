@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
@@ -155,9 +156,12 @@ def _payload(raw: dict[str, Any], key: str) -> tuple[dict[str, Any], Any]:
         return value, value
     if isinstance(value, str):
         try:
-            decoded = json.loads(value)
-        except ValueError:
-            return {}, value  # e.g. browser problem_check sends a URL-encoded string
+            decoded = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            try:
+                decoded = json.loads(value)  # what orjson refuses but Python's json reads (NaN, huge ints)
+            except ValueError:
+                return {}, value  # e.g. browser problem_check sends a URL-encoded string
         if isinstance(decoded, dict):
             return decoded, value
         return {}, value
