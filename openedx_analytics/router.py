@@ -41,6 +41,10 @@ class AnalyticsRouter:
             return None
         from django.apps import apps
 
-        model = apps.get_model(app_label, model_name)
+        try:
+            model = apps.get_model(app_label, model_name)
+        except LookupError:
+            # A model a later migration deleted: only analytics tables have been deleted so far.
+            return db == analytics
         target = analytics if _is_analytics_model(model) else "default"
         return db == target

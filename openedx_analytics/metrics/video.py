@@ -8,14 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Sum
-
 from openedx_analytics import conf
 from openedx_analytics.models import (
     VideoEventFact,
     VideoSegment,
     VideoSummary,
-    VideoUserSegment,
     VideoViewer,
 )
 from openedx_analytics.pipeline.bulk import insert_ignore
@@ -26,8 +23,8 @@ MIN_VIEWING_SECONDS = 0.25
 DURATION_SLACK_SECONDS = 1.0
 #: Up to this many learners are read and deleted by id; beyond, a video's events are read whole.
 USER_FILTER_LIMIT = 900
-#: Rows of derived facts written at a time when a whole video is replayed.
-WRITE_CHUNK = 20000
+#: Viewer rows written at a time when a whole video is replayed.
+WRITE_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +140,12 @@ def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: s
 
 
 _EVENT_COLUMNS = ("user_id", "action", "position", "old_time", "new_time", "duration")
-_SEGMENT_COLUMNS = ("course_id", "video_id", "user_id", "segment", "views")
-_VIEWER_COLUMNS = ("course_id", "video_id", "user_id", "viewings", "max_duration")
+_VIEWER_COLUMNS = ("course_id", "video_id", "user_id", "viewings", "max_duration", "segments")
 
 
-def _viewer_rows(course_id: str, video_id: str, user_id: int, events: list[tuple],
-                 segments: list[tuple], viewers: list[tuple]) -> None:
+def _viewer_row(course_id: str, video_id: str, user_id: int, events: list[tuple]) -> tuple:
     touched, views, duration = viewer_figures(events)
-    segments.extend((course_id, video_id, user_id, s, n) for s, n in sorted(touched.items()))
-    viewers.append((course_id, video_id, user_id, views, duration))
+    return (course_id, video_id, user_id, views, duration, [[s, n] for s, n in sorted(touched.items())])
 
 
 def _replay_viewers(course_id: str, video_id: str, user_ids: list[int], using: str) -> None:
@@ -166,24 +160,17 @@ def _replay_viewers(course_id: str, video_id: str, user_ids: list[int], using: s
         rows = by_user.get(row[0])
         if rows is not None:
             rows.append(row[1:])
-    segments: list[tuple] = []
-    viewers: list[tuple] = []
-    for user_id, rows in by_user.items():
-        _viewer_rows(course_id, video_id, user_id, rows, segments, viewers)
+    viewers = [_viewer_row(course_id, video_id, user_id, rows) for user_id, rows in by_user.items()]
     for start in range(0, len(user_ids), USER_FILTER_LIMIT):
         chunk = user_ids[start:start + USER_FILTER_LIMIT]
-        VideoUserSegment.objects.using(using).filter(**scope, user_id__in=chunk).delete()
         VideoViewer.objects.using(using).filter(**scope, user_id__in=chunk).delete()
-    insert_ignore(VideoUserSegment, _SEGMENT_COLUMNS, segments, using, ignore_conflicts=False)
     insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
 
 
 def _replay_whole_video(course_id: str, video_id: str, using: str) -> None:
-    """Rewrite every learner's segments and viewings of one video, one learner in memory at a time."""
+    """Rewrite every learner's viewings of one video, one learner in memory at a time."""
     scope = {"course_id": course_id, "video_id": video_id}
-    VideoUserSegment.objects.using(using).filter(**scope).delete()
     VideoViewer.objects.using(using).filter(**scope).delete()
-    segments: list[tuple] = []
     viewers: list[tuple] = []
     current: int | None = None
     events: list[tuple] = []
@@ -191,16 +178,14 @@ def _replay_whole_video(course_id: str, video_id: str, using: str) -> None:
     for row in ordered.values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000):
         if row[0] != current:
             if current is not None:
-                _viewer_rows(course_id, video_id, current, events, segments, viewers)
-            if len(segments) >= WRITE_CHUNK:
-                insert_ignore(VideoUserSegment, _SEGMENT_COLUMNS, segments, using, ignore_conflicts=False)
+                viewers.append(_viewer_row(course_id, video_id, current, events))
+            if len(viewers) >= WRITE_CHUNK:
                 insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
-                segments, viewers = [], []
+                viewers = []
             current, events = row[0], []
         events.append(row[1:])
     if current is not None:
-        _viewer_rows(course_id, video_id, current, events, segments, viewers)
-    insert_ignore(VideoUserSegment, _SEGMENT_COLUMNS, segments, using, ignore_conflicts=False)
+        viewers.append(_viewer_row(course_id, video_id, current, events))
     insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
 
 
@@ -248,18 +233,22 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
 
 
 def _rebuild_video(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
+    """Rebuild one video's timeline and summary from its viewer rows (one row per learner)."""
     scope = {"course_id": course_id, "video_id": video_id}
-    rows = (
-        VideoUserSegment.objects.using(using).filter(**scope)
-        .values_list("segment").annotate(users=Count("user_id"), views=Sum("views")).order_by("segment")
-    )
-    users = {segment: n for segment, n, _v in rows}
-    views = {segment: v for segment, _n, v in rows}
-    viewers = VideoViewer.objects.using(using).filter(**scope).aggregate(
-        viewings=Sum("viewings"), duration=Max("max_duration")
-    )
+    users: Counter = Counter()
+    views: Counter = Counter()
+    viewings_total = 0
+    duration: float | None = None
+    rows = VideoViewer.objects.using(using).filter(**scope).values_list("segments", "viewings", "max_duration")
+    for segments, viewings_count, max_duration in rows.iterator(chunk_size=5000):
+        for segment, count in segments:
+            users[segment] += 1
+            views[segment] += count
+        viewings_total += viewings_count
+        if max_duration and (duration is None or max_duration > duration):
+            duration = max_duration
     VideoSegment.objects.using(using).filter(**scope).delete()
-    figures = video_figures(users, views, viewers["viewings"], viewers["duration"],
+    figures = video_figures(dict(users), dict(views), viewings_total, duration,
                             float(conf.get("OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO")))
     if figures is None:
         VideoSummary.objects.using(using).filter(**scope).delete()

@@ -18,7 +18,6 @@ from openedx_analytics.models.facts import (
     PassingFact,
     ProblemSubmissionFact,
     VideoEventFact,
-    VideoUserSegment,
     VideoViewer,
 )
 from openedx_analytics.models.operations import (
@@ -52,6 +51,5 @@ __all__ = [
     "VideoEventFact",
     "VideoSegment",
     "VideoSummary",
-    "VideoUserSegment",
     "VideoViewer",
 ]

@@ -92,30 +92,6 @@ class VideoEventFact(Fact):
         ]
 
 
-class VideoUserSegment(models.Model):
-    """Derived fact: how many viewings of a learner touched a 5-second segment of a video.
-
-    Rebuilt for one learner and video whenever their video events change.
-
-    .. pii: The LMS user id of the learner.
-    .. pii_types: id
-    .. pii_retirement: retained
-    """
-
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
-    user_id = models.BigIntegerField()
-    segment = models.IntegerField()
-    views = models.IntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["course_id", "video_id", "user_id", "segment"], name="oa_videouserseg_unique"
-            ),
-        ]
-
-
 class ProblemSubmissionFact(Fact):
     """One graded submission of a learner to a problem, with its per-part answers.
 
@@ -177,7 +153,11 @@ class CertificateFact(Fact):
 
 
 class VideoViewer(models.Model):
-    """Derived fact: a learner's viewings of a video and the longest duration their player reported.
+    """Derived fact: what a learner's viewings of a video touched, rebuilt whenever their video events change.
+
+    ``segments`` lists ``[segment, views]`` for every 5-second segment their viewings
+    touched; ``viewings`` counts those viewings; ``max_duration`` is the longest duration
+    their player reported. One row per learner and video keeps timelines cheap to rebuild.
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
@@ -189,6 +169,7 @@ class VideoViewer(models.Model):
     user_id = models.BigIntegerField()
     viewings = models.IntegerField()
     max_duration = models.FloatField(null=True)
+    segments = models.JSONField(default=list)
 
     class Meta:
         constraints = [
