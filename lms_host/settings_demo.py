@@ -20,7 +20,9 @@ DATABASES = {
     "analytics": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_dir / "analytics.sqlite3")},
 }
 
-# No broker needed: every task runs in the process that sends it.
+# No broker needed: every task runs in the process that sends it (Celery still builds a
+# producer for eager tasks, so the broker is kombu's in-memory transport).
+CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None

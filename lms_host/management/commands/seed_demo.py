@@ -33,7 +33,7 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from eventtracking import tracker
@@ -466,3 +466,6 @@ class Command(BaseCommand):
             for mode, figures in summary["enrollment_modes"].items():
                 by_mode[mode] += figures.get("count", 0) if isinstance(figures, dict) else int(figures)
         self.stdout.write(f"Enrolled by mode, all demo courses: {dict(sorted(by_mode.items()))}")
+        if not any(summary["cumulative_count"] for summary in api.get_course_summaries(ids)):
+            raise CommandError("the demo courses have no figures: the events did not reach the aggregates "
+                               "(see the errors logged above)")
