@@ -240,6 +240,13 @@ class Command(BaseCommand):
                                                 course_id=key, org=key.org if key else org)
         if not User.objects.filter(username="admin").exists():
             User.objects.create_superuser("admin", "admin@example.com", "admin")
+        # The demo shows the new analytics to everyone allowed to see a course: the rollout
+        # flag on for everyone (a real site starts with chosen users, orgs or courses).
+        from waffle.models import Flag
+
+        from openedx_analytics.rollout import FLAG_NAME
+
+        Flag.objects.update_or_create(name=FLAG_NAME, defaults={"everyone": True})
 
     def plan_enrollment(self, sim: Simulation, user: User, course: Course) -> None:
         """Enroll (more in the first weeks), maybe upgrade later, maybe leave."""
