@@ -8,7 +8,7 @@ from django.db.models import Count
 
 from openedx_analytics.models import ActivityDay, ActivityFact, ActivityWeek
 from openedx_analytics.pipeline.bulk import upsert
-from openedx_analytics.pipeline.facts import ALL_KEYS
+from openedx_analytics.pipeline.facts import expand_keys
 
 #: fact kind -> aggregate column
 COLUMNS = {
@@ -55,13 +55,10 @@ def week_counts(course_id: str, monday: dt.date, using: str) -> dict[str, int]:
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
     """Recount the days named by ``keys`` (ISO dates; ``ALL_KEYS``: every day) and the ISO weeks they fall in."""
-    if ALL_KEYS in keys:
-        days = sorted(set(
-            ActivityFact.objects.using(using).filter(course_id=course_id)
-            .values_list("day", flat=True).distinct().order_by()
-        ))
-    else:
-        days = sorted(dt.date.fromisoformat(key) for key in keys)
+    facts = ActivityFact.objects.using(using).filter(course_id=course_id)
+    days = sorted({
+        key if isinstance(key, dt.date) else dt.date.fromisoformat(key) for key in expand_keys(keys, facts, "day")
+    })
     columns = list(COLUMNS.values())
     upsert(
         ActivityDay,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from openedx_analytics.models import ProblemAnswer, ProblemSubmissionFact, ProblemSummary
-from openedx_analytics.pipeline.facts import ALL_KEYS
+from openedx_analytics.pipeline.facts import expand_keys
 
 SubmissionRow = tuple[int, int | None, dt.datetime, bool, list, str]  # user, attempt, time, correct, answers, fp
 
@@ -79,12 +79,8 @@ def problem_figures(rows: Iterable[SubmissionRow]) -> ProblemFigures:
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
     """Rebuild the summary and answer distribution of each problem in ``keys`` (problem ids; ``ALL_KEYS``: all)."""
-    if ALL_KEYS in keys:
-        keys = set(
-            ProblemSubmissionFact.objects.using(using).filter(course_id=course_id)
-            .values_list("problem_id", flat=True).distinct().order_by()
-        )
-    for problem_id in sorted(keys):
+    facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id)
+    for problem_id in sorted(expand_keys(keys, facts, "problem_id")):
         _recompute_problem(course_id, problem_id, now, using)
 
 

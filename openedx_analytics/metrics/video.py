@@ -16,7 +16,7 @@ from openedx_analytics.models import (
     VideoViewer,
 )
 from openedx_analytics.pipeline.bulk import insert_ignore
-from openedx_analytics.pipeline.facts import ALL_KEYS
+from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys
 
 SEGMENT_LENGTH = 5
 MIN_VIEWING_SECONDS = 0.25
@@ -125,8 +125,8 @@ def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: s
     every video of the course, streaming one learner at a time.
     """
     if ALL_KEYS in keys:
-        videos = VideoEventFact.objects.using(using).filter(course_id=course_id).values_list("video_id", flat=True)
-        for video_id in sorted(set(videos.distinct().order_by())):
+        facts = VideoEventFact.objects.using(using).filter(course_id=course_id)
+        for video_id in sorted(expand_keys(keys, facts, "video_id")):
             _replay_whole_video(course_id, video_id, using)
             _rebuild_video(course_id, video_id, now, using)
         return
@@ -223,12 +223,8 @@ def video_figures(users: dict[int, int], views: dict[int, int], viewings_total: 
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
     """Rebuild the timeline and summary of each video in ``keys`` (video ids; ``ALL_KEYS``: every video)."""
-    if ALL_KEYS in keys:
-        keys = set(
-            VideoEventFact.objects.using(using).filter(course_id=course_id)
-            .values_list("video_id", flat=True).distinct().order_by()
-        )
-    for video_id in sorted(keys):
+    facts = VideoEventFact.objects.using(using).filter(course_id=course_id)
+    for video_id in sorted(expand_keys(keys, facts, "video_id")):
         _rebuild_video(course_id, video_id, now, using)
 
 

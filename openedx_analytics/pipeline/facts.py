@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from openedx_analytics import conf
@@ -43,6 +44,13 @@ WRITE_BATCH = 1000
 ALL_KEYS = "*"
 #: Kinds whose markers name a part of a course (a day, a learner's video, a problem).
 KEYED_KINDS = (DirtyScope.ACTIVITY, DirtyScope.VIDEO_USER, DirtyScope.PROBLEM)
+
+
+def expand_keys(keys: set[str], facts: QuerySet, field: str) -> set[str]:
+    """``keys``, or, when they hold ``ALL_KEYS``, every distinct ``field`` value of ``facts``."""
+    if ALL_KEYS not in keys:
+        return keys
+    return set(facts.values_list(field, flat=True).distinct().order_by())
 
 
 def scopes_of(record: Record) -> list[Scope]:
