@@ -103,17 +103,28 @@ def backfill_hint(events: list[dict[str, Any]]) -> str:
     return f"Recover with: backfill_analytics {course_args} {window} --tracking-logs <log files>"
 
 
-def _begin(**_kwargs: Any) -> None:
-    _state.deferred += 1
+def _request_started(**_kwargs: Any) -> None:
+    """A request starts: whatever an earlier one left staged goes now; this one's events wait for its end."""
+    flush()
+    _state.deferred = 1
 
 
-def _end(**_kwargs: Any) -> None:
+def _request_finished(**_kwargs: Any) -> None:
+    _state.deferred = 0
+    flush()
+
+
+def _task_started(**_kwargs: Any) -> None:
+    _state.deferred += 1  # tasks may run eagerly inside a request: count, don't reset
+
+
+def _task_finished(**_kwargs: Any) -> None:
     _state.deferred = max(_state.deferred - 1, 0)
     if not _state.deferred:
         flush()
 
 
-receiver(request_started, dispatch_uid="openedx_analytics.request_started")(_begin)
-receiver(request_finished, dispatch_uid="openedx_analytics.request_finished")(_end)
-receiver(task_prerun, dispatch_uid="openedx_analytics.task_prerun", weak=False)(_begin)
-receiver(task_postrun, dispatch_uid="openedx_analytics.task_postrun", weak=False)(_end)
+receiver(request_started, dispatch_uid="openedx_analytics.request_started")(_request_started)
+receiver(request_finished, dispatch_uid="openedx_analytics.request_finished")(_request_finished)
+receiver(task_prerun, dispatch_uid="openedx_analytics.task_prerun", weak=False)(_task_started)
+receiver(task_postrun, dispatch_uid="openedx_analytics.task_postrun", weak=False)(_task_finished)

@@ -165,3 +165,19 @@ def test_large_requests_are_sent_in_bounded_batches(captured_batches, settings):
             doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, user_id, "audit")
     assert [len(b) for b in captured_batches] == [10, 10, 5]
     assert api.get_enrollment(doors.COURSE)[-1]["count"] == 25
+
+
+def test_a_request_that_never_finished_does_not_hold_back_later_events(captured_batches):
+    request_started.send(sender=FakeRequest)  # its request_finished never comes
+    doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")
+    with FakeRequest():
+        doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 2, "audit")
+    assert [[event["data"]["user_id"] for event in batch] for batch in captured_batches] == [[1], [2]]
+
+
+def test_an_eager_task_inside_a_request_keeps_the_request_batched(captured_batches):
+    with FakeRequest():
+        doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")
+        tasks.recompute_dirty_scopes.apply()  # a task run eagerly within the request
+        doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 2, "audit")
+    assert [[event["data"]["user_id"] for event in batch] for batch in captured_batches] == [[1, 2]]
