@@ -181,3 +181,14 @@ def test_an_eager_task_inside_a_request_keeps_the_request_batched(captured_batch
         tasks.recompute_dirty_scopes.apply()  # a task run eagerly within the request
         doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 2, "audit")
     assert [[event["data"]["user_id"] for event in batch] for batch in captured_batches] == [[1, 2]]
+
+
+def test_operators_see_rejections_in_the_admin(client, django_user_model):
+    tasks.process_event_batch.apply(args=[[{"name": "play_video", "context": {"course_id": "nope"}}], "live"])
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    listing = client.get("/admin/openedx_analytics/rejectedeventsample/")
+    assert listing.status_code == 200 and "bad_time" in listing.content.decode()
+    counts = client.get("/admin/openedx_analytics/rejectioncount/")
+    assert counts.status_code == 200 and "bad_time" in counts.content.decode()
+    assert client.get("/admin/openedx_analytics/rejectioncount/add/").status_code == 403
