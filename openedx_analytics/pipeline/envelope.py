@@ -53,8 +53,7 @@ class Envelope:
 
     def course_id(self, *, required: bool = True) -> str | None:
         """The event's course id, from the context, the payload or the page/path URL; validated."""
-        candidates = [self.context.get("course_id"), self.data.get("course_id")]
-        raw = next((c for c in candidates if c), None)
+        raw = self.context.get("course_id") or self.data.get("course_id") or None
         if raw is None:
             for url in (self.page, self.context.get("path"), self.name):
                 if isinstance(url, str) and "/courses/" in url:
@@ -70,11 +69,11 @@ class Envelope:
 
     def user_id(self, *, from_data: bool = False) -> int:
         """The acting learner's LMS user id (context ``user_id``; payload first when ``from_data``)."""
-        sources = [self.data.get("user_id"), self.context.get("user_id")]
-        if not from_data:
-            sources.reverse()
-        raw = next((s for s in sources if s not in (None, "")), None)
-        if raw is None:
+        first, second = (self.data, self.context) if from_data else (self.context, self.data)
+        raw = first.get("user_id")
+        if raw is None or raw == "":
+            raw = second.get("user_id")
+        if raw is None or raw == "":
             raise Rejected("no_user", "event has no user id")
         return parse_user_id(raw)
 
