@@ -97,8 +97,10 @@ def _run_distributed(options: Options, checkpoint: Checkpoint, summary: Summary,
     if checkpoint.resumed:
         courses = sorted(options.scope.courses) or [None]
     recompute_started = time.monotonic()
-    results = [recompute_dirty_scopes.apply_async(args=([course] if course else None,), queue=queue)
-               for course in courses]
+    results = [
+        recompute_dirty_scopes.apply_async(args=([course] if course else None,), kwargs={"wait": True}, queue=queue)
+        for course in courses
+    ]
     for result in results:
         summary.scopes_recomputed += int(result.get(disable_sync_subtasks=False) or 0)
     summary.recompute_seconds = time.monotonic() - recompute_started

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from openedx_analytics import conf
@@ -47,12 +47,18 @@ LOCK_KIND = {DirtyScope.VIDEO_USER: DirtyScope.VIDEO}
 ID_CHUNK = 900
 
 
+class UnitBusy(Exception):
+    """Another worker holds the unit's lock (raised only when not waiting for it)."""
+
+
 @dataclass
 class DrainReport:
-    """What a drain did: keys recomputed per kind, and scopes that failed (left dirty)."""
+    """What a drain did: keys recomputed per kind, scopes that failed (left dirty), and
+    courses with a unit another worker was recomputing (left for a follow-up)."""
 
     recomputed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failed: list[Scope] = field(default_factory=list)
+    busy: set[str] = field(default_factory=set)
 
     @property
     def total(self) -> int:
@@ -74,16 +80,21 @@ def _delete(ids: Iterable[int], using: str) -> None:
         DirtyScope.objects.using(using).filter(id__in=ids[start:start + ID_CHUNK]).delete()
 
 
-def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: str) -> int:
+def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: str, *, wait: bool = True) -> int:
     """Recompute the keys of ``markers`` (id -> key) of one kind and course under its lock.
 
     Returns how many keys were recomputed (0 when another worker handled every marker
-    while this one waited for the lock).
+    while this one waited for the lock). With ``wait=False`` a lock held by another worker
+    raises ``UnitBusy`` at once (on databases that can skip locked rows), so a worker never
+    sits idle behind a busy course.
     """
     lock_kind = LOCK_KIND.get(kind, kind)
+    skip_locked = not wait and connections[using].features.has_select_for_update_skip_locked
     with transaction.atomic(using=using):
         lock, _ = ScopeLock.objects.using(using).get_or_create(kind=lock_kind, course_id=course_id, key="")
-        ScopeLock.objects.using(using).select_for_update().filter(pk=lock.pk).first()
+        held = ScopeLock.objects.using(using).select_for_update(skip_locked=skip_locked).filter(pk=lock.pk).first()
+        if held is None:
+            raise UnitBusy(f"{lock_kind} of {course_id}")
         alive = _existing(list(markers), using)
         if not alive:
             return 0
@@ -95,23 +106,25 @@ def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: st
     return len(keys)
 
 
-def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> DrainReport:
+def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds: int = 1000) -> DrainReport:
     """Recompute dirty scopes (of ``courses`` only, if given) until none is left; return a report.
 
     Each round lists the (kind, course) units that have markers and recomputes each unit
     once for all its markers, however many there are (a backfill leaves tens of thousands
-    of viewer markers per course; each video is still replayed once).
+    of viewer markers per course; each video is still replayed once). With ``wait=False``
+    units another worker is recomputing are skipped and their courses reported as busy.
     """
     using = conf.analytics_db()
     course_filter = sorted(set(courses)) if courses is not None else None
     report = DrainReport()
     failed_ids: set[int] = set()
+    busy_units: set[tuple[str, str]] = set()
     order = {kind: index for index, kind in enumerate(DirtyScope.ORDER)}
     for _round in range(max_rounds):
         markers = DirtyScope.objects.using(using).exclude(id__in=sorted(failed_ids))
         if course_filter is not None:
             markers = markers.filter(course_id__in=course_filter)
-        units = sorted(set(markers.values_list("kind", "course_id").distinct().order_by()),
+        units = sorted(set(markers.values_list("kind", "course_id").distinct().order_by()) - busy_units,
                        key=lambda unit: (order.get(unit[0], 99), unit[1]))
         if not units:
             break
@@ -124,7 +137,10 @@ def drain(courses: Iterable[str] | None = None, *, max_rounds: int = 1000) -> Dr
             if not unit:
                 continue
             try:
-                report.recomputed[kind] += recompute_unit(kind, course_id, unit, using)
+                report.recomputed[kind] += recompute_unit(kind, course_id, unit, using, wait=wait)
+            except UnitBusy:
+                busy_units.add((kind, course_id))
+                report.busy.add(course_id)
             except Exception:  # noqa: BLE001 - retried key by key below
                 log.warning("openedx_analytics: recomputing %s of %s failed; retrying key by key",
                             kind, course_id, exc_info=True)

@@ -42,6 +42,12 @@ DEFAULTS: dict[str, Any] = {
     # .. setting_description: When no event reports a video's duration, the last segment is the
     #   first one (walking back) whose viewers are at least this fraction of the previous one's.
     "OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO": 0.05,
+    # .. setting_name: OPENEDX_ANALYTICS_BUSY_RETRY_SECONDS
+    # .. setting_default: 2
+    # .. setting_description: A worker that finds a course's aggregates being recomputed by
+    #   another worker does not wait for it: it schedules one follow-up recompute of that course
+    #   this many seconds later (at most one pending per course, through the Django cache).
+    "OPENEDX_ANALYTICS_BUSY_RETRY_SECONDS": 2,
     # .. setting_name: OPENEDX_ANALYTICS_API_THROTTLE_RATE
     # .. setting_default: "120/minute"
     # .. setting_description: Requests per user to the analytics REST API ("<n>/<second|minute|hour|
