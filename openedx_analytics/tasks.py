@@ -18,14 +18,17 @@ from openedx_analytics.pipeline.ingest import ingest
 
 log = logging.getLogger(__name__)
 
+#: Options of every task here: each is idempotent, so it is acknowledged only once done
+#: (a killed worker's task is redelivered) and retried on database errors such as deadlocks.
+IDEMPOTENT_TASK: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
-@shared_task(
-    name="openedx_analytics.process_event_batch",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+
+@shared_task(name="openedx_analytics.process_event_batch", **IDEMPOTENT_TASK)
 def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> dict[str, Any]:
     """Store one batch of raw events as facts, then recompute the courses it touched."""
     result = ingest(events, source=source)
@@ -60,13 +63,7 @@ def follow_up(courses: set[str]) -> None:
             recompute_dirty_scopes.apply_async(args=[[course_id], True], countdown=delay, queue=conf.celery_queue())
 
 
-@shared_task(
-    name="openedx_analytics.recompute_dirty_scopes",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="openedx_analytics.recompute_dirty_scopes", **IDEMPOTENT_TASK)
 def recompute_dirty_scopes(course_ids: list[str] | None = None, is_follow_up: bool = False, wait: bool = False) -> int:
     """Drain every dirty scope (or those of ``course_ids``): the periodic sweep, follow-ups, a backfill's last step.
 
@@ -86,13 +83,7 @@ def recompute_dirty_scopes(course_ids: list[str] | None = None, is_follow_up: bo
     return report.total
 
 
-@shared_task(
-    name="openedx_analytics.backfill_chunk",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@shared_task(name="openedx_analytics.backfill_chunk", **IDEMPOTENT_TASK)
 def backfill_chunk(arguments: dict[str, Any], spec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """Backfill one chunk of a split run (a line range of a log, or one LMS source); return its summary.
 
