@@ -8,7 +8,8 @@ Then starts gunicorn on the test host's settings (its own databases ``oa_bench_a
 times every course endpoint, and ``courses/`` for the 5,000-course user, with keep-alive
 HTTP requests and a session cookie, as a browser would.
 
-    OA_TEST_DB=mysql OA_MYSQL_PREFIX=oa_bench_api /tmp/venv311/bin/python bench/bench_api.py
+    .venv-lms/bin/pip install -r requirements/bench.txt   # gunicorn
+    OA_TEST_DB=mysql OA_MYSQL_PREFIX=oa_bench_api .venv-lms/bin/python bench/bench_api.py
 """
 from __future__ import annotations
 
