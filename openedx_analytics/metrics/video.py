@@ -6,6 +6,8 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from openedx_analytics import conf
@@ -127,7 +129,7 @@ def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: s
     if ALL_KEYS in keys:
         facts = VideoEventFact.objects.using(using).filter(course_id=course_id)
         for video_id in sorted(expand_keys(keys, facts, "video_id")):
-            _replay_whole_video(course_id, video_id, using)
+            _replay(course_id, video_id, None, using)
             _rebuild_video(course_id, video_id, now, using)
         return
     users_by_video: dict[str, set[int]] = defaultdict(set)
@@ -135,7 +137,7 @@ def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: s
         user_text, video_id = key.split(" ", 1)
         users_by_video[video_id].add(int(user_text))
     for video_id, user_ids in sorted(users_by_video.items()):
-        _replay_viewers(course_id, video_id, sorted(user_ids), using)
+        _replay(course_id, video_id, sorted(user_ids), using)
         _rebuild_video(course_id, video_id, now, using)
 
 
@@ -148,44 +150,33 @@ def _viewer_row(course_id: str, video_id: str, user_id: int, events: list[tuple]
     return (course_id, video_id, user_id, views, duration, [[s, n] for s, n in sorted(touched.items())])
 
 
-def _replay_viewers(course_id: str, video_id: str, user_ids: list[int], using: str) -> None:
-    """Rewrite the per-learner segments and viewings of ``user_ids`` on one video from their events."""
+def _replay(course_id: str, video_id: str, user_ids: list[int] | None, using: str) -> None:
+    """Rewrite the viewer rows of ``user_ids`` (every learner when None) on one video from their events.
+
+    Events stream in learner and replay order, one learner's in memory at a time; viewer
+    rows are written in chunks. Learners outside ``user_ids`` keep their rows.
+    """
     scope = {"course_id": course_id, "video_id": video_id}
     facts = VideoEventFact.objects.using(using).filter(**scope)
-    if len(user_ids) <= USER_FILTER_LIMIT:
-        facts = facts.filter(user_id__in=user_ids)
-    by_user: dict[int, list[tuple]] = {user_id: [] for user_id in user_ids}
-    ordered = facts.order_by("user_id", *REPLAY_ORDER)
-    for row in ordered.values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000):
-        rows = by_user.get(row[0])
-        if rows is not None:
-            rows.append(row[1:])
-    viewers = [_viewer_row(course_id, video_id, user_id, rows) for user_id, rows in by_user.items()]
-    for start in range(0, len(user_ids), USER_FILTER_LIMIT):
-        chunk = user_ids[start:start + USER_FILTER_LIMIT]
-        VideoViewer.objects.using(using).filter(**scope, user_id__in=chunk).delete()
-    insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
-
-
-def _replay_whole_video(course_id: str, video_id: str, using: str) -> None:
-    """Rewrite every learner's viewings of one video, one learner in memory at a time."""
-    scope = {"course_id": course_id, "video_id": video_id}
-    VideoViewer.objects.using(using).filter(**scope).delete()
+    wanted: set[int] | None = None
+    if user_ids is None:
+        VideoViewer.objects.using(using).filter(**scope).delete()
+    else:
+        wanted = set(user_ids)
+        for start in range(0, len(user_ids), USER_FILTER_LIMIT):
+            chunk = user_ids[start:start + USER_FILTER_LIMIT]
+            VideoViewer.objects.using(using).filter(**scope, user_id__in=chunk).delete()
+        if len(user_ids) <= USER_FILTER_LIMIT:
+            facts = facts.filter(user_id__in=user_ids)
+    rows = facts.order_by("user_id", *REPLAY_ORDER).values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000)
     viewers: list[tuple] = []
-    current: int | None = None
-    events: list[tuple] = []
-    ordered = VideoEventFact.objects.using(using).filter(**scope).order_by("user_id", *REPLAY_ORDER)
-    for row in ordered.values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000):
-        if row[0] != current:
-            if current is not None:
-                viewers.append(_viewer_row(course_id, video_id, current, events))
-            if len(viewers) >= WRITE_CHUNK:
-                insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
-                viewers = []
-            current, events = row[0], []
-        events.append(row[1:])
-    if current is not None:
-        viewers.append(_viewer_row(course_id, video_id, current, events))
+    for user_id, events in groupby(rows, key=itemgetter(0)):
+        if wanted is not None and user_id not in wanted:
+            continue
+        viewers.append(_viewer_row(course_id, video_id, user_id, [event[1:] for event in events]))
+        if len(viewers) >= WRITE_CHUNK:
+            insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
+            viewers = []
     insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
 
 
