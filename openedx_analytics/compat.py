@@ -214,6 +214,13 @@ def _keyset(queryset: QuerySet, keys: tuple[str, ...]) -> Iterator[Any]:
         last = tuple(getattr(row, k) for k in keys)
 
 
+def _scoped(queryset: Any, time_field: str, scope: list[str] | None, since: dt.datetime | None,
+            until: dt.datetime | None) -> Any:
+    """``queryset`` narrowed to the time window and, when a scope is given, to its courses."""
+    queryset = queryset.filter(_window(time_field, since, until))
+    return queryset if scope is None else queryset.filter(course_id__in=scope)
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -239,13 +246,13 @@ def iter_enrollment_events(
     scope = _course_scope(models, course_ids, orgs)
     if scope == []:
         return
-    history = models.HistoricalCourseEnrollment.objects.filter(_window("history_date", since, until))
-    enrollments = models.CourseEnrollment.objects.filter(_window("created", since, until)).filter(
-        ~Exists(models.HistoricalCourseEnrollment.objects.filter(id=OuterRef("pk")))
-    ).exclude(created=None)
-    if scope is not None:
-        history = history.filter(course_id__in=scope)
-        enrollments = enrollments.filter(course_id__in=scope)
+    history = _scoped(models.HistoricalCourseEnrollment.objects.all(), "history_date", scope, since, until)
+    enrollments = _scoped(
+        models.CourseEnrollment.objects.filter(
+            ~Exists(models.HistoricalCourseEnrollment.objects.filter(id=OuterRef("pk")))
+        ).exclude(created=None),
+        "created", scope, since, until,
+    )
     for row in _keyset(history, ("history_date", "history_id")):
         yield _signal_shape(ENROLLMENT_CHANGED, row.history_date, row.course_id, row.user_id, mode=row.mode,
                             is_active=bool(row.is_active) and row.history_type != "-")
@@ -263,9 +270,7 @@ def iter_grade_events(
     scope = _course_scope(models, course_ids, orgs)
     if scope == []:
         return
-    grades = models.PersistentCourseGrade.objects.filter(_window("modified", since, until))
-    if scope is not None:
-        grades = grades.filter(course_id__in=scope)
+    grades = _scoped(models.PersistentCourseGrade.objects.all(), "modified", scope, since, until)
     for row in _keyset(grades, ("pk",)):
         yield _signal_shape(GRADE_CHANGED, row.modified, row.course_id, row.user_id,
                             percent_grade=row.percent_grade, passed_timestamp=_iso(row.passed_timestamp))
@@ -280,9 +285,7 @@ def iter_certificate_events(
     scope = _course_scope(models, course_ids, orgs)
     if scope == []:
         return
-    certificates = models.GeneratedCertificate.objects.filter(_window("modified_date", since, until))
-    if scope is not None:
-        certificates = certificates.filter(course_id__in=scope)
+    certificates = _scoped(models.GeneratedCertificate.objects.all(), "modified_date", scope, since, until)
     for row in _keyset(certificates, ("pk",)):
         yield _signal_shape(CERTIFICATE_CHANGED, row.modified_date, row.course_id, row.user_id,
                             mode=row.mode, current_status=row.status)
@@ -305,11 +308,8 @@ def iter_problem_events(
     scope = _course_scope(models, course_ids, orgs)
     if scope == []:
         return
-    modules = models.StudentModule.objects.filter(module_type="problem", grade__isnull=False).filter(
-        _window("modified", since, until)
-    )
-    if scope is not None:
-        modules = modules.filter(course_id__in=scope)
+    modules = _scoped(models.StudentModule.objects.filter(module_type="problem", grade__isnull=False), "modified",
+                      scope, since, until)
     for row in _keyset(modules, ("pk",)):
         state = _problem_state(row.state)
         attempts = state.get("attempts")
