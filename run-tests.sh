@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
-#   1. ruff;
+#   1. ruff, then the PII annotation check of every model (code-annotations);
 #   2. pytest on SQLite, Celery eager in the test process;
 #   3. pytest on real MariaDB (databases "default" and "analytics" both real).
 # In both pytest runs the tests that ask for a worker start real `celery -A lms_host worker`
@@ -55,6 +55,13 @@ PY
 
 section "ruff check ."
 "$PYTHON" -m ruff check .
+
+section "PII annotations of every model (code-annotations, .pii_annotations.yml, coverage target 100%)"
+for app in openedx_analytics lms_host.stub; do
+    DJANGO_SETTINGS_MODULE=test_settings OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" \
+        "$PYTHON" -c 'import sys; from code_annotations.cli import entry_point; sys.exit(entry_point())' \
+        django_find_annotations --config_file .pii_annotations.yml --app_name "$app" --lint --coverage
+done
 
 section "pytest on SQLite (Celery eager; live-worker tests on Redis $OA_BROKER_URL)"
 run_pytest SQLite OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" -- "$@"

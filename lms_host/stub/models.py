@@ -47,7 +47,9 @@ class CourseEnrollment(models.Model):
     Saving writes a ``HistoricalCourseEnrollment`` row, as django-simple-history does in the
     LMS; set ``_history_date`` on the instance to date that row in the past.
 
-    .. no_pii:
+    .. pii: The LMS user id of the learner (as in edx-platform, where the LMS's retirement clears it).
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -76,7 +78,9 @@ class CourseEnrollment(models.Model):
 class HistoricalCourseEnrollment(models.Model):
     """One state of an enrollment (django-simple-history's shape: ``history_*`` columns).
 
-    .. no_pii:
+    .. pii: The LMS user id of the learner (as in edx-platform, where the LMS's retirement clears it).
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     id = models.IntegerField(db_index=True)
@@ -102,7 +106,9 @@ class HistoricalCourseEnrollment(models.Model):
 class CourseAccessRole(models.Model):
     """A user's role in a course, or in every course of an org when ``course_id`` is empty.
 
-    .. no_pii:
+    .. pii: The LMS user id of the learner (as in edx-platform, where the LMS's retirement clears it).
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -120,7 +126,9 @@ class CourseAccessRole(models.Model):
 class PersistentCourseGrade(models.Model):
     """A learner's current course grade; a passed timestamp once they passed.
 
-    .. no_pii:
+    .. pii: The LMS user id of the learner (as in edx-platform, where the LMS's retirement clears it).
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     user_id = models.IntegerField(db_index=True)
@@ -143,7 +151,9 @@ class GeneratedCertificate(models.Model):
 
     The LMS row also holds the learner's name; the stub leaves it out.
 
-    .. no_pii:
+    .. pii: The LMS user id of the learner (as in edx-platform, where the LMS's retirement clears it).
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -164,7 +174,9 @@ class GeneratedCertificate(models.Model):
 class StudentModule(models.Model):
     """A learner's last state of one XBlock (for problems: attempts, answers, correctness).
 
-    .. no_pii:
+    .. pii: The LMS user id of the learner (as in edx-platform, where the LMS's retirement clears it).
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     module_type = models.CharField(max_length=32, db_index=True)

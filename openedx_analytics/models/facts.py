@@ -18,7 +18,7 @@ class Fact(models.Model):
 
     .. pii: The LMS user id of the learner the fact is about (no username, email or name).
     .. pii_types: id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     course_id = models.CharField(max_length=COURSE_ID_LENGTH)
@@ -35,7 +35,7 @@ class EnrollmentFact(Fact):
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     #: None for a mode change that does not say whether the learner is active.
@@ -51,7 +51,7 @@ class ActivityFact(models.Model):
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     ANY = "any"
@@ -76,7 +76,7 @@ class VideoEventFact(Fact):
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
@@ -97,7 +97,7 @@ class ProblemSubmissionFact(Fact):
 
     .. pii: The LMS user id of the learner and the answers they submitted.
     .. pii_types: id, other
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
@@ -114,7 +114,7 @@ class GradeFact(Fact):
 
     .. pii: The LMS user id of the learner and their grade.
     .. pii_types: id, other
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     percent = models.FloatField()
@@ -128,7 +128,7 @@ class PassingFact(Fact):
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     is_passing = models.BooleanField()
@@ -142,7 +142,7 @@ class CertificateFact(Fact):
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     mode = models.CharField(max_length=100)
@@ -161,7 +161,7 @@ class VideoViewer(models.Model):
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     course_id = models.CharField(max_length=COURSE_ID_LENGTH)

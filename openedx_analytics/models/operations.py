@@ -12,8 +12,10 @@ class DirtyScope(models.Model):
     Written in the same transaction as the facts that changed; deleted (by id) only by
     the recompute that read it, so a change landing mid-recompute is picked up next time.
 
-    .. no_pii: Scopes name courses, videos, problems and days. Video-viewer scopes carry a
-       user id in ``key`` only until they are drained.
+    .. pii: Scopes name courses, videos, problems and days; a video-viewer scope carries the
+       LMS user id of a learner in ``key`` until it is drained (retirement deletes it at once).
+    .. pii_types: id
+    .. pii_retirement: local_api
     """
 
     ENROLLMENT = "enrollment"
@@ -71,9 +73,11 @@ class RejectionCount(models.Model):
 class RejectedEventSample(models.Model):
     """A bounded sample of rejected events, for operators to see what was wrong.
 
-    .. pii: The raw event may contain a username or user id as sent by the LMS.
+    .. pii: The raw event may contain a username or user id as sent by the LMS. Samples older
+       than OPENEDX_ANALYTICS_LEARNER_DATA_RETENTION_DAYS are deleted; retirement deletes the
+       samples that name the learner.
     .. pii_types: username, id
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     source = models.CharField(max_length=16)
