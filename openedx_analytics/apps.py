@@ -80,4 +80,8 @@ class OpenedxAnalyticsConfig(AppConfig):
                 dispatch_uid=config["dispatch_uid"],
                 weak=False,
             )
+        from openedx_analytics import compat, retirement
+
+        for retire_signal in compat.retirement_signals():  # the LMS's learner retirement (or the stub's)
+            retire_signal.connect(retirement.receive_retirement, dispatch_uid=retirement.DISPATCH_UID, weak=False)
         from openedx_analytics import dispatch  # noqa: F401  (connects request/task end hooks)

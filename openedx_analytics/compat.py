@@ -332,6 +332,30 @@ def iter_problem_events(
         }
 
 
+# ---------------------------------------------------------------- learner retirement
+
+
+def retirement_signals() -> list[Any]:
+    """The LMS's learner-retirement signals (``USER_RETIRE_LMS_MISC``, ``USER_RETIRE_LMS_CRITICAL``).
+
+    Plain Django signals sent with ``user=`` by the LMS's retirement API. Outside the LMS,
+    the stub app's stand-ins when it is installed (so tests retire learners the same way),
+    else none: there is no retirement to follow.
+    """
+    try:
+        if lms_available():
+            from openedx.core.djangoapps.user_api.accounts import signals
+        elif apps.is_installed(_STUB_APP):
+            from lms_host.stub import signals
+        else:
+            return []
+    except ImportError:  # an LMS release that moved them: say so rather than break startup
+        log.error("openedx_analytics: the LMS's retirement signals were not found; retired learners' "
+                  "analytics facts will not be deleted")
+        return []
+    return [signals.USER_RETIRE_LMS_MISC, signals.USER_RETIRE_LMS_CRITICAL]
+
+
 def current_enrollment_counts(course_key: Any) -> dict[str, int]:
     """Active enrollments of a course per mode, as the LMS's enrollment table says now (for verification)."""
     models = _models()

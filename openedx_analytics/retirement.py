@@ -1,0 +1,144 @@
+"""Learner retirement: when the LMS retires a learner, delete everything analytics holds about them.
+
+The LMS's retirement API sends ``USER_RETIRE_LMS_MISC`` and ``USER_RETIRE_LMS_CRITICAL``
+(reached through ``compat.retirement_signals``) with ``user=``. On either, in one
+transaction on the analytics database, we delete the learner's facts from every fact
+table (enrollments, grades, passing, certificates, problem submissions, player events,
+activity days, video viewers), the rejected-event samples that name them, and we mark
+every scope those facts fed dirty; after the commit the courses are recomputed, so the
+aggregates stop counting the learner. Both signals may arrive: the second finds nothing.
+
+A failure to delete raises into the retirement API on purpose: the LMS then records the
+step as failed and its retirement driver retries it, instead of reporting a learner
+retired whose data is still here. Scheduling the recompute never raises: the dirty
+markers are already committed, and any later drain of the course picks them up.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from openedx_analytics import conf
+from openedx_analytics.models import (
+    ActivityFact,
+    CertificateFact,
+    DirtyScope,
+    EnrollmentFact,
+    GradeFact,
+    PassingFact,
+    ProblemSubmissionFact,
+    RejectedEventSample,
+    VideoEventFact,
+    VideoViewer,
+)
+from openedx_analytics.pipeline.facts import Scope, mark_dirty
+
+log = logging.getLogger(__name__)
+
+DISPATCH_UID = "openedx_analytics.retire_learner"
+
+#: Fact tables holding one learner's rows, and the scopes (built from a row's values) each feeds.
+_COURSE_LEVEL = {
+    EnrollmentFact: (DirtyScope.ENROLLMENT, DirtyScope.GRADES),
+    GradeFact: (DirtyScope.GRADES,),
+    PassingFact: (DirtyScope.GRADES,),
+    CertificateFact: (DirtyScope.GRADES,),
+}
+
+
+@dataclass
+class Retired:
+    """What one retirement deleted (rows per table) and the courses it sent to be recomputed."""
+
+    deleted: Counter = field(default_factory=Counter)
+    courses: set[str] = field(default_factory=set)
+
+
+def _user_pattern(user_id: int) -> re.Pattern[str]:
+    """A user id as a JSON field of a raw event (``"user_id": 7``, ``"user_id":"7"``), not any 7 in the text."""
+    return re.compile(rf'"(?:user_id|userId|user)"\s*:\s*"?{int(user_id)}(?![0-9])')
+
+
+def _samples_naming(user_id: int, usernames: Iterable[str], using: str) -> list[int]:
+    """Ids of the rejected-event samples that name the learner by user id or username."""
+    pattern = _user_pattern(user_id)
+    ids = [
+        pk for pk, payload in RejectedEventSample.objects.using(using)
+        .filter(payload__contains=str(int(user_id))).values_list("id", "payload").iterator()
+        if pattern.search(payload)
+    ]
+    for username in {name for name in usernames if name}:
+        named = re.compile(rf"(?<![\w.@+-]){re.escape(username)}(?![\w.@+-])")
+        ids.extend(pk for pk, payload in RejectedEventSample.objects.using(using)
+                   .filter(payload__contains=username).values_list("id", "payload").iterator()
+                   if named.search(payload))
+    return ids
+
+
+def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
+    """Delete the learner's facts and samples and mark what they fed dirty; then recompute those courses."""
+    user_id = int(user_id)
+    using = conf.analytics_db()
+    retired = Retired()
+    scopes: set[Scope] = set()
+    with transaction.atomic(using=using):
+        for model, kinds in _COURSE_LEVEL.items():
+            rows = model.objects.using(using).filter(user_id=user_id)
+            for course in rows.values_list("course_id", flat=True).distinct().order_by():
+                scopes.update((kind, course, "") for kind in kinds)
+            retired.deleted[model.__name__] += rows.delete()[0]
+        problems = ProblemSubmissionFact.objects.using(using).filter(user_id=user_id)
+        scopes.update((DirtyScope.PROBLEM, course, problem) for course, problem in
+                      problems.values_list("course_id", "problem_id").distinct().order_by())
+        retired.deleted["ProblemSubmissionFact"] += problems.delete()[0]
+        days = ActivityFact.objects.using(using).filter(user_id=user_id)
+        scopes.update((DirtyScope.ACTIVITY, course, day.isoformat()) for course, day in
+                      days.values_list("course_id", "day").distinct().order_by())
+        retired.deleted["ActivityFact"] += days.delete()[0]
+        # A video-viewer marker names the learner; its recompute finds no events, drops the
+        # viewer row (deleted here already) and rebuilds the video's figures without them.
+        for model in (VideoEventFact, VideoViewer):
+            rows = model.objects.using(using).filter(user_id=user_id)
+            scopes.update((DirtyScope.VIDEO_USER, course, f"{user_id} {video}") for course, video in
+                          rows.values_list("course_id", "video_id").distinct().order_by())
+            retired.deleted[model.__name__] += rows.delete()[0]
+        sample_ids = _samples_naming(user_id, usernames, using)
+        if sample_ids:
+            retired.deleted["RejectedEventSample"] += (
+                RejectedEventSample.objects.using(using).filter(id__in=sample_ids).delete()[0]
+            )
+        if scopes:
+            mark_dirty(scopes, using=using)
+        retired.courses = {course for _kind, course, _key in scopes}
+        transaction.on_commit(lambda: _recompute(sorted(retired.courses)), using=using)
+    log.info("openedx_analytics: retired learner %s: deleted %s; recomputing %s courses",
+             user_id, dict(retired.deleted), len(retired.courses))
+    return retired
+
+
+def _recompute(courses: list[str]) -> None:
+    """Send the courses' recompute to the workers; on failure the committed markers wait for the next drain."""
+    if not courses:
+        return
+    from openedx_analytics.tasks import recompute_dirty_scopes
+
+    try:
+        recompute_dirty_scopes.apply_async(args=(courses,), kwargs={"wait": True}, queue=conf.celery_queue())
+    except Exception:  # noqa: BLE001 - the markers are committed; never fail a retirement on the broker
+        log.exception("openedx_analytics: could not schedule the recompute of %s courses after a retirement "
+                      "(their dirty markers wait for the next recompute)", len(courses))
+
+
+def receive_retirement(sender: Any = None, user: Any = None, **kwargs: Any) -> None:
+    """Receiver of the LMS's retirement signals (``user=`` the learner being retired)."""
+    if user is None or getattr(user, "id", None) is None:
+        log.warning("openedx_analytics: a retirement signal without a user was ignored")
+        return
+    usernames = [getattr(user, "username", "") or "", kwargs.get("retired_username") or ""]
+    retire_learner(user.id, usernames)
