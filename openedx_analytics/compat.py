@@ -9,6 +9,7 @@ The ``iter_*_events`` functions turn LMS tables into raw events of the shapes th
 normalizer accepts, so a backfill takes them in exactly like live events. They stream in
 keyset order (batches of ``BATCH_SIZE`` after the last key seen, never OFFSET pages) and
 filter by course ids, orgs and a time window; course ids and orgs both narrow the set.
+Given a ``Cursor``, they start after the last key it holds and record each key they read.
 Orgs are matched through the LMS's course overviews, so history of a course the LMS no
 longer knows is reached by its course id only.
 """
@@ -194,9 +195,49 @@ def _window(field: str, since: dt.datetime | None, until: dt.datetime | None) ->
     return q
 
 
-def _keyset(queryset: QuerySet, keys: tuple[str, ...]) -> Iterator[Any]:
-    """Every row of ``queryset`` in ``keys`` order, a batch at a time, each batch after the last row seen."""
-    last: tuple[Any, ...] | None = None
+class Cursor:
+    """Where a history iterator stands: per phase, the key of the last row it read (JSON-able).
+
+    Pass one to an ``iter_*_events`` function: it starts each phase after the key saved
+    there (from the beginning when none) and records the key of every row it reads, so a
+    backfill checkpoints ``cursor.key`` and a resumed run neither skips nor repeats rows
+    when rows were added to or removed from the LMS tables meanwhile.
+    """
+
+    def __init__(self, key: dict[str, list[Any]] | None = None) -> None:
+        self.key: dict[str, list[Any]] = dict(key or {})
+
+    def after(self, phase: str) -> list[Any] | None:
+        """The saved key of ``phase``, if any."""
+        return self.key.get(phase)
+
+    def read(self, phase: str, row: Any, keys: tuple[str, ...]) -> None:
+        """Record ``row`` as the last row read in ``phase``."""
+        self.key[phase] = [_json_key(getattr(row, name)) for name in keys]
+
+
+def _json_key(value: Any) -> Any:
+    if isinstance(value, int | str) or value is None:
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)  # UUIDs, course keys
+
+
+def _rows(queryset: QuerySet, keys: tuple[str, ...], cursor: Cursor | None, phase: str) -> Iterator[Any]:
+    """``_keyset`` from the cursor's saved key of ``phase``, recording each row read in the cursor."""
+    if cursor is None:
+        yield from _keyset(queryset, keys)
+        return
+    for row in _keyset(queryset, keys, after=cursor.after(phase)):
+        cursor.read(phase, row, keys)
+        yield row
+
+
+def _keyset(queryset: QuerySet, keys: tuple[str, ...], after: Sequence[Any] | None = None) -> Iterator[Any]:
+    """Every row of ``queryset`` in ``keys`` order (after the key ``after``), a batch at a time, each batch
+    after the last row seen."""
+    last: tuple[Any, ...] | None = tuple(after) if after else None
     while True:
         page = queryset.order_by(*keys)
         if last is not None:
@@ -238,7 +279,7 @@ def _signal_shape(name: str, time: dt.datetime, course_id: Any, user_id: int, **
 
 def iter_enrollment_events(
     course_ids: list[str] | None = None, orgs: list[str] | None = None,
-    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    since: dt.datetime | None = None, until: dt.datetime | None = None, cursor: Cursor | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One enrollment-changed event per enrollment history row (a deleted row reads as inactive),
     then one per enrollment that has no history at all (dated by its creation)."""
@@ -253,17 +294,17 @@ def iter_enrollment_events(
         ).exclude(created=None),
         "created", scope, since, until,
     )
-    for row in _keyset(history, ("history_date", "history_id")):
+    for row in _rows(history, ("history_date", "history_id"), cursor, "history"):
         yield _signal_shape(ENROLLMENT_CHANGED, row.history_date, row.course_id, row.user_id, mode=row.mode,
                             is_active=bool(row.is_active) and row.history_type != "-")
-    for row in _keyset(enrollments, ("pk",)):
+    for row in _rows(enrollments, ("pk",), cursor, "enrollment"):
         yield _signal_shape(ENROLLMENT_CHANGED, row.created, row.course_id, row.user_id, mode=row.mode,
                             is_active=bool(row.is_active))
 
 
 def iter_grade_events(
     course_ids: list[str] | None = None, orgs: list[str] | None = None,
-    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    since: dt.datetime | None = None, until: dt.datetime | None = None, cursor: Cursor | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One grade-changed event per persistent course grade (its last state, dated by ``modified``)."""
     models = _models()
@@ -271,14 +312,14 @@ def iter_grade_events(
     if scope == []:
         return
     grades = _scoped(models.PersistentCourseGrade.objects.all(), "modified", scope, since, until)
-    for row in _keyset(grades, ("pk",)):
+    for row in _rows(grades, ("pk",), cursor, "grade"):
         yield _signal_shape(GRADE_CHANGED, row.modified, row.course_id, row.user_id,
                             percent_grade=row.percent_grade, passed_timestamp=_iso(row.passed_timestamp))
 
 
 def iter_certificate_events(
     course_ids: list[str] | None = None, orgs: list[str] | None = None,
-    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    since: dt.datetime | None = None, until: dt.datetime | None = None, cursor: Cursor | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One certificate-changed event per certificate (its current status, dated by ``modified_date``)."""
     models = _models()
@@ -286,7 +327,7 @@ def iter_certificate_events(
     if scope == []:
         return
     certificates = _scoped(models.GeneratedCertificate.objects.all(), "modified_date", scope, since, until)
-    for row in _keyset(certificates, ("pk",)):
+    for row in _rows(certificates, ("pk",), cursor, "certificate"):
         yield _signal_shape(CERTIFICATE_CHANGED, row.modified_date, row.course_id, row.user_id,
                             mode=row.mode, current_status=row.status)
 
@@ -301,7 +342,7 @@ def _problem_state(raw: str | None) -> dict[str, Any]:
 
 def iter_problem_events(
     course_ids: list[str] | None = None, orgs: list[str] | None = None,
-    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    since: dt.datetime | None = None, until: dt.datetime | None = None, cursor: Cursor | None = None,
 ) -> Iterator[dict[str, Any]]:
     """A server ``problem_check`` per graded problem state with attempts (only the last submission is kept)."""
     models = _models()
@@ -310,7 +351,7 @@ def iter_problem_events(
         return
     modules = _scoped(models.StudentModule.objects.filter(module_type="problem", grade__isnull=False), "modified",
                       scope, since, until)
-    for row in _keyset(modules, ("pk",)):
+    for row in _rows(modules, ("pk",), cursor, "problem"):
         state = _problem_state(row.state)
         attempts = state.get("attempts")
         if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts <= 0:

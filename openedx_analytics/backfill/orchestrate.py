@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import IO
 
 from openedx_analytics import conf
-from openedx_analytics.backfill.checkpoints import Checkpoint
+from openedx_analytics.backfill.checkpoints import Checkpoint, CheckpointHeld
 from openedx_analytics.backfill.progress import Progress
 from openedx_analytics.backfill.readers import STDIN, Chunk, is_gzip, plan_chunks
 from openedx_analytics.backfill.runner import LMS_KINDS, Backfill, Options, lms_iterator
@@ -30,18 +30,27 @@ def execute(options: Options, *, progress_stream: IO[str], progress: bool = True
     """Run (or resume) a backfill; return its summary, its checkpoint, and whether it had already finished.
 
     A run that had already finished does nothing (pass ``restart`` in the options to redo it).
+    Only one process runs a checkpoint at a time: a second run with the same arguments
+    raises ``BackfillError`` naming the host, pid and start time of the one running.
     """
     started = time.monotonic()
     checkpoint = Checkpoint(options.arguments(), disabled=options.dry_run, restart=options.restart)
     summary = Summary()
     if checkpoint.finished:
         return summary, checkpoint, True
-    if options.workers > 1:
-        _run_distributed(options, checkpoint, summary, progress_stream, progress, tty)
-    else:
-        _run_here(options, checkpoint, summary, progress_stream, progress, tty, after_batch)
-    summary.elapsed = time.monotonic() - started
-    checkpoint.finish()
+    try:
+        checkpoint.hold()
+    except CheckpointHeld as exc:
+        raise BackfillError(str(exc)) from None
+    try:
+        if options.workers > 1:
+            _run_distributed(options, checkpoint, summary, progress_stream, progress, tty)
+        else:
+            _run_here(options, checkpoint, summary, progress_stream, progress, tty, after_batch)
+        summary.elapsed = time.monotonic() - started
+        checkpoint.finish()
+    finally:
+        checkpoint.release()
     return summary, checkpoint, False
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from openedx_analytics.backfill.checkpoints import Checkpoint
 from openedx_analytics.backfill.progress import Progress
 from openedx_analytics.backfill.readers import SKIP, STDIN, Chunk, LineReader, parse_line
+from openedx_analytics.backfill.retry import retry_lock_races
 from openedx_analytics.backfill.scope import BackfillScope
 from openedx_analytics.backfill.summary import Summary
 from openedx_analytics.models import (
@@ -148,10 +149,11 @@ class BatchWriter:
         if self.dry_run:
             self._count_dry(records)
             return
-        scopes = facts.write_facts(records, whole_courses=True)
+        scopes = retry_lock_races(lambda: facts.write_facts(records, whole_courses=True), what="fact write")
         summary.courses.update(course for _kind, course, _key in scopes)
         if rejected_outcomes:
-            record_rejections(SOURCE, rejected_events, rejected_outcomes)
+            retry_lock_races(lambda: record_rejections(SOURCE, rejected_events, rejected_outcomes),
+                             what="rejection count")
 
     def _count_dry(self, records: list[Record]) -> None:
         """Count what a real run would write, and how many facts are not stored yet."""
@@ -242,14 +244,15 @@ class Backfill:
         if saved and saved.get("done"):
             self.summary.inputs_skipped += 1
             return
+        from openedx_analytics.compat import Cursor
+
         scope = self.options.scope
         done = saved["line"] if saved else 0
+        cursor = Cursor((saved or {}).get("key"))  # resume after the last key read (none: from the start)
         iterator: Iterator[dict[str, Any]] = iter(iterator_factory(
             course_ids=sorted(scope.courses) or None, orgs=sorted(scope.orgs) or None,
-            since=scope.since, until=scope.until,
+            since=scope.since, until=scope.until, cursor=cursor,
         ))
-        if done:
-            next(itertools.islice(iterator, done, done), None)
         while True:
             batch = list(itertools.islice(iterator, self.options.batch_size))
             events = [(event, f"{key}:{done + index + 1}") for index, event in enumerate(batch)]
@@ -257,7 +260,7 @@ class Backfill:
             self.summary.lines_read += len(batch)
             self.writer.write(events, [])
             if not self.options.dry_run:
-                self.checkpoint.save(key, done, None, done=not batch)
+                self.checkpoint.save(key, done, None, done=not batch, key=cursor.key)
             if self.after_batch is not None:
                 self.after_batch()
             if self.progress is not None:

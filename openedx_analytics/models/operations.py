@@ -95,7 +95,9 @@ class BackfillCheckpoint(models.Model):
     """Progress of one ``backfill_analytics`` run, so an interrupted run resumes where it stopped.
 
     ``run_key`` is a hash of the run's arguments; ``position`` records, per input, how far
-    the run has durably written.
+    the run has durably written. ``holder_*`` name the process running it now (empty when
+    none), so a second run with the same arguments can say who holds it instead of
+    sharing the checkpoint; ``heartbeat`` is when that process last said it is alive.
 
     .. no_pii:
     """
@@ -104,5 +106,9 @@ class BackfillCheckpoint(models.Model):
     arguments = models.JSONField(default=dict)
     position = models.JSONField(default=dict)
     finished = models.BooleanField(default=False)
+    holder_host = models.CharField(max_length=255, blank=True, default="")
+    holder_pid = models.IntegerField(null=True, blank=True)
+    held_since = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
