@@ -12,7 +12,7 @@ from celery import current_app, shared_task
 from django.core.cache import cache
 from django.db import OperationalError
 
-from openedx_analytics import conf
+from openedx_analytics import conf, retention
 from openedx_analytics.pipeline.drain import drain
 from openedx_analytics.pipeline.ingest import ingest
 
@@ -34,6 +34,7 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
     result = ingest(events, source=source)
     report = drain(courses=result.courses, wait=False)
     follow_up(report.busy)
+    retention.schedule_if_due()
     return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": report.total}
 
 
@@ -93,3 +94,10 @@ def backfill_chunk(arguments: dict[str, Any], spec: dict[str, Any], options: dic
     from openedx_analytics.backfill.runner import run_spec
 
     return run_spec(arguments, spec, options)
+
+
+@shared_task(name="openedx_analytics.prune_learner_data", **IDEMPOTENT_TASK)
+def prune_learner_data() -> dict[str, Any]:
+    """Apply the learner-data retention (see ``retention.py``); sent at most once a day by ``process_event_batch``."""
+    report = retention.prune()
+    return {"learners": report.learners, "rows": report.rows, "samples_deleted": report.samples_deleted}

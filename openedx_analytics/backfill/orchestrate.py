@@ -6,12 +6,13 @@ same command again is a no-op (until ``--restart``).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
 from typing import IO
 
-from openedx_analytics import conf
+from openedx_analytics import conf, retention
 from openedx_analytics.backfill.checkpoints import Checkpoint, CheckpointHeld
 from openedx_analytics.backfill.progress import Progress
 from openedx_analytics.backfill.readers import STDIN, Chunk, is_gzip, plan_chunks
@@ -38,6 +39,7 @@ def execute(options: Options, *, progress_stream: IO[str], progress: bool = True
     summary = Summary()
     if checkpoint.finished:
         return summary, checkpoint, True
+    options = _within_retention(options, progress_stream)
     try:
         checkpoint.hold()
     except CheckpointHeld as exc:
@@ -52,6 +54,20 @@ def execute(options: Options, *, progress_stream: IO[str], progress: bool = True
     finally:
         checkpoint.release()
     return summary, checkpoint, False
+
+
+def _within_retention(options: Options, stream: IO[str]) -> Options:
+    """The options with the time window starting no earlier than the retention cutoff (the run keeps its name).
+
+    Facts older than the retention window no longer name their learner; storing such
+    events again would count those learners a second time.
+    """
+    cutoff = retention.cutoff()
+    if cutoff is None or (options.scope.since is not None and options.scope.since >= cutoff):
+        return options
+    stream.write(f"Events before {cutoff:%Y-%m-%d %H:%M} UTC are outside the learner-data retention window "
+                 f"({retention.SETTING}) and are skipped.\n")
+    return dataclasses.replace(options, scope=dataclasses.replace(options.scope, since=cutoff))
 
 
 def _run_here(options: Options, checkpoint: Checkpoint, summary: Summary, stream: IO[str], show: bool,
@@ -90,7 +106,7 @@ def _run_distributed(options: Options, checkpoint: Checkpoint, summary: Summary,
             specs.append({"chunk": chunk.to_dict()})
     if options.from_lms:
         specs.extend({"lms": kind} for kind in LMS_KINDS if not (checkpoint.get(f"lms:{kind}") or {}).get("done"))
-    arguments, data, queue = options.arguments(), options.to_dict(), conf.celery_queue()
+    arguments, data, queue = checkpoint.arguments, options.to_dict(), conf.celery_queue()
     try:
         pending = [backfill_chunk.apply_async(args=(arguments, spec, data), queue=queue) for spec in specs]
     except Exception as exc:  # noqa: BLE001 - any broker failure means the same to the operator

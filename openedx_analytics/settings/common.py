@@ -63,6 +63,14 @@ DEFAULTS: dict[str, Any] = {
     # .. setting_default: 1000
     # .. setting_description: Largest ``?page_size=`` the ``courses/`` list accepts.
     "OPENEDX_ANALYTICS_API_MAX_PAGE_SIZE": 1000,
+    # .. setting_name: OPENEDX_ANALYTICS_LEARNER_DATA_RETENTION_DAYS
+    # .. setting_default: None
+    # .. setting_description: Days a learner's facts in a course keep naming them after their last
+    #   fact there. Past that, once a day (and with ``manage.py lms prune_analytics``), the facts are
+    #   de-identified (random id, re-hashed fingerprints: aggregates and every later recompute stay
+    #   the same), rejected-event samples older than the window are deleted, and backfills skip
+    #   events older than the window. None keeps facts as they are. See docs/privacy.md.
+    "OPENEDX_ANALYTICS_LEARNER_DATA_RETENTION_DAYS": None,
 }
 
 
