@@ -58,7 +58,7 @@ section "ruff check ."
 
 section "PII annotations of every model (code-annotations, .pii_annotations.yml, coverage target 100%)"
 for app in openedx_analytics lms_host.stub; do
-    DJANGO_SETTINGS_MODULE=test_settings OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" \
+    DJANGO_SETTINGS_MODULE=test_settings OA_TEST_DB=sqlite OA_SQLITE_DIR="$SQLITE_DIR" \
         "$PYTHON" -c 'import sys; from code_annotations.cli import entry_point; sys.exit(entry_point())' \
         django_find_annotations --config_file .pii_annotations.yml --app_name "$app" --lint --coverage
 done
