@@ -114,9 +114,10 @@ class Checkpoint:
             mine = row.holder_host == host and row.holder_pid == pid
             if not mine and _holder_alive(row, now):
                 heard = (now - row.heartbeat).total_seconds() if row.heartbeat else None
+                since = f"{row.held_since:%Y-%m-%d %H:%M:%S} UTC" if row.held_since else "an unknown time"
                 raise CheckpointHeld(
                     f"another backfill with the same arguments is running: host {row.holder_host}, "
-                    f"pid {row.holder_pid}, since {row.held_since:%Y-%m-%d %H:%M:%S} UTC"
+                    f"pid {row.holder_pid}, since {since}"
                     + (f" (last heard from {heard:.0f} s ago)" if heard is not None else "")
                     + ". Wait for it to finish or stop it; a stopped run's checkpoint is taken over once its "
                     f"process is gone (same host) or silent for {STALE_SECONDS} s."
