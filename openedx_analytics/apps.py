@@ -80,4 +80,6 @@ class OpenedxAnalyticsConfig(AppConfig):
                 dispatch_uid=config["dispatch_uid"],
                 weak=False,
             )
+        from openedx_analytics.checks import report_at_startup  # registers the system checks
+        report_at_startup()
         from openedx_analytics import dispatch  # noqa: F401  (connects request/task end hooks)
