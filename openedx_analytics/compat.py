@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -116,12 +117,14 @@ def _can_hold_roles(user: Any) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
 
 
+@lru_cache(maxsize=65536)
 def course_org(course_id: str) -> str:
     """The org of a course id's text ("" when it is not a course run key).
 
     Matched with opaque-keys' own pattern, without building a key object: a course list of
     thousands would otherwise spend most of its time constructing keys. Library keys
-    (``library-v1:``), which share the LMS's role table, are not courses: "".
+    (``library-v1:``), which share the LMS's role table, are not courses: "". Remembered: a
+    site has a bounded number of courses, and each list asks for each of them several times.
     """
     namespace, colon, rest = course_id.partition(":")
     try:
