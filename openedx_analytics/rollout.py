@@ -30,8 +30,9 @@ FLAG_NAME = "openedx_analytics.enabled"
 #   waffle flag it targets chosen users, groups or everyone. Course- and organization-level
 #   overrides win over it: inside the LMS the "Waffle flag course/org overrides" of this flag
 #   name, outside it (and as a fallback) the ``CourseAnalyticsOverride`` configuration. Course
-#   staff, instructors, data researchers and global staff are still the only people who may see
-#   a course's figures; the flag only decides whether the feature is on.
+#   staff (limited staff included), instructors, data researchers and global staff are still
+#   the only people who may see a course's figures; the flag only decides whether the feature
+#   is on.
 # .. toggle_use_cases: temporary, opt_in
 # .. toggle_creation_date: 2026-11-21
 # .. toggle_target_removal_date: 2027-12-31
