@@ -100,6 +100,10 @@ TEMPLATES = [
 ]
 STATIC_URL = "/static/"
 
+# As Tutor renders the LMS settings: edx-django-utils' read-replica router comes first. It answers
+# "default" for every model and allows every migration; the plugin must put its own router before it.
+DATABASE_ROUTERS = ["edx_django_utils.db.read_replica.ReadReplicaRouter"]
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # event-tracking, as the LMS configures it (the plugin appends its own backend).

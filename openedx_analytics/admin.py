@@ -6,6 +6,7 @@ from typing import Any
 from config_models.admin import ConfigurationModelAdmin, KeyedConfigurationModelAdmin
 from django.contrib import admin
 
+from openedx_analytics import conf
 from openedx_analytics.models import (
     AnalyticsConfiguration,
     CourseAnalyticsOverride,
@@ -18,7 +19,22 @@ admin.site.register(CourseAnalyticsOverride, KeyedConfigurationModelAdmin)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Operators look; only the pipeline writes."""
+    """Operators look; only the pipeline writes.
+
+    Every read names the analytics database: in the LMS other routers may answer before ours.
+    """
+
+    def get_queryset(self, request: Any) -> Any:
+        """The rows of the analytics database, whatever the database routers say."""
+        return super().get_queryset(request).using(conf.analytics_db())
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        """Operators may clear old samples: delete them where they live."""
+        queryset.using(conf.analytics_db()).delete()
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        """Delete one row where it lives."""
+        obj.delete(using=conf.analytics_db())
 
     def has_add_permission(self, request: Any) -> bool:
         """Nobody adds rows by hand."""

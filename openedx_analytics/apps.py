@@ -84,4 +84,6 @@ class OpenedxAnalyticsConfig(AppConfig):
 
         for retire_signal in compat.retirement_signals():  # the LMS's learner retirement (or the stub's)
             retire_signal.connect(retirement.receive_retirement, dispatch_uid=retirement.DISPATCH_UID, weak=False)
+        from openedx_analytics.checks import report_at_startup  # registers the system checks
+        report_at_startup()
         from openedx_analytics import dispatch  # noqa: F401  (connects request/task end hooks)

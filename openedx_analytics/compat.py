@@ -19,19 +19,25 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.django.models import CourseKeyField
 from opaque_keys.edx.keys import CourseKey
+from opaque_keys.edx.locator import CourseLocator, LibraryLocator
 
 log = logging.getLogger(__name__)
 
-#: The course roles that may read a course's analytics.
-ANALYTICS_ROLES = ("staff", "instructor", "data_researcher")
+#: The course roles that may read a course's analytics. ``limited_staff`` is course staff to the
+#: LMS (``CourseLimitedStaffRole``'s base role is ``staff``): it sees analytics like staff.
+ANALYTICS_ROLES = ("staff", "limited_staff", "instructor", "data_researcher")
+#: Up to this many courses, their flag overrides are looked up by course id; beyond, all the flag's.
+FEW_COURSES = 100
 #: Rows read per query by the history iterators.
 BATCH_SIZE = 1000
 #: ``event_source`` of the events built from LMS tables.
@@ -112,63 +118,141 @@ def _can_hold_roles(user: Any) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
 
 
+@lru_cache(maxsize=65536)
+def course_org(course_id: str) -> str:
+    """The org of a course id's text ("" when it is not a course run key).
+
+    Matched with opaque-keys' own pattern, without building a key object: a course list of
+    thousands would otherwise spend most of its time constructing keys. Library keys
+    (``library-v1:``), which share the LMS's role table, are not courses: "". Remembered: a
+    site has a bounded number of courses, and each list asks for each of them several times.
+    """
+    namespace, colon, rest = course_id.partition(":")
+    try:
+        if colon and namespace == CourseLocator.CANONICAL_NAMESPACE:
+            return CourseLocator.parse_url(rest)["org"] or ""
+        key = _key(course_id)  # old-style Org/Num/Run keys, CCX keys: rare, parsed in full
+    except (InvalidKeyError, ValueError):
+        return ""
+    return "" if isinstance(key, LibraryLocator) else (key.org or "")
+
+
+def _role_rows(user: Any, roles: Sequence[str], where: Q | None = None) -> list[tuple[str, str, str]]:
+    """The user's ``(course id text, org, role)`` rows among ``roles`` (narrowed by ``where``)."""
+    rows = _models().CourseAccessRole.objects.filter(user_id=user.id, role__in=list(roles))
+    if where is not None:
+        rows = rows.filter(where)
+    # The column's text, not parsed keys: parsing thousands of keys is what made long lists slow.
+    return list(rows.annotate(course_text=Cast("course_id", CharField())).values_list("course_text", "org", "role"))
+
+
 def user_course_roles(user: Any, course_key: Any) -> set[str]:
-    """The analytics roles ``user`` holds in the course, directly or org-wide (empty course id)."""
+    """The analytics roles ``user`` holds in the course, directly or org-wide (empty course id).
+
+    Compared as the LMS's ``RoleCache.has_role`` does, in Python and so case-sensitively
+    whatever the database collation: a course row counts when its course id and its org both
+    equal the course's; an org-wide row when its org equals the course's org.
+    """
     key = _key(course_key)
-    if not _can_hold_roles(user):
+    if not _can_hold_roles(user) or isinstance(key, LibraryLocator):
         return set()
-    rows = _models().CourseAccessRole.objects.filter(user_id=user.id, role__in=ANALYTICS_ROLES).filter(
-        Q(course_id=key) | Q(course_id=CourseKeyField.Empty, org=key.org)
-    )
-    return set(rows.values_list("role", flat=True))
+    held = set()
+    # The database narrows (case-insensitively under MySQL collations); Python decides exactly.
+    where = Q(course_id=key) | Q(course_id=CourseKeyField.Empty, org=key.org)
+    for course_id, org, role in _role_rows(user, ANALYTICS_ROLES, where):
+        if org == key.org and course_id in ("", str(key)):
+            held.add(role)
+    return held
 
 
 def courses_for_user(user: Any, roles: Sequence[str] = ANALYTICS_ROLES) -> list[str]:
-    """Ids of the courses where ``user`` holds one of ``roles``; an org-wide role brings all the org's courses."""
+    """Ids of the courses where ``user`` holds one of ``roles``; an org-wide role brings all the org's courses.
+
+    Library keys (``library-v1:``) held in the same table are left out, and orgs are compared
+    case-sensitively (see ``user_course_roles``).
+    """
     if not _can_hold_roles(user):
         return []
-    models = _models()
     courses: set[str] = set()
     orgs: set[str] = set()
-    for course_id, org in models.CourseAccessRole.objects.filter(user_id=user.id, role__in=list(roles)).values_list(
-        "course_id", "org"
-    ):
+    for course_id, org, _role in _role_rows(user, roles):
         if course_id:
-            courses.add(str(course_id))
+            if org and course_org(course_id) == org:
+                courses.add(course_id)
         elif org:
             orgs.add(org)
     if orgs:
-        courses.update(
-            str(c) for c in models.CourseOverview.objects.filter(org__in=sorted(orgs)).values_list("id", flat=True)
-        )
+        overviews = _models().CourseOverview.objects.filter(org__in=sorted(orgs)).annotate(
+            course_text=Cast("id", CharField())).values_list("course_text", flat=True)
+        courses.update(course for course in overviews if course_org(course) in orgs)
     return sorted(courses)
 
 
 # ---------------------------------------------------------------- flags
 
 
-def course_flag_override(flag_name: str, course_key: Any) -> bool | None:
-    """The LMS's per-course, then per-org override of a waffle flag: True (on), False (off), None (unset).
-
-    Outside the LMS there are no overrides: None. Never raises into a request: a failure
-    to read the overrides is logged and read as unset.
-    """
-    if not lms_available():
-        return None
-    key = _key(course_key)
-    try:
+def _override_models() -> SimpleNamespace | None:
+    """The LMS's waffle flag override models, else the stub's, else None (no overrides anywhere)."""
+    if lms_available():
         from openedx.core.djangoapps.waffle_utils.models import (
             WaffleFlagCourseOverrideModel,
             WaffleFlagOrgOverrideModel,
         )
-
-        choice = WaffleFlagCourseOverrideModel.override_value(flag_name, key)
-        if choice not in ("on", "off"):
-            choice = WaffleFlagOrgOverrideModel.override_value(flag_name, key.org)
-    except Exception:  # noqa: BLE001 - an override we cannot read must not break the page
-        log.exception("openedx_analytics: could not read the overrides of %s for %s", flag_name, key)
+    elif apps.is_installed(_STUB_APP):
+        from lms_host.stub.models import WaffleFlagCourseOverrideModel, WaffleFlagOrgOverrideModel
+    else:
         return None
-    return {"on": True, "off": False}.get(choice)
+    return SimpleNamespace(course=WaffleFlagCourseOverrideModel, org=WaffleFlagOrgOverrideModel)
+
+
+def _newest_choices(rows: Any, field: str) -> dict[str, bool]:
+    """Per value of ``field`` (lowercased): True/False from its newest override row, when that row is enabled.
+
+    The same rule as ``ConfigurationModel.current`` + ``override_value``: the newest row of a key
+    decides; a disabled newest row (or ``unset``) means no override. Keys are matched the way the
+    LMS's MySQL matches them (its collation ignores case), so they are compared lowercased.
+    """
+    choices: dict[str, bool | None] = {}
+    rows = rows.annotate(key_text=Cast(field, CharField())).order_by("change_date", "id")
+    for value, enabled, choice in rows.values_list("key_text", "enabled", "override_choice"):
+        choices[value.lower()] = {"on": True, "off": False}.get(choice) if enabled else None
+    return {value: choice for value, choice in choices.items() if choice is not None}
+
+
+def course_flag_overrides(flag_name: str, course_ids: Iterable[Any]) -> dict[str, bool | None]:
+    """Per course id: the LMS's course, then org override of a waffle flag (True/False), None when unset.
+
+    Two queries for any number of courses, where the LMS's ``CourseWaffleFlag`` makes one or
+    two per course: a list of a few courses reads their rows, a longer list every override of
+    the flag (a handful of rows per course at most, read as text, never parsed). Outside the
+    LMS (and without the stub app) there are no overrides: all None. Never raises into a
+    request: a failure to read is logged and read as unset.
+    """
+    orgs = {str(course): course_org(str(course)) for course in course_ids}
+    result: dict[str, bool | None] = dict.fromkeys(orgs)
+    models = _override_models() if orgs else None
+    if models is None:
+        return result
+    try:
+        course_rows = models.course.objects.filter(waffle_flag=flag_name)
+        if len(orgs) <= FEW_COURSES:
+            course_rows = course_rows.filter(course_id__in=[_key(c) for c, org in orgs.items() if org])
+        by_course = _newest_choices(course_rows, "course_id")
+        by_org = _newest_choices(models.org.objects.filter(waffle_flag=flag_name,
+                                                           org__in=sorted(set(orgs.values()) - {""})), "org")
+    except Exception:  # noqa: BLE001 - an override we cannot read must not break the page
+        log.exception("openedx_analytics: could not read the overrides of %s", flag_name)
+        return result
+    for course, org in orgs.items():
+        if org:
+            decided = by_course.get(course.lower())
+            result[course] = decided if decided is not None else by_org.get(org.lower())
+    return result
+
+
+def course_flag_override(flag_name: str, course_key: Any) -> bool | None:
+    """The LMS's per-course, then per-org override of a waffle flag: True (on), False (off), None (unset)."""
+    return course_flag_overrides(flag_name, [course_key])[str(course_key)]
 
 
 # ---------------------------------------------------------------- history as raw events

@@ -8,7 +8,7 @@ can never disagree about who sees what.
 Precedence, for a course:
 
 1. inside the LMS, its course waffle flag overrides of ``ENABLED`` (course, then org),
-   read through ``compat.course_flag_override``;
+   read for all the courses at once through ``compat.course_flag_overrides``;
 2. our own ``CourseAnalyticsOverride`` rows: a course row, then its organization's row;
 3. the waffle flag itself, for the current request's user (users, groups, everyone).
 """
@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from edx_toggles.toggles import WaffleFlag
-from opaque_keys import InvalidKeyError
-from opaque_keys.edx.keys import CourseKey
 
 from openedx_analytics import compat
 from openedx_analytics.models import CourseAnalyticsOverride
@@ -32,8 +30,9 @@ FLAG_NAME = "openedx_analytics.enabled"
 #   waffle flag it targets chosen users, groups or everyone. Course- and organization-level
 #   overrides win over it: inside the LMS the "Waffle flag course/org overrides" of this flag
 #   name, outside it (and as a fallback) the ``CourseAnalyticsOverride`` configuration. Course
-#   staff, instructors, data researchers and global staff are still the only people who may see
-#   a course's figures; the flag only decides whether the feature is on.
+#   staff (limited staff included), instructors, data researchers and global staff are still
+#   the only people who may see a course's figures; the flag only decides whether the feature
+#   is on.
 # .. toggle_use_cases: temporary, opt_in
 # .. toggle_creation_date: 2026-11-21
 # .. toggle_target_removal_date: 2027-12-31
@@ -42,23 +41,17 @@ FLAG_NAME = "openedx_analytics.enabled"
 ENABLED = WaffleFlag(FLAG_NAME, __name__)
 
 
-def _org(course_id: str) -> str:
-    try:
-        return CourseKey.from_string(course_id).org
-    except InvalidKeyError:
-        return ""
-
-
 def overrides(course_ids: Iterable[str]) -> dict[str, bool | None]:
     """Per course: True/False when an override decides, None when the waffle flag decides.
 
-    Reads the LMS overrides through compat (cheap outside the LMS) and all our override
-    rows in one query, so a list of thousands of courses costs the same as one.
+    Reads the LMS overrides of all the courses in bulk through compat and all our override
+    rows in one query (configuration models live in the default database), so a list of
+    thousands of courses costs a handful of queries, as one course does.
     """
     courses = list(dict.fromkeys(str(c) for c in course_ids))
     by_course: dict[str, bool] = {}
     by_org: dict[str, bool] = {}
-    rows = CourseAnalyticsOverride.objects.current_set().filter(enabled=True).exclude(
+    rows = CourseAnalyticsOverride.objects.db_manager("default").current_set().filter(enabled=True).exclude(
         override_choice=CourseAnalyticsOverride.UNSET
     ).order_by("change_date", "id")
     for row in rows:  # later rows win
@@ -67,15 +60,15 @@ def overrides(course_ids: Iterable[str]) -> dict[str, bool | None]:
             by_course[row.course_id] = value
         elif row.org:
             by_org[row.org.lower()] = value
+    lms = compat.course_flag_overrides(FLAG_NAME, courses)
     result: dict[str, bool | None] = {}
     for course in courses:
-        lms = compat.course_flag_override(FLAG_NAME, course)
-        if lms is not None:
-            result[course] = lms
+        if lms.get(course) is not None:
+            result[course] = lms[course]
         elif course in by_course:
             result[course] = by_course[course]
         else:
-            result[course] = by_org.get(_org(course).lower())
+            result[course] = by_org.get(compat.course_org(course).lower())
     return result
 
 

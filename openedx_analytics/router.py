@@ -12,21 +12,26 @@ from openedx_analytics import conf
 APP_LABEL = "openedx_analytics"
 
 
-def _is_analytics_model(model: Any) -> bool:
+def is_analytics_model(model: Any) -> bool:
+    """Whether ``model`` lives in the analytics alias (ours, and not a default-database configuration model)."""
     meta = model._meta
     return meta.app_label == APP_LABEL and not getattr(model, "ANALYTICS_DEFAULT_DB", False)
 
 
 class AnalyticsRouter:
-    """Send our fact, scope and aggregate models to the analytics alias; leave other models alone."""
+    """Send our fact, scope and aggregate models to the analytics alias; leave other models alone.
+
+    Listed first in ``DATABASE_ROUTERS`` (``plugin_settings`` puts it there): for every model
+    that is not ours it answers ``None``, so the routers after it decide as before.
+    """
 
     def db_for_read(self, model: Any, **hints: Any) -> str | None:
         """Analytics models read from the analytics alias."""
-        return conf.analytics_db() if _is_analytics_model(model) else None
+        return conf.analytics_db() if is_analytics_model(model) else None
 
     def db_for_write(self, model: Any, **hints: Any) -> str | None:
         """Analytics models write to the analytics alias."""
-        return conf.analytics_db() if _is_analytics_model(model) else None
+        return conf.analytics_db() if is_analytics_model(model) else None
 
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool | None:
         """No opinion: our analytics models hold no foreign keys across databases."""
@@ -46,5 +51,5 @@ class AnalyticsRouter:
         except LookupError:
             # A model a later migration deleted: only analytics tables have been deleted so far.
             return db == analytics
-        target = analytics if _is_analytics_model(model) else "default"
+        target = analytics if is_analytics_model(model) else "default"
         return db == target

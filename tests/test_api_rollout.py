@@ -105,10 +105,10 @@ def test_the_course_list_follows_the_gate(staff):
 def test_lms_overrides_come_first(staff):
     """Inside the LMS its course/org flag overrides (through compat) decide before our own rows."""
     override(CourseAnalyticsOverride.ON, course_id=COURSE)
-    with mock.patch.object(compat, "course_flag_override", return_value=False) as lms:
+    with mock.patch.object(compat, "course_flag_overrides", return_value={COURSE: False}) as lms:
         assert status(staff, COURSE) == 404
-    lms.assert_called_with(rollout.FLAG_NAME, COURSE)
-    with mock.patch.object(compat, "course_flag_override", return_value=True):
+    lms.assert_called_with(rollout.FLAG_NAME, [COURSE])
+    with mock.patch.object(compat, "course_flag_overrides", return_value={OTHER: True}):
         assert status(staff, OTHER) == 200
 
 

@@ -11,6 +11,8 @@ compat reads, no more), so the compat queries are the same inside the LMS and he
 - ``PersistentCourseGrade``: lms.djangoapps.grades.models
 - ``GeneratedCertificate``: lms.djangoapps.certificates.models
 - ``StudentModule``: lms.djangoapps.courseware.models
+- ``WaffleFlagCourseOverrideModel`` and ``WaffleFlagOrgOverrideModel``:
+  openedx.core.djangoapps.waffle_utils.models (course and org overrides of waffle flags)
 
 Timestamps the LMS sets automatically (``modified`` and friends) default to now but can
 be given, so the demo can lay history out over past days.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from config_models.models import ConfigurationModel
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -194,3 +197,34 @@ class StudentModule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_id} on {self.module_state_key}"
+
+
+OVERRIDE_CHOICES = (("on", "Force On"), ("off", "Force Off"))
+
+
+class WaffleFlagCourseOverrideModel(ConfigurationModel):
+    """A per-course override of a waffle flag (openedx.core.djangoapps.waffle_utils.models).
+
+    .. no_pii:
+    """
+
+    KEY_FIELDS = ("waffle_flag", "course_id")
+
+    waffle_flag = models.CharField(max_length=255, db_index=True)
+    course_id = CourseKeyField(max_length=255, db_index=True)
+    override_choice = models.CharField(choices=OVERRIDE_CHOICES, default="on", max_length=3)
+    note = models.TextField(blank=True)
+
+
+class WaffleFlagOrgOverrideModel(ConfigurationModel):
+    """A per-organization override of a waffle flag (openedx.core.djangoapps.waffle_utils.models).
+
+    .. no_pii:
+    """
+
+    KEY_FIELDS = ("waffle_flag", "org")
+
+    waffle_flag = models.CharField(max_length=255, db_index=True)
+    org = models.CharField(max_length=255, db_index=True)
+    override_choice = models.CharField(choices=OVERRIDE_CHOICES, default="on", max_length=3)
+    note = models.TextField(blank=True)

@@ -1,7 +1,8 @@
 """Settings every LMS environment gets from openedx-analytics.
 
-``plugin_settings`` only fills in what the operator has not set, and appends to
-shared structures (database routers, tracking backends) instead of replacing them.
+``plugin_settings`` only fills in what the operator has not set, and extends
+shared structures (database routers, tracking backends) instead of replacing them. Our
+router goes first: it answers only for our own models.
 """
 from __future__ import annotations
 
@@ -74,16 +75,26 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def routers_with_ours_first(routers: Any) -> list[Any]:
+    """``routers`` with our router in first place, present once, the others in their order.
+
+    The LMS (as Tutor renders its settings, and older releases' ``lms/envs/common.py``)
+    lists ``edx_django_utils.db.read_replica.ReadReplicaRouter``, which answers ``default``
+    for every model and allows every migration: a router after it is never asked. Ours
+    answers only for our own models (``None`` for all others), so first place costs the
+    other routers nothing.
+    """
+    others = [router for router in (routers or []) if router != ROUTER_PATH]
+    return [ROUTER_PATH, *others]
+
+
 def plugin_settings(settings: Any) -> None:
-    """Fill in our defaults, add our database router and our event-tracking backend."""
+    """Fill in our defaults, put our database router first and add our event-tracking backend."""
     for name, value in DEFAULTS.items():
         if not hasattr(settings, name):
             setattr(settings, name, value)
 
-    routers = list(getattr(settings, "DATABASE_ROUTERS", []) or [])
-    if ROUTER_PATH not in routers:
-        routers.append(ROUTER_PATH)
-    settings.DATABASE_ROUTERS = routers
+    settings.DATABASE_ROUTERS = routers_with_ours_first(getattr(settings, "DATABASE_ROUTERS", None))
 
     backends = dict(getattr(settings, "EVENT_TRACKING_BACKENDS", {}) or {})
     backends.setdefault(

@@ -1,4 +1,5 @@
-"""Who may read a course's analytics: global staff, and the course's staff, instructors and data researchers.
+"""Who may read a course's analytics: global staff, and the course's staff (limited staff included),
+instructors and data researchers.
 
 Roles come from the LMS through ``compat``; nothing here knows whether it runs inside the
 LMS. The order of checks keeps the existence of a course private to the people allowed

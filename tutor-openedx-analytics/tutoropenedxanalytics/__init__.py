@@ -1,0 +1,1 @@
+"""Tutor plugin for openedx-analytics (see ``plugin.py``)."""
