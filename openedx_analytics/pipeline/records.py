@@ -1,14 +1,21 @@
 """Typed records the normalizer produces: one kind per fact table.
 
 Each record knows its identity (``fingerprint``): two deliveries of the same event give
-records with equal fingerprints, so the fact writers store them once.
+records with equal fingerprints, so the fact writers store them once. ``check_bounds``
+holds each record to the columns it is stored in, reading the limits from the model
+fields themselves (one mechanism, no copied numbers).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from openedx_analytics.pipeline.envelope import Rejected
 
 FINGERPRINT_LENGTH = 40
 
@@ -153,3 +160,65 @@ class CertificateChange:
 
 
 Record = EnrollmentChange | Activity | VideoEvent | ProblemSubmission | GradeChange | PassingChange | CertificateChange
+
+
+# ---------------------------------------------------------------- column bounds
+
+#: record type -> (model its fields are stored in, the record attributes named like that model's fields)
+_STORED_AS: dict[type, tuple[str, tuple[str, ...]]] = {
+    EnrollmentChange: ("EnrollmentFact", ("course_id", "user_id", "mode")),
+    Activity: ("ActivityFact", ("course_id", "user_id")),
+    VideoEvent: ("VideoEventFact", ("course_id", "video_id", "user_id", "action")),
+    ProblemSubmission: ("ProblemSubmissionFact", ("course_id", "problem_id", "user_id", "attempt")),
+    GradeChange: ("GradeFact", ("course_id", "user_id")),
+    PassingChange: ("PassingFact", ("course_id", "user_id")),
+    CertificateChange: ("CertificateFact", ("course_id", "user_id", "mode", "status")),
+}
+#: PartAnswer attribute -> the answer-distribution column it ends up in.
+_PART_COLUMNS = (("part_id", "part_id"), ("variant", "variant"))
+
+
+@cache
+def _field(model_name: str, field_name: str) -> Any:
+    from django.apps import apps
+
+    return apps.get_model("openedx_analytics", model_name)._meta.get_field(field_name)
+
+
+@cache
+def _integer_range(internal_type: str) -> tuple[int, int] | None:
+    """The range Django itself holds integer columns of ``internal_type`` to (None: not an integer column)."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    return BaseDatabaseOperations.integer_field_ranges.get(internal_type)
+
+
+def _columns(record: Record) -> Iterator[tuple[str, Any, Any]]:
+    """(label, value, model field) for every stored value of ``record`` that a column bounds."""
+    model_name, attributes = _STORED_AS[type(record)]
+    for attribute in attributes:
+        yield attribute, getattr(record, attribute), _field(model_name, attribute)
+    if isinstance(record, VideoEvent):  # its dirty marker's key names the learner and the video
+        yield "video scope key", f"{record.user_id} {record.video_id}", _field("DirtyScope", "key")
+    elif isinstance(record, ProblemSubmission):
+        for answer in record.answers:
+            for attribute, column in _PART_COLUMNS:
+                yield f"answer {attribute}", getattr(answer, attribute), _field("ProblemAnswer", column)
+
+
+def check_bounds(record: Record) -> None:
+    """Reject ``record`` when a value does not fit its column: a string longer than the
+    column's ``max_length`` (``too_long``) or an integer outside its column type
+    (``out_of_range``). Nothing is ever truncated: a cut course or part id would count
+    under another name, and a failing insert would take its whole batch down with it.
+    """
+    for label, value, column in _columns(record):
+        if value is None:
+            continue
+        if isinstance(value, str):
+            if column.max_length is not None and len(value) > column.max_length:
+                raise Rejected("too_long", f"{label} has {len(value)} characters, its column {column.max_length}")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            bounds = _integer_range(column.get_internal_type())
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise Rejected("out_of_range", f"{label} {value} does not fit a {column.get_internal_type()}")
