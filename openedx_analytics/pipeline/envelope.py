@@ -352,7 +352,8 @@ def _kept_context(context: dict[str, Any]) -> dict[str, Any]:
 def redact(raw: Any) -> Any:
     """The event with only the fields the normalizer reads, in one shape (``name``/``time``/``context``/``data``).
 
-    Normalizing the result gives what normalizing ``raw`` gives. Payloads sent as JSON
+    Normalizing the result gives the records normalizing ``raw`` gives (and a rejection for
+    a rejection). Payloads sent as JSON
     strings are decoded here (so they are decoded once). A payload the doors cannot read
     (nested too deep) becomes a stand-in with ``UNREADABLE`` set to the reason, so the
     event is still counted as rejected downstream. Non-object events are returned as they
@@ -364,7 +365,7 @@ def redact(raw: Any) -> Any:
     if isinstance(context, dict):
         kept_context: Any = _kept_context(context)
     else:
-        kept_context = {} if context in (None, "") else f"<{type(context).__name__}>"
+        kept_context = f"<{type(context).__name__}>" if context else {}
         context = {}
     name = raw.get("name") or raw.get("event_type")
     event: dict[str, Any] = {
