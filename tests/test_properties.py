@@ -71,7 +71,7 @@ def _report_cases(request):
     summary = ", ".join(f"{name}: {count}" for name, count in sorted(CASES.items()))
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled():
-        print(f"\nhypothesis cases run: {sum(CASES.values())} ({summary})")
+        print(f"\nhypothesis cases run so far: {sum(CASES.values())} ({summary})")
 
 
 @settings(PROPERTY, max_examples=300)
