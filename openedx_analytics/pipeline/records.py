@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -178,32 +177,34 @@ _STORED_AS: dict[type, tuple[str, tuple[str, ...]]] = {
 _PART_COLUMNS = (("part_id", "part_id"), ("variant", "variant"))
 
 
+#: (attribute, its column's max_length or None, its column's integer range or None)
+Limit = tuple[str, int | None, tuple[int, int] | None]
+
+
 @cache
-def _field(model_name: str, field_name: str) -> Any:
+def _column_limit(model_name: str, field_name: str) -> tuple[int | None, tuple[int, int] | None]:
+    """The bounds of one model column: ``max_length``, and the integer range Django itself holds it to."""
     from django.apps import apps
-
-    return apps.get_model("openedx_analytics", model_name)._meta.get_field(field_name)
-
-
-@cache
-def _integer_range(internal_type: str) -> tuple[int, int] | None:
-    """The range Django itself holds integer columns of ``internal_type`` to (None: not an integer column)."""
     from django.db.backends.base.operations import BaseDatabaseOperations
 
-    return BaseDatabaseOperations.integer_field_ranges.get(internal_type)
+    column = apps.get_model("openedx_analytics", model_name)._meta.get_field(field_name)
+    return column.max_length, BaseDatabaseOperations.integer_field_ranges.get(column.get_internal_type())
 
 
-def _columns(record: Record) -> Iterator[tuple[str, Any, Any]]:
-    """(label, value, model field) for every stored value of ``record`` that a column bounds."""
-    model_name, attributes = _STORED_AS[type(record)]
-    for attribute in attributes:
-        yield attribute, getattr(record, attribute), _field(model_name, attribute)
-    if isinstance(record, VideoEvent):  # its dirty marker's key names the learner and the video
-        yield "video scope key", f"{record.user_id} {record.video_id}", _field("DirtyScope", "key")
-    elif isinstance(record, ProblemSubmission):
-        for answer in record.answers:
-            for attribute, column in _PART_COLUMNS:
-                yield f"answer {attribute}", getattr(answer, attribute), _field("ProblemAnswer", column)
+@cache
+def _limits(record_type: type) -> tuple[Limit, ...]:
+    """The column bounds of every stored attribute of ``record_type`` (read from the models once)."""
+    model_name, attributes = _STORED_AS[record_type]
+    return tuple((attribute, *_column_limit(model_name, attribute)) for attribute in attributes)
+
+
+def _check(label: str, value: Any, max_length: int | None, integer_range: tuple[int, int] | None) -> None:
+    if isinstance(value, str):
+        if max_length is not None and len(value) > max_length:
+            raise Rejected("too_long", f"{label} has {len(value)} characters, its column {max_length}")
+    elif integer_range is not None and isinstance(value, int) and not isinstance(value, bool):
+        if not integer_range[0] <= value <= integer_range[1]:
+            raise Rejected("out_of_range", f"{label} {value} does not fit its column ({integer_range[1]} at most)")
 
 
 def check_bounds(record: Record) -> None:
@@ -212,13 +213,11 @@ def check_bounds(record: Record) -> None:
     (``out_of_range``). Nothing is ever truncated: a cut course or part id would count
     under another name, and a failing insert would take its whole batch down with it.
     """
-    for label, value, column in _columns(record):
-        if value is None:
-            continue
-        if isinstance(value, str):
-            if column.max_length is not None and len(value) > column.max_length:
-                raise Rejected("too_long", f"{label} has {len(value)} characters, its column {column.max_length}")
-        elif isinstance(value, int) and not isinstance(value, bool):
-            bounds = _integer_range(column.get_internal_type())
-            if bounds is not None and not bounds[0] <= value <= bounds[1]:
-                raise Rejected("out_of_range", f"{label} {value} does not fit a {column.get_internal_type()}")
+    for attribute, max_length, integer_range in _limits(type(record)):
+        _check(attribute, getattr(record, attribute), max_length, integer_range)
+    if isinstance(record, VideoEvent):  # its dirty marker's key names the learner and the video
+        _check("video scope key", f"{record.user_id} {record.video_id}", *_column_limit("DirtyScope", "key"))
+    elif isinstance(record, ProblemSubmission):
+        for answer in record.answers:
+            for attribute, column in _PART_COLUMNS:
+                _check(f"answer {attribute}", getattr(answer, attribute), *_column_limit("ProblemAnswer", column))
