@@ -326,7 +326,8 @@ def _kept_data(payload: dict[str, Any]) -> dict[str, Any]:
                 part: {name: entry[name] for name in sub_fields if name in entry} if isinstance(entry, dict) else entry
                 for part, entry in value.items()
             }
-        _check_depth(value)
+        if isinstance(value, dict | list):
+            _check_depth(value)
         kept[key] = value
     return kept
 

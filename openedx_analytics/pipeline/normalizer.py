@@ -25,6 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
 from openedx_analytics import conf
 from openedx_analytics.pipeline.envelope import (
     CLIENT_SOURCES,
@@ -131,8 +134,8 @@ def normalize(raw: Any, *, generic: bool = True) -> Outcome:
     try:
         envelope = from_raw(raw)
         name, time = envelope.name, envelope.time
-        check_time(envelope.time, _earliest_time(), dt.timedelta(seconds=float(
-            conf.get("OPENEDX_ANALYTICS_MAX_FUTURE_SECONDS"))))
+        limits = bounds()
+        check_time(envelope.time, limits.earliest, limits.max_ahead)
         records = _normalizer_for(envelope, generic)(envelope)
         for record in records:
             check_bounds(record)
@@ -166,18 +169,33 @@ def _normalizer_for(envelope: Envelope, generic: bool) -> Normalizer:
     raise Rejected("untrusted_source", f"{name[:100]!r} may not come from {envelope.event_source[:32]!r}")
 
 
-_EARLIEST: dict[str, dt.datetime] = {}
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The plausibility settings, read once (a missing Django setting costs an exception per read)."""
+
+    earliest: dt.datetime
+    max_ahead: dt.timedelta
+    longest_video: float
 
 
-def _earliest_time() -> dt.datetime:
-    """The ``OPENEDX_ANALYTICS_EARLIEST_EVENT_TIME`` setting as an aware datetime (parsed once per value)."""
-    text = str(conf.get("OPENEDX_ANALYTICS_EARLIEST_EVENT_TIME"))
-    value = _EARLIEST.get(text)
-    if value is None:
-        value = dt.datetime.fromisoformat(text)
-        value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        _EARLIEST[text] = value
-    return value
+_bounds: list[Bounds] = []
+
+
+def bounds() -> Bounds:
+    """The current plausibility bounds (re-read whenever a setting changes, as tests do)."""
+    if not _bounds:
+        earliest = dt.datetime.fromisoformat(str(conf.get("OPENEDX_ANALYTICS_EARLIEST_EVENT_TIME")))
+        _bounds.append(Bounds(
+            earliest=earliest if earliest.tzinfo else earliest.replace(tzinfo=dt.timezone.utc),
+            max_ahead=dt.timedelta(seconds=float(conf.get("OPENEDX_ANALYTICS_MAX_FUTURE_SECONDS"))),
+            longest_video=float(conf.get("OPENEDX_ANALYTICS_MAX_VIDEO_SECONDS")),
+        ))
+    return _bounds[0]
+
+
+@receiver(setting_changed, dispatch_uid="openedx_analytics.normalizer.bounds")
+def _forget_bounds(**_kwargs: Any) -> None:
+    _bounds.clear()
 
 
 def _bounded(value: float | None, name: str, high: float) -> float | None:
@@ -412,7 +430,7 @@ def video_event(envelope: Envelope) -> list[Record]:
     action = VIDEO_ACTIONS[envelope.name]
     activity = _learner_activity(envelope, *(("video",) if action == "play" else ()))
     data = envelope.data
-    longest = float(conf.get("OPENEDX_ANALYTICS_MAX_VIDEO_SECONDS"))
+    longest = bounds().longest_video
     event = VideoEvent(
         course_id=activity.course_id,
         video_id=video_usage_id(activity.course_id, data.get("id") or data.get("module_id")),
