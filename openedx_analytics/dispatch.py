@@ -7,6 +7,10 @@
   once. A batch over ``OPENEDX_ANALYTICS_MAX_BATCH_SIZE`` is sent early.
 - The ``pause_enqueueing`` waffle switch drops everything; a broker failure is logged
   with the courses and time window to backfill, and the caller carries on.
+- Publishing has hard connect and send timeouts (``OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT``,
+  ``OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT``) on a connection of our own, so a broker that
+  accepts connections and never answers costs a request a bounded time, not forever; the
+  LMS's Celery settings are left as the operator set them.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.staged: list[dict[str, Any]] = []
         self.deferred = 0  # >0 while inside a request or a Celery task
+        self.connection: Any = None  # this thread's broker connection for publishing
+        self.connection_key: tuple = ()
 
 
 _state = _State()
@@ -69,20 +75,66 @@ def flush() -> None:
         if PAUSE_ENQUEUEING.is_enabled():
             log.info("openedx_analytics: enqueueing paused; dropped %s events. %s", len(events), backfill_hint(events))
             return
-        from openedx_analytics.tasks import process_event_batch
-
-        retries = int(conf.get("OPENEDX_ANALYTICS_PUBLISH_RETRIES"))
-        process_event_batch.apply_async(
-            args=[events, "live"],
-            queue=conf.celery_queue(),
-            retry=retries > 0,
-            retry_policy={"max_retries": retries, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
-        )
-    except Exception as exc:  # noqa: BLE001 - broker down or misconfigured: log the loss, spare the LMS
+        _publish(events)
+    except Exception as exc:  # noqa: BLE001 - broker down, hung or misconfigured: log the loss, spare the LMS
         log.error(
             "openedx_analytics: LOST %s events, could not hand them to Celery (%s: %s). %s",
             len(events), type(exc).__name__, exc, backfill_hint(events),
         )
+
+
+def _publish(events: list[dict[str, Any]]) -> None:
+    """Hand one batch to Celery on this thread's time-bounded broker connection (raises on failure)."""
+    from openedx_analytics.tasks import process_event_batch
+
+    retries = int(conf.get("OPENEDX_ANALYTICS_PUBLISH_RETRIES"))
+    options: dict[str, Any] = {
+        "args": [events, "live"],
+        "queue": conf.celery_queue(),
+        "retry": retries > 0,
+        "retry_policy": {"max_retries": retries, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+    }
+    if process_event_batch.app.conf.task_always_eager:  # runs in-process: no broker to wait for
+        process_event_batch.apply_async(**options)
+        return
+    connection = _connection(process_event_batch.app)
+    try:
+        process_event_batch.apply_async(connection=connection, **options)
+    except Exception:
+        _drop_connection()  # never reuse a connection left mid-command by a timeout
+        raise
+
+
+def _connection(app: Any) -> Any:
+    """This thread's publishing connection: the app's broker, with our connect and send timeouts.
+
+    Timeouts are given both as kombu's ``connect_timeout`` and as transport options, in the
+    names the Redis transport (``socket_connect_timeout``/``socket_timeout``, passed to
+    redis-py) and the AMQP transport (``read_timeout``/``write_timeout``, passed to py-amqp)
+    read; the app's own ``broker_transport_options`` are kept, ours win.
+    """
+    connect = float(conf.get("OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT"))
+    send = float(conf.get("OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT"))
+    key = (app.conf.broker_write_url or app.conf.broker_url, connect, send)
+    if _state.connection is None or _state.connection_key != key:
+        _drop_connection()
+        connection = app.connection_for_write(connect_timeout=connect)
+        timeouts = ({"socket_connect_timeout": connect, "socket_timeout": send}
+                    if connection.transport.driver_type == "redis"
+                    else {"read_timeout": send, "write_timeout": send})
+        connection.close()
+        _state.connection = app.connection_for_write(connect_timeout=connect, transport_options=timeouts)
+        _state.connection_key = key
+    return _state.connection
+
+
+def _drop_connection() -> None:
+    connection, _state.connection, _state.connection_key = _state.connection, None, ()
+    if connection is not None:
+        try:
+            connection.collect()  # release sockets without talking to the broker again
+        except Exception:  # noqa: BLE001
+            log.debug("openedx_analytics: could not release a broker connection", exc_info=True)
 
 
 def backfill_hint(events: list[dict[str, Any]]) -> str:

@@ -1,7 +1,9 @@
 """Our event-tracking backend: the door for the LMS's tracking events, in-process.
 
 Registered by ``plugin_settings`` as its own top-level ``EVENT_TRACKING_BACKENDS`` entry.
-It drops names we do not track, then stages the event for Celery; it never raises.
+It drops names we do not track, keeps only the fields the normalizer reads (the LMS context
+also holds the username, email, IP, session, user agent and referrer: none of it leaves the
+request), then stages the event for Celery; it never raises.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import logging
 from typing import Any
 
 from openedx_analytics.dispatch import enqueue
+from openedx_analytics.pipeline.envelope import redact
 from openedx_analytics.pipeline.normalizer import is_tracked
 
 log = logging.getLogger(__name__)
@@ -28,13 +31,11 @@ class AnalyticsTrackingBackend:
             context = event.get("context") if isinstance(event.get("context"), dict) else {}
             if not isinstance(name, str) or not is_tracked(name, context):
                 return
-            enqueue(
-                {
-                    "name": name,
-                    "timestamp": event.get("timestamp"),
-                    "data": event.get("data"),
-                    "context": context,
-                }
-            )
+            enqueue(redact({
+                "name": name,
+                "timestamp": event.get("timestamp"),
+                "data": event.get("data"),
+                "context": context,
+            }))
         except Exception:  # noqa: BLE001
             log.exception("openedx_analytics: tracking backend failed on an event; it is lost")

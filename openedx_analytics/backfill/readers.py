@@ -1,10 +1,12 @@
 """Read tracking-log inputs line by line: files, directories, globs, gzip and standard input.
 
 Readers only split lines, strip a syslog-style prefix before the first ``{``, skip blank
-and ``#`` lines and decode JSON; what an event means is the normalizer's business. A line
-that is not JSON is classified (``bad_json``, ``truncated``, ``binary``) so operators can
-count it, and never stops the run. Files are streamed, never loaded whole, and each line
-carries its number and the byte offset after it so a run can resume where it stopped.
+and ``#`` lines, decode JSON and keep the allow-listed fields of each event
+(``envelope.redact``: no username, IP, session or agent goes further); what an event means
+is the normalizer's business. A line that is not JSON is classified (``bad_json``,
+``truncated``, ``binary``, ``too_deep``) so operators can count it, and never stops the
+run. Files are streamed, never loaded whole, and each line carries its number and the
+byte offset after it so a run can resume where it stopped.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import orjson
+
+from openedx_analytics.pipeline.envelope import redact
 
 STDIN = "-"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -198,6 +202,7 @@ SKIP = "skip"
 BAD_JSON = "bad_json"
 TRUNCATED = "truncated"
 BINARY = "binary"
+TOO_DEEP = "too_deep"
 
 _decode = json.JSONDecoder().decode  # only to explain lines orjson refused
 
@@ -205,9 +210,15 @@ _decode = json.JSONDecoder().decode  # only to explain lines orjson refused
 def parse_line(line: bytes) -> tuple[Any, str | None, str]:
     """Decode one log line into ``(event, None, "")``, or ``(None, reason, detail)``.
 
-    Blank and ``#`` comment lines give ``(None, SKIP, "")``. Text before the first ``{`` (a
-    syslog-style prefix) is dropped.
+    The event keeps only its allow-listed fields (``envelope.redact``). Blank and ``#``
+    comment lines give ``(None, SKIP, "")``. Text before the first ``{`` (a syslog-style
+    prefix) is dropped. Nothing here raises for any bytes.
     """
+    event, reason, detail = _decode_line(line)
+    return (redact(event) if reason is None else None), reason, detail
+
+
+def _decode_line(line: bytes) -> tuple[Any, str | None, str]:
     start = line.find(b"{")
     if start < 0:
         stripped = line.strip()
@@ -229,6 +240,8 @@ def parse_line(line: bytes) -> tuple[Any, str | None, str]:
         return None, BINARY, "not UTF-8 text"
     try:
         return _decode(text), None, ""
+    except RecursionError:
+        return None, TOO_DEEP, "JSON nested deeper than the parser allows"
     except ValueError as exc:
         if "\x00" in text or _looks_binary(body):
             return None, BINARY, "binary data"

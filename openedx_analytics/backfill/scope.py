@@ -27,13 +27,17 @@ def org_of(course_id: str) -> str:
 
 
 def parse_bound(text: str | None) -> dt.datetime | None:
-    """A ``--since``/``--until`` value: a date (midnight UTC) or an ISO-8601 time."""
+    """A ``--since``/``--until`` value: a date (midnight UTC) or an ISO-8601 time.
+
+    Anything else, out-of-range zones and times with no UTC equivalent included, is a
+    ``ValueError`` the command shows as its error (never a traceback).
+    """
     if not text:
         return None
     try:
         return parse_time(text)
-    except Rejected:
-        raise ValueError(f"not a date or time: {text!r}") from None
+    except Rejected as rejection:
+        raise ValueError(f"not a date or time: {text!r} ({rejection.detail or rejection.reason})") from None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,15 @@ Shapes accepted: event-tracking's in-process dict (``name``/``timestamp``/``data
 ``event`` possibly a JSON string as browser events send it), and our own serialized
 openedx-events signals (``name``/``time``/``data``). Field access that can fail raises
 ``Rejected`` with a reason operators can count.
+
+Two rules against forgery and leaks live here, because every door goes through them:
+
+- ``Envelope.from_server``: only events the server wrote (server, task, signal and LMS-table
+  sources) may name a learner or course in their payload; a browser or mobile payload is
+  written by whoever holds the tab, so its learner is the authenticated one in the context.
+- ``redact``: the allow-list of the context and payload fields the normalizer reads. The
+  tracking door, the log reader and the stored rejection samples keep nothing else (no
+  username, email, IP, session, user agent, referrer).
 """
 from __future__ import annotations
 
@@ -14,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import orjson
 from opaque_keys import InvalidKeyError
@@ -29,6 +38,17 @@ class Rejected(Exception):
         self.reason = reason
         self.detail = detail
 
+
+#: Sources whose events the server wrote: they may assert enrollment, grade and certificate facts.
+SERVER_SOURCES = frozenset({"server", "task", "signal", "lms_table"})
+#: Sources whose payload a learner's device wrote: they speak only for that learner's activity and video.
+CLIENT_SOURCES = frozenset({"browser", "mobile"})
+#: ``event_source`` of an event that names none (the LMS's in-process server events).
+DEFAULT_SOURCE = "server"
+#: Deepest nesting of a payload value the doors take (the normalizer needs four levels at most).
+MAX_PAYLOAD_DEPTH = 32
+#: Key of the stand-in the tracking door forwards for an event it could not read (the reason as value).
+UNREADABLE = "unreadable_at_door"
 
 _COURSE_IN_URL = re.compile(r"/courses/(course-v1:[^/?#]+|[^/?#]+/[^/?#]+/[^/?#]+)(?:[/?#]|$)")
 
@@ -47,13 +67,18 @@ class Envelope:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def from_server(self) -> bool:
+        """Whether the server wrote the event (so its payload may name the learner and course)."""
+        return self.event_source in SERVER_SOURCES
+
+    @property
     def day(self) -> dt.date:
         """The UTC day the event happened on."""
         return self.time.date()
 
     def course_id(self, *, required: bool = True) -> str | None:
-        """The event's course id, from the context, the payload or the page/path URL; validated."""
-        raw = self.context.get("course_id") or self.data.get("course_id") or None
+        """The event's course id, from the context, the payload (server events) or the page/path URL; validated."""
+        raw = self.context.get("course_id") or (self.data.get("course_id") if self.from_server else None) or None
         if raw is None:
             for url in (self.page, self.context.get("path"), self.name):
                 if isinstance(url, str) and "/courses/" in url:
@@ -68,11 +93,20 @@ class Envelope:
         return parse_course_id(raw)
 
     def user_id(self, *, from_data: bool = False) -> int:
-        """The acting learner's LMS user id (context ``user_id``; payload first when ``from_data``)."""
-        first, second = (self.data, self.context) if from_data else (self.context, self.data)
-        raw = first.get("user_id")
-        if raw is None or raw == "":
-            raw = second.get("user_id")
+        """The learner's LMS user id: context ``user_id``, payload first when ``from_data``.
+
+        Only server-written events may name a learner in their payload; a browser or mobile
+        event is always the authenticated learner's (context ``user_id``), whatever it says.
+        """
+        if not self.from_server:
+            holders: tuple[dict[str, Any], ...] = (self.context,)
+        else:
+            holders = (self.data, self.context) if from_data else (self.context, self.data)
+        raw = None
+        for holder in holders:
+            raw = holder.get("user_id")
+            if raw is not None and raw != "":
+                break
         if raw is None or raw == "":
             raise Rejected("no_user", "event has no user id")
         return parse_user_id(raw)
@@ -123,7 +157,20 @@ def parse_time(raw: Any) -> dt.datetime:
         raise Rejected("bad_time", "event has no timestamp")
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the last representable UTC time
+        raise Rejected("bad_time", f"out of range in UTC: {str(raw)[:40]!r}") from None
+
+
+def check_time(value: dt.datetime, earliest: dt.datetime, max_ahead: dt.timedelta) -> None:
+    """Reject a time outside [``earliest``, now + ``max_ahead``]: no course has events from
+    before Open edX, and a clock far ahead (year 9999) would break weekly and daily ranges."""
+    if value < earliest:
+        raise Rejected("implausible_time", f"{value.isoformat()} is before {earliest.isoformat()}")
+    latest = dt.datetime.now(dt.timezone.utc) + max_ahead
+    if value > latest:
+        raise Rejected("implausible_time", f"{value.isoformat()} is after {latest.isoformat()}")
 
 
 def number(data: dict[str, Any], *keys: str, required: bool = False) -> float | None:
@@ -146,6 +193,26 @@ def number(data: dict[str, Any], *keys: str, required: bool = False) -> float | 
     return None
 
 
+def decode_json(text: str | bytes) -> Any:
+    """Decode JSON with orjson, falling back to Python's json for what orjson refuses (NaN, huge ints).
+
+    JSON nested deeper than the parsers allow is ``Rejected("too_deep")``, never a
+    ``RecursionError`` escaping to the caller. Other undecodable text raises ``ValueError``.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise Rejected("too_deep", "JSON nested deeper than the parser allows") from None
+
+
+def _payload_key(raw: dict[str, Any]) -> str:
+    return "event" if "event_type" in raw and "event" in raw else "data"
+
+
 def _payload(raw: dict[str, Any], key: str) -> tuple[dict[str, Any], Any]:
     """The event payload as a dict, decoding JSON strings (browser events); keep the raw value."""
     value = raw.get(key)
@@ -155,12 +222,9 @@ def _payload(raw: dict[str, Any], key: str) -> tuple[dict[str, Any], Any]:
         return value, value
     if isinstance(value, str):
         try:
-            decoded = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            try:
-                decoded = json.loads(value)  # what orjson refuses but Python's json reads (NaN, huge ints)
-            except ValueError:
-                return {}, value  # e.g. browser problem_check sends a URL-encoded string
+            decoded = decode_json(value)
+        except ValueError:
+            return {}, value  # e.g. browser problem_check sends a URL-encoded string
         if isinstance(decoded, dict):
             return decoded, value
         return {}, value
@@ -173,18 +237,18 @@ def from_raw(raw: Any) -> Envelope:
     """Read one raw event of any accepted shape; raise ``Rejected`` when it is not an event."""
     if not isinstance(raw, dict):
         raise Rejected("not_an_object", f"event is a {type(raw).__name__}")
+    if UNREADABLE in raw:
+        reason = raw[UNREADABLE]
+        raise Rejected(reason if reason in DOOR_REASONS else "unreadable", "the tracking door could not read it")
     name = raw.get("name") or raw.get("event_type")
     if not isinstance(name, str) or not name:
         raise Rejected("no_name", "event has no name or event_type")
     context = raw.get("context") or {}
     if not isinstance(context, dict):
         raise Rejected("wrong_type", "context is not an object")
-    if "event_type" in raw and "event" in raw:
-        data, raw_data = _payload(raw, "event")
-    else:
-        data, raw_data = _payload(raw, "data")
+    data, raw_data = _payload(raw, _payload_key(raw))
     time = parse_time(raw.get("timestamp") or raw.get("time") or context.get("timestamp"))
-    event_source = str(raw.get("event_source") or context.get("event_source") or "")
+    event_source = str(raw.get("event_source") or context.get("event_source") or DEFAULT_SOURCE)
     page = raw.get("page") or context.get("page") or ""
     return Envelope(
         name=name,
@@ -195,3 +259,162 @@ def from_raw(raw: Any) -> Envelope:
         page=page if isinstance(page, str) else "",
         raw_data=raw_data,
     )
+
+
+# ---------------------------------------------------------------- the allow-list
+
+#: Reasons the tracking door may give in an ``UNREADABLE`` stand-in (anything else reads "unreadable").
+DOOR_REASONS = frozenset({"too_deep"})
+#: Context fields the normalizer reads (``module`` keeps its usage key only; URLs their course path).
+CONTEXT_FIELDS = ("course_id", "user_id", "event_source", "timestamp", "path", "page", "module")
+#: Payload fields the normalizer reads: enrollment, grades and certificates; video; problems. A tuple
+#: keeps only those keys in each entry of the mapping (per-part problem details).
+DATA_FIELDS: dict[str, tuple[str, ...] | None] = {
+    "course_id": None, "user_id": None, "mode": None, "enrollment_mode": None, "is_active": None,
+    "percent_grade": None, "passed_timestamp": None, "is_passing": None, "current_status": None,
+    "id": None, "module_id": None, "currentTime": None, "current_time": None, "old_time": None,
+    "new_time": None, "duration": None,
+    "problem_id": None, "grade": None, "success": None, "attempts": None, "answers": None,
+    "submission": ("answer", "correct", "variant"), "correct_map": ("correctness",),
+}
+#: Longest text kept for a scalar field outside the payload (a timestamp, a source, a URL path).
+_SCALAR_CHARS = 2048
+_SCALARS = (str, int, float, bool, type(None), dt.datetime)
+
+
+def _scalar(value: Any) -> Any:
+    """A context or envelope value as kept: scalars (long strings cut), anything else named by its type."""
+    if isinstance(value, str):
+        return value[:_SCALAR_CHARS]
+    return value if isinstance(value, _SCALARS) else f"<{type(value).__name__}>"
+
+
+def _course_url(value: Any) -> str | None:
+    """A page or request URL reduced to its path, and only when it names a course (no query, no host)."""
+    if not isinstance(value, str) or "/courses/" not in value:
+        return None
+    try:
+        return urlsplit(value[:_SCALAR_CHARS]).path or None
+    except ValueError:
+        return None
+
+
+def _check_depth(value: Any, limit: int = MAX_PAYLOAD_DEPTH) -> None:
+    """Reject values nested deeper than ``limit`` (iteratively: the check itself never recurses)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise Rejected("too_deep", f"payload nested deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _kept_data(payload: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, sub_fields in DATA_FIELDS.items():
+        if key not in payload:
+            continue
+        value = payload[key]
+        if sub_fields and isinstance(value, dict):
+            value = {
+                part: {name: entry[name] for name in sub_fields if name in entry} if isinstance(entry, dict) else entry
+                for part, entry in value.items()
+            }
+        if isinstance(value, dict | list):
+            _check_depth(value)
+        kept[key] = value
+    return kept
+
+
+def _kept_context(context: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key in CONTEXT_FIELDS:
+        if key not in context:
+            continue
+        value = context[key]
+        if key in ("path", "page"):
+            value = _course_url(value)
+            if value is None:
+                continue
+        elif key == "module":
+            value = {"usage_key": _scalar(value.get("usage_key"))} if isinstance(value, dict) else None
+        else:
+            value = _scalar(value)
+        kept[key] = value
+    return kept
+
+
+def redact(raw: Any) -> Any:
+    """The event with only the fields the normalizer reads, in one shape (``name``/``time``/``context``/``data``).
+
+    Normalizing the result gives the records normalizing ``raw`` gives (and a rejection for
+    a rejection). Payloads sent as JSON
+    strings are decoded here (so they are decoded once). A payload the doors cannot read
+    (nested too deep) becomes a stand-in with ``UNREADABLE`` set to the reason, so the
+    event is still counted as rejected downstream. Non-object events are returned as they
+    are (the normalizer rejects them; samples describe them by type).
+    """
+    if not isinstance(raw, dict):
+        return raw
+    context = raw.get("context")
+    if isinstance(context, dict):
+        kept_context: Any = _kept_context(context)
+    else:
+        kept_context = f"<{type(context).__name__}>" if context else {}
+        context = {}
+    name = raw.get("name") or raw.get("event_type")
+    event: dict[str, Any] = {
+        "name": name[:_SCALAR_CHARS] if isinstance(name, str) else None,
+        "time": _scalar(raw.get("timestamp") or raw.get("time")),
+        "context": kept_context,
+    }
+    source = raw.get("event_source") or context.get("event_source")
+    if source:
+        event["event_source"] = _scalar(source)
+    page = _course_url(raw.get("page") or context.get("page"))
+    if page:
+        event["page"] = page
+    if UNREADABLE in raw:
+        event[UNREADABLE] = _scalar(raw[UNREADABLE])
+        return event
+    payload = raw.get(_payload_key(raw))
+    try:
+        if isinstance(payload, str):
+            try:
+                decoded = decode_json(payload) if payload else None
+            except ValueError:
+                decoded = None  # e.g. browser problem_check's URL-encoded answers: not read, not kept
+            payload = decoded if isinstance(decoded, dict) else None
+        if isinstance(payload, dict):
+            event["data"] = _kept_data(payload)
+        elif payload is None or isinstance(payload, list):
+            event["data"] = {}
+        else:
+            event["data"] = _scalar(payload)
+    except Rejected as rejection:
+        event[UNREADABLE] = rejection.reason
+    return event
+
+
+def sample_text(event: Any, limit: int) -> str:
+    """What a stored rejection sample keeps of ``event``: its allowed fields as JSON, at most ``limit`` characters.
+
+    A line or value that is not a JSON object is described (type and size), never stored:
+    it cannot be split into allowed and personal fields. Its file and line are in the detail.
+    """
+    if isinstance(event, str | bytes):
+        return f"<{len(event)} characters, not a JSON object>"[:limit]
+    if not isinstance(event, dict):
+        size = f" of {len(event)} items" if isinstance(event, list | tuple) else ""
+        return f"<{type(event).__name__}{size}, not a JSON object>"[:limit]
+    try:
+        text = json.dumps(redact(event), default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = "<event that cannot be shown as JSON>"
+    return text[:limit]

@@ -6,7 +6,6 @@ good events of the same batch are still written.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -18,6 +17,7 @@ from django.db.models import F
 
 from openedx_analytics import conf
 from openedx_analytics.models import RejectedEventSample, RejectionCount
+from openedx_analytics.pipeline.envelope import sample_text
 from openedx_analytics.pipeline.facts import Scope, write_facts
 from openedx_analytics.pipeline.normalizer import Outcome, normalize
 from openedx_analytics.pipeline.records import Record
@@ -103,8 +103,4 @@ def record_rejections(source: str, events: list[Any], outcomes: list[Outcome]) -
 
 
 def _excerpt(event: Any) -> str:
-    try:
-        text = json.dumps(event, default=str)
-    except (TypeError, ValueError):
-        text = repr(event)
-    return text[:SAMPLE_PAYLOAD_CHARS]
+    return sample_text(event, SAMPLE_PAYLOAD_CHARS)

@@ -7,6 +7,14 @@ the envelope and returns records, or raises ``Rejected`` with a reason.
 Names that are not registered still count as course activity ("any" engagement) when
 they carry a course and a learner, as Insights counted them; pass ``generic=False`` to
 accept registered names only (the ingest gateway does).
+
+Each registration also says which sources may assert the name. Enrollment, grade,
+passing, certificate, forum and graded-problem facts are the server's to state: a browser
+or mobile copy of such a name (the LMS's ``/event`` view logs any name a browser posts)
+counts at most as the sending learner's own activity, and never as a fact. Every record
+is then checked against the bounds of the column it goes to (``records.check_bounds``) and
+every event time against a plausible window, so a hostile value is a counted rejection,
+never a failing insert or an aggregate bent out of shape.
 """
 from __future__ import annotations
 
@@ -17,7 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from openedx_analytics.pipeline.envelope import Envelope, Rejected, from_raw, number
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from openedx_analytics import conf
+from openedx_analytics.pipeline.envelope import (
+    CLIENT_SOURCES,
+    SERVER_SOURCES,
+    Envelope,
+    Rejected,
+    check_time,
+    from_raw,
+    number,
+)
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,
@@ -28,10 +48,22 @@ from openedx_analytics.pipeline.records import (
     ProblemSubmission,
     Record,
     VideoEvent,
+    check_bounds,
 )
 
 Normalizer = Callable[[Envelope], list[Record]]
-REGISTRY: dict[str, Normalizer] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """How one event name is read: its normalizer and the sources that may assert it (None: any)."""
+
+    func: Normalizer
+    sources: frozenset[str] | None
+
+
+#: event name -> its registration: the one place that says what a name means and who may say it.
+REGISTRY: dict[str, Registration] = {}
 
 SIGNAL_PREFIX = "org.openedx.learning."
 
@@ -65,12 +97,16 @@ class Outcome:
     time: dt.datetime | None = None
 
 
-def register(*names: str) -> Callable[[Normalizer], Normalizer]:
-    """Register ``func`` as the normalizer of each event name given."""
+def register(*names: str, sources: frozenset[str] | None = SERVER_SOURCES) -> Callable[[Normalizer], Normalizer]:
+    """Register ``func`` as the normalizer of each event name given, asserted only by ``sources``.
+
+    The default is the server's sources: a name a browser or mobile app may send too must
+    say so (``sources=None``) and then read nothing from its payload that only the server knows.
+    """
 
     def decorator(func: Normalizer) -> Normalizer:
         for event_name in names:
-            REGISTRY[event_name] = func
+            REGISTRY[event_name] = Registration(func, sources)
         return func
 
     return decorator
@@ -98,17 +134,75 @@ def normalize(raw: Any, *, generic: bool = True) -> Outcome:
     try:
         envelope = from_raw(raw)
         name, time = envelope.name, envelope.time
-        func = REGISTRY.get(name)
-        if func is None:
-            if not generic:
-                raise Rejected("unknown_event", f"no normalizer for {name[:100]!r}")
-            func = generic_activity
-        return Outcome(records=func(envelope), name=name, time=time)
+        limits = bounds()
+        check_time(envelope.time, limits.earliest, limits.max_ahead)
+        records = _normalizer_for(envelope, generic)(envelope)
+        for record in records:
+            check_bounds(record)
+        return Outcome(records=records, name=name, time=time)
     except Rejected as rejection:
         return Outcome(records=[], reason=rejection.reason, detail=rejection.detail, name=name, time=time)
+    except RecursionError:
+        return Outcome(records=[], reason="too_deep", detail="payload nested too deep", name=name, time=time)
     except Exception as exc:  # noqa: BLE001 - a normalizer bug must not sink the batch
         detail = f"{type(exc).__name__}: {exc}"[:300]
         return Outcome(records=[], reason="normalizer_error", detail=detail, name=name, time=time)
+
+
+def _normalizer_for(envelope: Envelope, generic: bool) -> Normalizer:
+    """The function that reads ``envelope``, given its name and who sent it.
+
+    A registered name from a source it does not trust is refused (``untrusted_source``),
+    except that a browser or mobile copy of an engagement name still counts as the
+    sender's own "any" activity, as any other course event of theirs does.
+    """
+    name = envelope.name
+    registration = REGISTRY.get(name)
+    if registration is None:
+        if not generic:
+            raise Rejected("unknown_event", f"no normalizer for {name[:100]!r}")
+        return generic_activity
+    if registration.sources is None or envelope.event_source in registration.sources:
+        return registration.func
+    if generic and envelope.event_source in CLIENT_SOURCES and not name.startswith(NOT_ENGAGEMENT_PREFIXES):
+        return generic_activity
+    raise Rejected("untrusted_source", f"{name[:100]!r} may not come from {envelope.event_source[:32]!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The plausibility settings, read once (a missing Django setting costs an exception per read)."""
+
+    earliest: dt.datetime
+    max_ahead: dt.timedelta
+    longest_video: float
+
+
+_bounds: list[Bounds] = []
+
+
+def bounds() -> Bounds:
+    """The current plausibility bounds (re-read whenever a setting changes, as tests do)."""
+    if not _bounds:
+        earliest = dt.datetime.fromisoformat(str(conf.get("OPENEDX_ANALYTICS_EARLIEST_EVENT_TIME")))
+        _bounds.append(Bounds(
+            earliest=earliest if earliest.tzinfo else earliest.replace(tzinfo=dt.timezone.utc),
+            max_ahead=dt.timedelta(seconds=float(conf.get("OPENEDX_ANALYTICS_MAX_FUTURE_SECONDS"))),
+            longest_video=float(conf.get("OPENEDX_ANALYTICS_MAX_VIDEO_SECONDS")),
+        ))
+    return _bounds[0]
+
+
+@receiver(setting_changed, dispatch_uid="openedx_analytics.normalizer.bounds")
+def _forget_bounds(**_kwargs: Any) -> None:
+    _bounds.clear()
+
+
+def _bounded(value: float | None, name: str, high: float) -> float | None:
+    """``value`` when it lies in [0, ``high``]; a counted rejection otherwise."""
+    if value is not None and not 0 <= value <= high:
+        raise Rejected("out_of_range", f"{name} {value:g} is outside [0, {high:g}]")
+    return value
 
 
 # ---------------------------------------------------------------- engagement
@@ -224,7 +318,7 @@ def enrollment_signal(envelope: Envelope) -> list[Record]:
 @register("edx.grades.course.grade_calculated")
 def course_grade_calculated(envelope: Envelope) -> list[Record]:
     """Tracking event: a learner's course grade was (re)computed."""
-    percent = number(envelope.data, "percent_grade", required=True)
+    percent = _bounded(number(envelope.data, "percent_grade", required=True), "percent_grade", 1.0)
     return [GradeChange(envelope.course_id(), envelope.user_id(from_data=True), envelope.time, percent)]
 
 
@@ -233,7 +327,7 @@ def grade_summary_signal(envelope: Envelope) -> list[Record]:
     """Signal: the persistent grade changed; a passed timestamp means passing."""
     course_id = envelope.course_id()
     user_id = envelope.user_id(from_data=True)
-    percent = number(envelope.data, "percent_grade", required=True)
+    percent = _bounded(number(envelope.data, "percent_grade", required=True), "percent_grade", 1.0)
     passing = envelope.data.get("passed_timestamp") not in (None, "")
     return [
         GradeChange(course_id, user_id, envelope.time, percent),
@@ -326,22 +420,28 @@ def video_usage_id(course_id: str, raw_id: Any) -> str:
     return f"i4x://{course_id.split('/')[0]}/{course_id.split('/')[1]}/video/{block}"
 
 
-@register(*VIDEO_ACTIONS)
+@register(*VIDEO_ACTIONS, sources=None)
 def video_event(envelope: Envelope) -> list[Record]:
-    """Player events: play/pause/stop carry a position, seeks carry old and new times."""
+    """Player events: play/pause/stop carry a position, seeks carry old and new times.
+
+    Positions and durations are bounded by ``OPENEDX_ANALYTICS_MAX_VIDEO_SECONDS``: one
+    player (or one learner with a console) must not stretch a video to a million seconds.
+    """
     action = VIDEO_ACTIONS[envelope.name]
     activity = _learner_activity(envelope, *(("video",) if action == "play" else ()))
     data = envelope.data
+    longest = bounds().longest_video
     event = VideoEvent(
         course_id=activity.course_id,
         video_id=video_usage_id(activity.course_id, data.get("id") or data.get("module_id")),
         user_id=activity.user_id,
         time=envelope.time,
         action=action,
-        position=number(data, "currentTime", "current_time") if action != "seek" else None,
-        old_time=number(data, "old_time", required=True) if action == "seek" else None,
-        new_time=number(data, "new_time", required=True) if action == "seek" else None,
-        duration=number(data, "duration"),
+        position=_bounded(number(data, "currentTime", "current_time"), "position", longest)
+        if action != "seek" else None,
+        old_time=_bounded(number(data, "old_time", required=True), "old_time", longest) if action == "seek" else None,
+        new_time=_bounded(number(data, "new_time", required=True), "new_time", longest) if action == "seek" else None,
+        duration=_bounded(number(data, "duration"), "duration", longest),
     )
     if action in ("play", "pause") and event.position is None:
         raise Rejected("missing_field", "currentTime")
@@ -380,7 +480,7 @@ def _part_answers(data: dict[str, Any]) -> tuple[PartAnswer, ...]:
     return tuple(parts)
 
 
-@register("problem_check")
+@register("problem_check", sources=None)
 def problem_check(envelope: Envelope) -> list[Record]:
     """Server ``problem_check``: a graded submission. The browser's twin only counts as activity."""
     if envelope.event_source == "browser" or not envelope.data:

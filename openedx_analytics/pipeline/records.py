@@ -1,7 +1,9 @@
 """Typed records the normalizer produces: one kind per fact table.
 
 Each record knows its identity (``fingerprint``): two deliveries of the same event give
-records with equal fingerprints, so the fact writers store them once.
+records with equal fingerprints, so the fact writers store them once. ``check_bounds``
+holds each record to the columns it is stored in, reading the limits from the model
+fields themselves (one mechanism, no copied numbers).
 """
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from openedx_analytics.pipeline.envelope import Rejected
 
 FINGERPRINT_LENGTH = 40
 
@@ -153,3 +159,65 @@ class CertificateChange:
 
 
 Record = EnrollmentChange | Activity | VideoEvent | ProblemSubmission | GradeChange | PassingChange | CertificateChange
+
+
+# ---------------------------------------------------------------- column bounds
+
+#: record type -> (model its fields are stored in, the record attributes named like that model's fields)
+_STORED_AS: dict[type, tuple[str, tuple[str, ...]]] = {
+    EnrollmentChange: ("EnrollmentFact", ("course_id", "user_id", "mode")),
+    Activity: ("ActivityFact", ("course_id", "user_id")),
+    VideoEvent: ("VideoEventFact", ("course_id", "video_id", "user_id", "action")),
+    ProblemSubmission: ("ProblemSubmissionFact", ("course_id", "problem_id", "user_id", "attempt")),
+    GradeChange: ("GradeFact", ("course_id", "user_id")),
+    PassingChange: ("PassingFact", ("course_id", "user_id")),
+    CertificateChange: ("CertificateFact", ("course_id", "user_id", "mode", "status")),
+}
+#: PartAnswer attribute -> the answer-distribution column it ends up in.
+_PART_COLUMNS = (("part_id", "part_id"), ("variant", "variant"))
+
+
+#: (attribute, its column's max_length or None, its column's integer range or None)
+Limit = tuple[str, int | None, tuple[int, int] | None]
+
+
+@cache
+def _column_limit(model_name: str, field_name: str) -> tuple[int | None, tuple[int, int] | None]:
+    """The bounds of one model column: ``max_length``, and the integer range Django itself holds it to."""
+    from django.apps import apps
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    column = apps.get_model("openedx_analytics", model_name)._meta.get_field(field_name)
+    return column.max_length, BaseDatabaseOperations.integer_field_ranges.get(column.get_internal_type())
+
+
+@cache
+def _limits(record_type: type) -> tuple[Limit, ...]:
+    """The column bounds of every stored attribute of ``record_type`` (read from the models once)."""
+    model_name, attributes = _STORED_AS[record_type]
+    return tuple((attribute, *_column_limit(model_name, attribute)) for attribute in attributes)
+
+
+def _check(label: str, value: Any, max_length: int | None, integer_range: tuple[int, int] | None) -> None:
+    if isinstance(value, str):
+        if max_length is not None and len(value) > max_length:
+            raise Rejected("too_long", f"{label} has {len(value)} characters, its column {max_length}")
+    elif integer_range is not None and isinstance(value, int) and not isinstance(value, bool):
+        if not integer_range[0] <= value <= integer_range[1]:
+            raise Rejected("out_of_range", f"{label} {value} does not fit its column ({integer_range[1]} at most)")
+
+
+def check_bounds(record: Record) -> None:
+    """Reject ``record`` when a value does not fit its column: a string longer than the
+    column's ``max_length`` (``too_long``) or an integer outside its column type
+    (``out_of_range``). Nothing is ever truncated: a cut course or part id would count
+    under another name, and a failing insert would take its whole batch down with it.
+    """
+    for attribute, max_length, integer_range in _limits(type(record)):
+        _check(attribute, getattr(record, attribute), max_length, integer_range)
+    if isinstance(record, VideoEvent):  # its dirty marker's key names the learner and the video
+        _check("video scope key", f"{record.user_id} {record.video_id}", *_column_limit("DirtyScope", "key"))
+    elif isinstance(record, ProblemSubmission):
+        for answer in record.answers:
+            for attribute, column in _PART_COLUMNS:
+                _check(f"answer {attribute}", getattr(answer, attribute), *_column_limit("ProblemAnswer", column))

@@ -72,6 +72,36 @@ DEFAULTS: dict[str, Any] = {
     #   the same), rejected-event samples older than the window are deleted, and backfills skip
     #   events older than the window. None keeps facts as they are. See docs/privacy.md.
     "OPENEDX_ANALYTICS_LEARNER_DATA_RETENTION_DAYS": None,
+    # .. setting_name: OPENEDX_ANALYTICS_MAX_VIDEO_SECONDS
+    # .. setting_default: 86400
+    # .. setting_description: Longest video, in seconds, the pipeline believes in. A player event
+    #   whose position, seek times or reported duration lie outside [0, this] is rejected
+    #   (``out_of_range``), so one learner cannot stretch a video's timeline.
+    "OPENEDX_ANALYTICS_MAX_VIDEO_SECONDS": 86400,
+    # .. setting_name: OPENEDX_ANALYTICS_EARLIEST_EVENT_TIME
+    # .. setting_default: "2012-01-01T00:00:00+00:00"
+    # .. setting_description: Events (and LMS history rows) dated before this ISO-8601 time are
+    #   rejected (``implausible_time``): a clock reset or a forged date must not create decades of
+    #   daily rows.
+    "OPENEDX_ANALYTICS_EARLIEST_EVENT_TIME": "2012-01-01T00:00:00+00:00",
+    # .. setting_name: OPENEDX_ANALYTICS_MAX_FUTURE_SECONDS
+    # .. setting_default: 86400
+    # .. setting_description: Events dated more than this many seconds after the present are
+    #   rejected (``implausible_time``): year 9999 would break the weekly and daily ranges.
+    "OPENEDX_ANALYTICS_MAX_FUTURE_SECONDS": 86400,
+    # .. setting_name: OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT
+    # .. setting_default: 1.0
+    # .. setting_description: Seconds the doors wait to connect to the Celery broker when handing
+    #   it a batch, per attempt. Past it the batch is logged as lost, with its backfill window, and
+    #   the LMS request carries on.
+    "OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT": 1.0,
+    # .. setting_name: OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT
+    # .. setting_default: 1.0
+    # .. setting_description: Seconds the doors wait for the Celery broker to take a batch once
+    #   connected (socket read/write timeout), per attempt: a broker that accepts connections but
+    #   never answers costs an LMS request at most (1 + OPENEDX_ANALYTICS_PUBLISH_RETRIES) x (this +
+    #   the connect timeout).
+    "OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT": 1.0,
 }
 
 

@@ -12,11 +12,13 @@ from typing import Any
 import attr
 
 from openedx_analytics.dispatch import enqueue
+from openedx_analytics.pipeline.envelope import DATA_FIELDS
 
 log = logging.getLogger(__name__)
 
-#: Payload fields that normalizers read; everything else (PII, texts) stays behind.
-KEPT_FIELDS = ("mode", "is_active", "percent_grade", "passed_timestamp", "is_passing", "current_status")
+#: Payload fields that normalizers read (the one allow-list the tracking door and the log reader
+#: use too); everything else (PII, texts) stays behind. Learner and course are set from their objects.
+KEPT_FIELDS = tuple(name for name in DATA_FIELDS if name not in ("course_id", "user_id"))
 #: The keyword each signal carries its data in.
 DATA_KWARGS = ("enrollment", "certificate", "grade", "course_passing_status", "thread")
 
