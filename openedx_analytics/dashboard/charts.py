@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from html import escape  # the standard library's: Django's wraps it in a lazy-string check
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 760
@@ -89,13 +89,18 @@ def _category_labels(axis: Axis, x_of: Callable[[int], float], height: int = HEI
     count = len(axis.labels)
     if not count:
         return []
-    step = max(1, math.ceil(count / 8))
+    longest = max(len(label) for label in axis.labels)
+    step = max(1, math.ceil(count / (12 if longest <= 6 else 8)))
     wanted = sorted(set(range(0, count, step)) | {count - 1})
     if len(wanted) > 1 and wanted[-1] - wanted[-2] < step / 2:
         wanted.pop(-2)
     y = height - BOTTOM + 16
-    return [f'<text class="oa-tick" x="{x_of(i):.1f}" y="{y}" text-anchor="middle">{escape(axis.labels[i])}</text>'
-            for i in wanted]
+    out = []
+    for i in wanted:
+        x = x_of(i)
+        anchor = "start" if x - LEFT < 30 and count > 1 else "end" if WIDTH - RIGHT - x < 30 and count > 1 else "middle"
+        out.append(f'<text class="oa-tick" x="{x:.1f}" y="{y}" text-anchor="{anchor}">{escape(axis.labels[i])}</text>')
+    return out
 
 
 def _tooltip(label: str, series: Sequence[Series], i: int, percent: bool) -> str:
@@ -193,3 +198,41 @@ def hbars(label: str, labels: Sequence[str], values: Sequence[float], highlight:
                     f'<text class="oa-tick" x="{left + w + 4:.2f}" y="{y + 17}">{value:,.0f}</text></g>')
     body.append("</svg>")
     return mark_safe("".join(body))  # noqa: S308 - every interpolated text is escaped above
+
+
+def areas(label: str, axis: Axis, series: Sequence[Series], partial_label: str = "partial") -> SafeString:
+    """Stacked areas over time (a long daily series): one shape per series instead of a bar per day.
+
+    A year of days as bars would be over a thousand shapes; the data table beside the chart
+    holds every day's numbers. Partial days at the end are shaded with ``oa-partial-zone``.
+    """
+    count = len(axis.labels)
+    if count < 2:
+        return bars(label, axis, series, stacked=True)
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    top = nice_ceiling(max(sum(s.values[i] for s in series) for i in range(count)))
+
+    def x_of(i: int) -> float:
+        return LEFT + plot_w * i / (count - 1)
+
+    def y_of(value: float) -> float:
+        return TOP + plot_h - plot_h * value / top
+
+    body: list[str] = []
+    base = [0.0] * count
+    for s in series:
+        upper = [base[i] + s.values[i] for i in range(count)]
+        points = [f"{x_of(i):.1f},{y_of(upper[i]):.1f}" for i in range(count)]
+        points += [f"{x_of(i):.1f},{y_of(base[i]):.1f}" for i in reversed(range(count))]
+        body.append(f'<polygon class="oa-area oa-s{s.colour % PALETTE_SIZE}" points="{" ".join(points)}">'
+                    f"<title>{escape(s.name)}</title></polygon>")
+        base = upper
+    partial = [i for i in range(count) if i < len(axis.partial) and axis.partial[i]]
+    if partial:
+        x0 = x_of(max(partial[0] - 1, 0))
+        tip = escape(f"{axis.labels[partial[0]]}: {partial_label}")
+        body.append(f'<rect class="oa-partial-zone" x="{x0:.1f}" y="{TOP}" width="{x_of(count - 1) - x0:.1f}" '
+                    f'height="{plot_h}"><title>{tip}</title></rect>')
+    body.extend(_category_labels(axis, x_of))
+    return _frame(label, body, top, False)
