@@ -100,6 +100,8 @@ TEMPLATES = [
     },
 ]
 STATIC_URL = "/static/"
+# Test and demo host only: a fast password hash, so logging the demo's people in costs nothing.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
