@@ -174,7 +174,7 @@ def test_mfe_tab_through_the_real_filter(people, history_loaded, role, flag, set
 
     settings.LMS_ROOT_URL = "https://lms.example.com"
     with override_waffle_flag(rollout.ENABLED, active=flag), as_user(people[role]):
-        tabs = InstructorDashboardTabsRequested.run_filter(
+        tabs, _user, _course = InstructorDashboardTabsRequested.run_filter(
             tabs=[{"tab_id": "grading", "title": "Grading", "url": "/g", "sort_order": 10}],
             user=people[role], course_key=CourseKey.from_string(COURSE))
     ids = [t["tab_id"] for t in tabs]
