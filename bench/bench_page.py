@@ -9,8 +9,11 @@ load in a fresh browser context (empty cache, new connection), and reads the bro
 Navigation Timing: from navigation start to the end of the load event. Any Content Security
 Policy violation the browser reports fails the run.
 
-Baseline, measured in the same run: the very same HTML and stylesheet, saved to disk and
-served by Python's static file server, loaded the same way (what the browser alone costs).
+Baselines, measured in the same run and loaded the same way: the very same HTML and
+stylesheet saved to disk and served by Python's static file server (what the browser alone
+costs), and the REST API's JSON of the year of enrollment (a cheap request through the same
+server, authentication and database: what the machine's load adds). The load average is
+printed too: the machine is shared.
 
     .venv-lms/bin/pip install -r requirements/bench.txt playwright   # gunicorn, playwright
     OA_TEST_DB=mysql .venv-lms/bin/python bench/bench_page.py
@@ -146,11 +149,16 @@ def main() -> None:
                 browser, f"http://127.0.0.1:{STATIC_PORT}/page.html", None, LOADS)
             print(f"{'baseline: same HTML + CSS as static files':42} {statistics.median(base_ready):10.1f} "
                   f"{p95(base_ready):10.1f} {p95(base_html):9.1f} {base_size:11,}")
+            api = f"http://127.0.0.1:{bench_api.PORT}/api/analytics/v1/courses/{bench_api.BIG}/enrollment/?format=json"
+            api_ready, api_html, api_size = load_times(browser, api, staff_key, LOADS)
+            print(f"{'baseline: REST API enrollment JSON':42} {statistics.median(api_ready):10.1f} "
+                  f"{p95(api_ready):10.1f} {p95(api_html):9.1f} {api_size:11,}")
             for label, url in cases:
                 ready, html_ms, size = load_times(browser, url, staff_key, LOADS)
                 print(f"{label:42} {statistics.median(ready):10.1f} {p95(ready):10.1f} {p95(html_ms):9.1f} "
                       f"{size:11,}")
             browser.close()
+        print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)

@@ -50,7 +50,10 @@ def analytics_section(course_id: str) -> dict[str, Any]:
     context = content.build(course_id, QueryDict())
     context["embedded"] = True
     fragment = Fragment(rendering.render("content.html", context))
-    fragment.add_css_url(staticfiles_storage.url(STYLESHEET))
+    try:
+        fragment.add_css_url(staticfiles_storage.url(STYLESHEET))
+    except ValueError:  # a manifest storage without our file: collectstatic not run since installing
+        log.warning("openedx_analytics: %s is not in the static files; run collectstatic", STYLESHEET)
     return {
         "section_key": SECTION_KEY,
         "section_display_name": _("Analytics"),

@@ -184,7 +184,7 @@ def hbars(label: str, labels: Sequence[str], values: Sequence[float], highlight:
     left = 220
     height = TOP + row * max(len(labels), 1) + 24
     top = nice_ceiling(max(values, default=0))
-    plot_w = WIDTH - left - RIGHT
+    plot_w = WIDTH - left - RIGHT - 60  # room for the value after the longest bar
     body = [f'<svg class="oa-chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '
             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>']
     for i, (text, value) in enumerate(zip(labels, values, strict=True)):

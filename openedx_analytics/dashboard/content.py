@@ -86,6 +86,7 @@ class Panel:
 
     key: str
     title: str
+    subtitle: str = ""
     chart: SafeString | None = None
     legend: list[tuple[str, int]] = field(default_factory=list)
     table: Table | None = None
@@ -120,6 +121,8 @@ def number_text(value: float, decimals: int = 0) -> str:
     """
     raw = f"{value:,.{decimals}f}"
     group, decimal = _SEPARATORS.get(None) or separators()
+    if group == "," and decimal == ".":
+        return raw
     return raw.replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
@@ -153,9 +156,9 @@ class Page:
     def __init__(self, course_id: str, query: QueryDict) -> None:
         self.course_id = course_id
         self.query = query
-        _SEPARATORS.set(separators())
         self.errors: list[str] = []
         self.page_url = reverse("openedx_analytics:dashboard:course", kwargs={"course_id": course_id})
+        self._kept = {k: v for k, v in query.items() if v not in ("", None)}
         self.start, self.end = self._dates()
         self.granularity = self._granularity()
         self.measure = "share" if query.get("engagement") == "share" else "count"
@@ -186,7 +189,7 @@ class Page:
 
     def link(self, anchor: str = "", **changes: str | None) -> str:
         """This page's URL with the current parameters, some changed (None drops one), and an anchor."""
-        query = {k: v for k, v in self.query.items() if v not in ("", None)}
+        query = dict(self._kept)
         for name, value in changes.items():
             if value is None:
                 query.pop(name, None)
@@ -418,6 +421,7 @@ class Page:
             panel.title = base.title if index == 0 else ""
             panel.key = "problem-detail" if index == 0 else f"problem-detail-{index}"
             label = _("Part {number} ({part})").format(number=index + 1, part=part)
+            panel.subtitle = label
             texts = [r["answer_value"] + (f" [{r['variant']}]" if r["variant"] else "") for r in part_rows]
             panel.chart = charts.hbars(_("Answers to {part}").format(part=label), texts,
                                        [r["count"] for r in part_rows], [bool(r["correct"]) for r in part_rows])
@@ -510,4 +514,8 @@ def _course_name(course_id: str) -> str:
 
 def build(course_id: str, query: QueryDict) -> dict[str, Any]:
     """The template context of the analytics of ``course_id`` (already checked) for these query parameters."""
-    return Page(course_id, query).context()
+    token = _SEPARATORS.set(separators())
+    try:
+        return Page(course_id, query).context()
+    finally:
+        _SEPARATORS.reset(token)
