@@ -306,3 +306,12 @@ def test_hostile_block_names_and_answers_are_escaped(staff_page):
     inline.feed(response.content.decode())
     assert inline.found == []
     assert "&lt;script&gt;" in response.content.decode()
+
+
+@pytest.mark.parametrize("query", [{"video": "a/b"}, {"video": "x\ny"}, {"problem": "a\nb"}, {"problem": "/"},
+                                   {"video": "<b>"}, {"activity": "month"}, {"end_date": "2026-01-01",
+                                                                             "start_date": "2026-02-01"}])
+def test_odd_query_parameters_never_break_the_page(staff_page, query):
+    response = staff_page.get(page_url(), query)
+    assert response.status_code == 200
+    assert b"<b>" not in response.content

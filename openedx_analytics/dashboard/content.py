@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import QueryDict
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -199,8 +199,11 @@ class Page:
         return f"{text}#{anchor}" if anchor else text
 
     def api_url(self, name: str, extra: dict[str, str] | None = None, **kwargs: str) -> str:
-        """The REST API's CSV of the same figures."""
-        path = reverse(f"openedx_analytics:v1:{name}", kwargs={"course_id": self.course_id, **kwargs})
+        """The REST API's CSV of the same figures ("" for an id the API's URLs cannot carry)."""
+        try:
+            path = reverse(f"openedx_analytics:v1:{name}", kwargs={"course_id": self.course_id, **kwargs})
+        except NoReverseMatch:
+            return ""
         return f"{path}?{urlencode({'format': 'csv', **(extra or {})})}"
 
     def _date_params(self) -> dict[str, str]:
@@ -345,7 +348,7 @@ class Page:
             return None
         video = api.get_video(self.course_id, video_id)
         panel = Panel("video-detail", _("Video: {name}").format(name=self.name_of(video_id)),
-                      csv_url=self.api_url("video-timeline", video_id=video_id) if "/" not in video_id else "",
+                      csv_url=self.api_url("video-timeline", video_id=video_id),
                       last_updated=video["last_updated"] if video else None,
                       back_url=self.link("videos", video=None))
         panel.notes.append(_("Per 5 seconds of the video: learners who watched it (unique viewers) and how "
