@@ -10,7 +10,9 @@
 #   ./demo.sh --port 8001     serve on another port
 #   ./demo.sh --learners 100  seed fewer (or more) learners (only when the data is created)
 #
-# Environment: PYTHON (default python3.11), VENV (default .venv), OA_SQLITE_DIR (default .data).
+# Environment: PYTHON (default python3.11), VENV (default .venv), OA_SQLITE_DIR (default .data),
+# OA_DEMO_PORT (default 8000); DEMO_PYTHON: use that Python environment as it is (no virtualenv,
+# no install), as the tests do.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -50,18 +52,22 @@ quietly() {  # quietly DESCRIPTION COMMAND...: run with output to the log; show 
   fi
 }
 
-# (Re)install when the venv is new or the package's requirements changed since the last install.
-STAMP="$(cat setup.py requirements/constraints-lms.txt | sha1sum | cut -c1-16)"
-if [[ ! -x "$VENV/bin/python" ]]; then
-  echo "Creating $VENV with $PYTHON (a minute; details in $LOG) ..."
-  quietly "creating the virtualenv" "$PYTHON" -m venv "$VENV"
+if [[ -n "${DEMO_PYTHON:-}" ]]; then
+  PY="$DEMO_PYTHON"
+else
+  # (Re)install when the venv is new or the package's requirements changed since the last install.
+  STAMP="$(cat setup.py requirements/constraints-lms.txt | sha1sum | cut -c1-16)"
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "Creating $VENV with $PYTHON (a minute; details in $LOG) ..."
+    quietly "creating the virtualenv" "$PYTHON" -m venv "$VENV"
+  fi
+  if [[ "$(cat "$VENV/.openedx-analytics-demo" 2>/dev/null)" != "$STAMP" ]]; then
+    echo "Installing openedx-analytics and the LMS's library versions into $VENV ..."
+    quietly "pip install" "$VENV/bin/python" -m pip install -q -e . Mako -c requirements/constraints-lms.txt
+    echo "$STAMP" > "$VENV/.openedx-analytics-demo"
+  fi
+  PY="$VENV/bin/python"
 fi
-if [[ "$(cat "$VENV/.openedx-analytics-demo" 2>/dev/null)" != "$STAMP" ]]; then
-  echo "Installing openedx-analytics and the LMS's library versions into $VENV ..."
-  quietly "pip install" "$VENV/bin/python" -m pip install -q -e . Mako -c requirements/constraints-lms.txt
-  echo "$STAMP" > "$VENV/.openedx-analytics-demo"
-fi
-PY="$VENV/bin/python"
 
 if [[ "$FRESH" = 1 ]]; then
   rm -f "$OA_SQLITE_DIR/lms.sqlite3" "$OA_SQLITE_DIR/analytics.sqlite3"

@@ -100,8 +100,10 @@ TEMPLATES = [
     },
 ]
 STATIC_URL = "/static/"
-# Test and demo host only: a fast password hash, so logging the demo's people in costs nothing.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Test and demo host only: a fast password hash for new passwords, so logging the demo's people
+# in costs nothing (Django's default still checks passwords an older demo database holds).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                    "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
