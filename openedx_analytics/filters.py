@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from openedx_filters.filters import PipelineStep
 from web_fragments.fragment import Fragment
 
-from openedx_analytics.dashboard import access, content, rendering
+from openedx_analytics.dashboard import access, content
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ def analytics_section(course_id: str) -> dict[str, Any]:
 
     The section shows the page's default view; date ranges and drill-downs link to the page.
     """
-    context = content.build(course_id, QueryDict())
-    context["embedded"] = True
-    fragment = Fragment(rendering.render("content.html", context))
+    fragment = Fragment(content.render_content(course_id, QueryDict(), embedded=True))
     try:
         fragment.add_css_url(staticfiles_storage.url(STYLESHEET))
     except ValueError:  # a manifest storage without our file: collectstatic not run since installing

@@ -315,3 +315,18 @@ def test_odd_query_parameters_never_break_the_page(staff_page, query):
     response = staff_page.get(page_url(), query)
     assert response.status_code == 200
     assert b"<b>" not in response.content
+
+
+def test_content_is_cached_briefly_per_course_and_parameters(people, history_loaded, analytics_on, settings):
+    from openedx_analytics import tasks
+    from tests.api_support import _enroll
+
+    staff = client(people["course_staff"])
+    before = parse(staff.get(page_url())).tables["oa-table-enrollment"]
+    tasks.process_event_batch.apply(args=[[_enroll("activated", "2026-01-20", 7, "audit")], "live"]).get()
+    assert parse(staff.get(page_url())).tables["oa-table-enrollment"] == before  # served from the cache
+    assert client(people["learner"]).get(page_url()).status_code == 403  # access is checked before the cache
+    fresh = parse(staff.get(page_url(), {"activity": "day"})).tables["oa-table-enrollment"]
+    assert fresh != before  # other parameters: another entry
+    settings.OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS = 0
+    assert parse(staff.get(page_url())).tables["oa-table-enrollment"] == fresh

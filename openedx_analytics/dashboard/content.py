@@ -10,23 +10,28 @@ the REST API's own parameter rules; a bad one is reported on the page, never a 5
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from html import escape  # the standard library's: Django's wraps it in a lazy-string check
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.http import QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
-from openedx_analytics import api, compat
+from openedx_analytics import api, compat, conf
 from openedx_analytics.api.v1 import params, rows
-from openedx_analytics.dashboard import charts
+from openedx_analytics.dashboard import charts, rendering
 
+#: The query parameters the page reads; links and the cache keep these only.
+PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem")
 #: Engagement columns of the activity rows, with their labels (in palette order).
 ENGAGEMENT = ("any", "played_video", "attempted_problem", "posted_forum")
 SEGMENT_SECONDS = 5
@@ -158,7 +163,7 @@ class Page:
         self.query = query
         self.errors: list[str] = []
         self.page_url = reverse("openedx_analytics:dashboard:course", kwargs={"course_id": course_id})
-        self._kept = {k: v for k, v in query.items() if v not in ("", None)}
+        self._kept = {k: query[k] for k in PARAMETERS if query.get(k) not in ("", None)}
         self.start, self.end = self._dates()
         self.granularity = self._granularity()
         self.measure = "share" if query.get("engagement") == "share" else "count"
@@ -508,11 +513,45 @@ def _clock(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def course_name(course_id: str) -> str:
+    """The course's display name for headings (its id outside any LMS)."""
+    return _course_name(course_id)
+
+
 def _course_name(course_id: str) -> str:
     try:
         return compat.course_display_name(course_id)
     except compat.NotAvailable:
         return course_id
+
+
+def cache_key(course_id: str, query: QueryDict, embedded: bool) -> str:
+    """What the content depends on besides the figures: course, parameters, language, day, page or section."""
+    wanted = [(k, query.get(k, "")) for k in PARAMETERS]
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    text = repr((course_id, wanted, get_language(), today, embedded))
+    return "openedx_analytics.page." + hashlib.sha256(text.encode()).hexdigest()
+
+
+def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> SafeString:
+    """The page's content as HTML (the section embeds the same), cached briefly per course and parameters.
+
+    Every figure is recomputed by workers in the background; the content shows when its
+    figures were last updated, so keeping the rendered HTML ``OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS``
+    only delays a new figure by that much, and spares the server re-rendering a year of rows
+    each time a course team opens the dashboard. Callers check access first: the content
+    depends on the course, never on the user.
+    """
+    seconds = int(conf.get("OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS") or 0)
+    key = cache_key(course_id, query, embedded)
+    if seconds > 0:
+        cached = cache.get(key)
+        if cached is not None:
+            return mark_safe(cached)  # noqa: S308 - our own rendered template output
+    html = rendering.render("content.html", {**build(course_id, query), "embedded": embedded})
+    if seconds > 0:
+        cache.set(key, str(html), seconds)
+    return mark_safe(html)  # noqa: S308 - rendered by our template, which escapes
 
 
 def build(course_id: str, query: QueryDict) -> dict[str, Any]:

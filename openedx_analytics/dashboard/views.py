@@ -37,5 +37,7 @@ def course_dashboard(request: HttpRequest, course_id: str) -> HttpResponse:
     except access.Refused as refused:
         html = rendering.render("refused.html", {"status": refused.status, "message": refused.message}, request)
         return _secured(HttpResponse(html, status=refused.status))
-    html = rendering.render("page.html", content.build(course, request.GET), request)
+    context = {"course_id": course, "course_name": content.course_name(course),
+               "content": content.render_content(course, request.GET)}
+    html = rendering.render("page.html", context, request)
     return _secured(HttpResponse(html))

@@ -71,6 +71,14 @@ DEFAULTS: dict[str, Any] = {
     # .. setting_default: 1000
     # .. setting_description: Largest ``?page_size=`` the ``courses/`` list accepts.
     "OPENEDX_ANALYTICS_API_MAX_PAGE_SIZE": 1000,
+    # .. setting_name: OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS
+    # .. setting_default: 60
+    # .. setting_description: How long the rendered content of a course's analytics page (and of
+    #   the instructor-dashboard section, which embeds it) is kept in the Django cache, per course,
+    #   parameters, language and day. Figures are recomputed in the background anyway; this only
+    #   delays a new figure by as much, and the page states when its figures were last updated.
+    #   0 renders every request afresh.
+    "OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS": 60,
 }
 
 
