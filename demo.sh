@@ -26,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --fresh) FRESH=1 ;;
     --port) PORT="$2"; shift ;;
     --learners) SEED_ARGS+=(--learners "$2"); shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see ./demo.sh --help)" >&2; exit 2 ;;
   esac
   shift

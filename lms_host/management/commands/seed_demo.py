@@ -285,6 +285,11 @@ class Command(BaseCommand):
         """Seed once (a second run only prints the summary), then print a summary per course."""
         if lms.CourseOverview.objects.filter(id=COURSES[0].key).exists():
             self.stdout.write("Demo data already present; not seeding again.")
+            names = [name for name, _who in DEMO_USERS]
+            missing = set(names) - set(User.objects.filter(username__in=names).values_list("username", flat=True))
+            if missing or not lms.CourseBlock.objects.exists():
+                self.stdout.write("It comes from an older demo (no " + (", ".join(sorted(missing)) or "course outlines")
+                                  + "); ./demo.sh --fresh recreates it.")
         else:
             started = dt.datetime.now(UTC)
             count = self.seed(options["learners"], options["days"], options["seed"])
