@@ -230,6 +230,34 @@ def test_course_staff_follow_a_video_and_a_problem_drill_down(staff: Session) ->
     assert chart(page, "problem-detail") == {answer["answer_value"]: {"": answer["count"]} for answer in answers}
 
 
+def test_course_staff_switch_to_daily_figures_and_pick_dates(staff: Session) -> None:
+    open_analytics(staff)
+    course = quote(PY101.course_id)
+    page = staff.page
+    page.locator("section#engagement").get_by_role("link", name="Daily").click()
+    page.wait_for_url("**activity=day**")
+    days = staff.api(f"{course}/activity/?granularity=day")
+    rows = table(page, "#oa-table-engagement")
+    assert [row["Date"].split(" ")[0] for row in rows] == [day["date"] for day in days]
+    drawn = chart(page, "engagement")
+    for row, day in zip(rows, days, strict=True):
+        assert [number(row[label]) for label in ENGAGEMENT] == [day[field] for field in ENGAGEMENT.values()]
+        assert {label: drawn[day["date"]][label] for label in ENGAGEMENT} == {
+            label: day[field] for label, field in ENGAGEMENT.items()}
+
+    everything = staff.api(f"{course}/enrollment/")
+    start, end = everything[5]["date"], everything[20]["date"]
+    page.fill("#oa-start", start)
+    page.fill("#oa-end", end)
+    page.locator("#oa-range").get_by_role("button", name="Show").click()
+    page.wait_for_url(f"**start_date={start}**")
+    chosen = staff.api(f"{course}/enrollment/?start_date={start}&end_date={end}")
+    assert [day["date"] for day in chosen] == [day["date"] for day in everything[5:20]]
+    rows = table(page, "#oa-table-enrollment")
+    assert [(row["Date"], number(row["Enrolled"])) for row in rows] == [(day["date"], day["count"]) for day in chosen]
+    page.locator("section#enrollment").screenshot(path=str(staff.output_dir / "04-enrollment-date-range.png"))
+
+
 def test_course_staff_download_a_csv(staff: Session) -> None:
     open_analytics(staff)
     with staff.page.expect_download() as download_info:
