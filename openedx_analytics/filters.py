@@ -65,7 +65,8 @@ def analytics_section(course_id: str) -> dict[str, Any]:
 class AddAnalyticsSection(PipelineStep):
     """``InstructorDashboardRenderStarted``: append the "Analytics" section for people who may see it."""
 
-    def run_filter(self, context: dict[str, Any], template_name: str) -> dict[str, Any]:  # noqa: D102
+    def run_filter(self, context: dict[str, Any], template_name: str) -> dict[str, Any]:
+        """Append the section when the current user may see the course's analytics; always pass both on."""
         try:
             course = getattr(context.get("course"), "id", None) or context.get("course_key")
             course_id = access.visible(get_current_user(), course) if course is not None else None
@@ -82,7 +83,8 @@ class AddAnalyticsSection(PipelineStep):
 class AddAnalyticsTab(PipelineStep):
     """``InstructorDashboardTabsRequested`` (openedx-filters 3.4+): add an "Analytics" tab to the MFE."""
 
-    def run_filter(self, tabs: list[dict[str, Any]], user: Any, course_key: Any) -> dict[str, Any]:  # noqa: D102
+    def run_filter(self, tabs: list[dict[str, Any]], user: Any, course_key: Any) -> dict[str, Any]:
+        """Add the tab (once) when ``user`` may see the course's analytics; always pass the tabs on."""
         try:
             course_id = access.visible(user, course_key)
             if course_id is not None and not any(t.get("tab_id") == TAB_ID for t in tabs if isinstance(t, dict)):

@@ -158,3 +158,27 @@ def test_shipped_catalog_has_every_string_the_dashboard_translates():
     templates = (ROOT / "openedx_analytics/templates/openedx_analytics/dashboard").glob("*.html")
     wanted |= {m for path in templates for m in re.findall(r'{% translate "([^"]+)" %}', path.read_text())}
     assert wanted and wanted <= msgids, sorted(wanted - msgids)
+
+
+def test_axis_tops_are_four_whole_round_steps():
+    assert [charts.axis_top(v) for v in (0, 3, 7, 24, 25, 99, 240, 70_000)] == [4, 4, 8, 24, 32, 100, 240, 80_000]
+    assert charts.axis_top(0.37, percent=True) == pytest.approx(0.4)
+    for value in (1, 5, 13, 24, 1234):
+        assert (charts.axis_top(value) / 4).is_integer()
+
+
+def test_category_labels_stay_inside_the_chart():
+    days = [f"2026-10-{d:02d}" for d in range(1, 32)]
+    svg = charts.bars("t", charts.Axis(days), [charts.Series("a", [1] * 31, 0)])
+    xs = [float(x) for x in re.findall(r'<text class="oa-tick" x="([\d.]+)" y="2\d\d"', svg)]
+    half = len(days[0]) * 6.5 / 2  # an 11px label is about 6.5 units a character
+    assert xs and min(xs) - half >= 0 and max(xs) + half <= charts.WIDTH
+    assert all(b - a >= 2 * half for a, b in zip(xs, xs[1:], strict=False))
+
+
+def test_long_category_names_are_shortened_not_overlapping():
+    names = [f"A rather long video title number {i}" for i in range(8)]
+    svg = charts.bars("t", charts.Axis(names), [charts.Series("a", [1] * 8, 0)])
+    labels = re.findall(r'y="2\d\d" text-anchor="middle">([^<]+)<', svg)
+    assert len(labels) == 8 and all(label.endswith("\u2026") for label in labels)
+    assert all(len(label) * charts.CHAR_WIDTH < (charts.WIDTH - charts.LEFT - charts.RIGHT) / 8 for label in labels)

@@ -20,7 +20,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 760
 HEIGHT = 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 44
+LEFT, RIGHT, TOP, BOTTOM = 56, 36, 12, 44  # RIGHT leaves room for a centred last label
+#: Roughly how wide one character of an axis label is, in viewBox units (11px text).
+CHAR_WIDTH = 6.5
 #: How many palette classes ``dashboard.css`` defines (``oa-s0`` .. ``oa-s7``).
 PALETTE_SIZE = 8
 
@@ -51,6 +53,17 @@ def nice_ceiling(value: float) -> float:
         if step * power >= value:
             return float(step * power)
     return float(10 * power)  # pragma: no cover - the loop always returns
+
+
+def axis_top(value: float, percent: bool = False) -> float:
+    """The top of a 4-step y axis: 4 x a round step, whole numbers when counting learners."""
+    wanted = value / 4 if value > 0 else 0.0025
+    power = 10 ** math.floor(math.log10(wanted))
+    for factor in (1, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        step = factor * power
+        if step >= wanted and (percent or step >= 1 and float(step).is_integer()):
+            return step * 4
+    return max(math.ceil(wanted), 1) * 4.0  # counts below one learner a step
 
 
 def _fmt(value: float) -> str:
@@ -92,15 +105,17 @@ def _category_labels(axis: Axis, x_of: Callable[[int], float], height: int = HEI
     longest = max(len(label) for label in axis.labels)
     step = max(1, math.ceil(count / (12 if longest <= 6 else 8)))
     wanted = sorted(set(range(0, count, step)) | {count - 1})
-    if len(wanted) > 1 and wanted[-1] - wanted[-2] < step / 2:
+    if len(wanted) > 2 and wanted[-1] - wanted[-2] < step:  # the last label would crowd the one before
         wanted.pop(-2)
     y = height - BOTTOM + 16
-    out = []
-    for i in wanted:
-        x = x_of(i)
-        anchor = "start" if x - LEFT < 30 and count > 1 else "end" if WIDTH - RIGHT - x < 30 and count > 1 else "middle"
-        out.append(f'<text class="oa-tick" x="{x:.1f}" y="{y}" text-anchor="{anchor}">{escape(axis.labels[i])}</text>')
-    return out
+    room = (x_of(wanted[1]) - x_of(wanted[0])) if len(wanted) > 1 else WIDTH - LEFT - RIGHT
+    fits = max(int(room / CHAR_WIDTH) - 1, 3)  # characters a label may take before it meets the next
+
+    def short(text: str) -> str:
+        return text if len(text) <= fits else text[: fits - 1] + "\u2026"
+
+    return [f'<text class="oa-tick" x="{x_of(i):.1f}" y="{y}" text-anchor="middle">{escape(short(axis.labels[i]))}'
+            f"</text>" for i in wanted]
 
 
 def _tooltip(label: str, series: Sequence[Series], i: int, percent: bool) -> str:
@@ -125,7 +140,7 @@ def bars(label: str, axis: Axis, series: Sequence[Series], stacked: bool = True,
         top = max((sum(s.values[i] for s in series) for i in range(count)), default=0)
     else:
         top = max((max(s.values) for s in series if s.values), default=0)
-    top = nice_ceiling(top) if not percent else max(nice_ceiling(top), 0.01)
+    top = axis_top(top, percent)
     slot = plot_w / max(count, 1)
     gap = slot * 0.15 if slot > 3 else 0
     body: list[str] = []
@@ -158,7 +173,7 @@ def lines(label: str, axis: Axis, series: Sequence[Series], percent: bool = Fals
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     top = max((max(s.values) for s in series if s.values), default=0)
-    top = nice_ceiling(top) if not percent else max(nice_ceiling(top), 0.01)
+    top = axis_top(top, percent)
 
     def x_of(i: int) -> float:
         return LEFT + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
@@ -211,7 +226,7 @@ def areas(label: str, axis: Axis, series: Sequence[Series], partial_label: str =
         return bars(label, axis, series, stacked=True)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    top = nice_ceiling(max(sum(s.values[i] for s in series) for i in range(count)))
+    top = axis_top(max(sum(s.values[i] for s in series) for i in range(count)))
 
     def x_of(i: int) -> float:
         return LEFT + plot_w * i / (count - 1)
