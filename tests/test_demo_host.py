@@ -21,6 +21,9 @@ from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
+from openedx_filters.filters import PipelineStep
+from openedx_filters.learning.filters import InstructorDashboardRenderStarted
+from web_fragments.fragment import Fragment
 
 from lms_host.management.commands import demo_links, seed_demo
 
@@ -188,3 +191,47 @@ def test_every_page_the_demo_prints_or_links_answers(seeded: None) -> None:
             queue.extend((link, depth + 1) for link in links(response.content.decode(), url))
     kinds = {"/analytics/courses/", "/courses/", "/api/analytics/v1/"}
     assert all(any(url.startswith(kind) for url in seen) for kind in kinds), sorted(seen)
+
+
+class ProbeSection(PipelineStep):
+    """A plugin step with a fragment that has a stylesheet, a script and a body, and a hidden section."""
+
+    def run_filter(self, context: dict, template_name: str) -> dict:  # noqa: D102
+        fragment = Fragment('<p id="probe-body">probe body</p>')
+        fragment.add_css_url("/static/probe.css")
+        fragment.add_javascript_url("/static/probe.js")
+        context["sections"] = [*context["sections"],
+                               {"section_key": "openedx_analytics", "section_display_name": "Probe",
+                                "template_path_prefix": "/instructor_dashboard/", "fragment": fragment,
+                                "course_id": str(context["course"].id)},
+                               {"section_key": "no_such_template", "section_display_name": "Hidden", "is_hidden": True}]
+        return {"context": context, "template_name": template_name}
+
+
+class RedirectAway(PipelineStep):
+    """A plugin step that sends the user elsewhere, as openedx-filters lets a step do."""
+
+    def run_filter(self, context: dict, template_name: str) -> dict:  # noqa: D102
+        raise InstructorDashboardRenderStarted.RedirectToPage("not here", redirect_to="/elsewhere/")
+
+
+def pipeline(step: type) -> dict:
+    return {InstructorDashboardRenderStarted.filter_type: {"pipeline": [f"{__name__}.{step.__name__}"],
+                                                           "fail_silently": False}}
+
+
+def test_the_dashboard_renders_plugin_sections_as_the_lms_template_does(seeded: None) -> None:
+    with override_settings(OPEN_EDX_FILTERS_CONFIG=pipeline(ProbeSection)):
+        status, html = dashboard(logged_in("staff"), PY101, "openedx_analytics")
+    assert status == 200
+    head, body = html.split("</head>")
+    assert "href='/static/probe.css'" in head  # fragment head_html in the head
+    assert body.rindex("/static/probe.js") > body.index("</main>")  # foot_html after the sections
+    assert '<p id="probe-body">probe body</p>' in body  # the section template printed the fragment body
+    assert ">Probe</a>" in body and "Hidden" not in body and "no_such_template" not in body
+
+
+def test_a_step_that_redirects_sends_the_user_there(seeded: None) -> None:
+    with override_settings(OPEN_EDX_FILTERS_CONFIG=pipeline(RedirectAway)):
+        response = logged_in("staff").get(reverse("host-instructor-dashboard", kwargs={"course_id": PY101}))
+    assert response.status_code == 302 and response["Location"] == "/elsewhere/"
