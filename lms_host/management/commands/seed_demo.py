@@ -291,6 +291,8 @@ class Command(BaseCommand):
                 self.stdout.write("It comes from an older demo (no " + (", ".join(sorted(missing)) or "course outlines")
                                   + "); ./demo.sh --fresh recreates it.")
         else:
+            self.stdout.write(f"Seeding {len(COURSES)} courses, {options['learners']} learners and "
+                              f"{options['days']} days of activity through the LMS's event doors ...")
             started = dt.datetime.now(UTC)
             count = self.seed(options["learners"], options["days"], options["seed"])
             seconds = (dt.datetime.now(UTC) - started).total_seconds()
