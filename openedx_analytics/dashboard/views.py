@@ -15,9 +15,11 @@ from django.views.decorators.http import require_safe
 from openedx_analytics.dashboard import access, content, rendering
 
 #: The page's policy: its own stylesheet and images, no script at all, forms only to itself.
+#: Who may frame the page (an MFE on another host may) is left to the LMS's own
+#: X-Frame-Options / frame-ancestors settings, which operators already keep for their MFEs.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'none'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+    "form-action 'self'; base-uri 'none'"
 )
 
 
