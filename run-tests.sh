@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
 #   1. ruff, then the PII annotation check of every model (code-annotations);
-#   2. pytest on SQLite, Celery eager in the test process;
-#   3. pytest on real MariaDB (databases "default" and "analytics" both real).
+#   2. pytest on SQLite, Celery eager in the test process, and the real-browser test
+#      (tests/browser: ./demo.sh served on its own SQLite files, driven by Debian's Chromium);
+#   3. pytest on real MariaDB (databases "default" and "analytics" both real), without the
+#      browser test (it never touches MariaDB: once a run is enough).
 # In both pytest runs the tests that ask for a worker start real `celery -A lms_host worker`
-# processes on Redis; without Redis they are skipped, except under CI=true where they fail.
+# processes on Redis; without Redis they are skipped, and without Chromium the browser test
+# is, except under CI=true where they fail. The browser test's screenshots and the demo's
+# output land in test-output/browser/ (OA_TEST_OUTPUT); the run prints the folder.
 #
 # Usage: [PYTHON=/path/to/python] ./run-tests.sh [extra pytest arguments]
 # Without PYTHON, it first prepares the machine and .venv-lms (bash .ci/prepare lms: system
@@ -63,10 +67,10 @@ for app in openedx_analytics lms_host.stub; do
         django_find_annotations --config_file .pii_annotations.yml --app_name "$app" --lint --coverage
 done
 
-section "pytest on SQLite (Celery eager; live-worker tests on Redis $OA_BROKER_URL)"
+section "pytest on SQLite (Celery eager; live-worker tests on Redis $OA_BROKER_URL; the browser test)"
 run_pytest SQLite OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" -- "$@"
 
 section "pytest on MariaDB (databases ${OA_MYSQL_PREFIX}_test_lms and ${OA_MYSQL_PREFIX}_test_analytics; live workers on Redis)"
-run_pytest MariaDB OA_TEST_DB=mysql -- "$@"
+run_pytest MariaDB OA_TEST_DB=mysql -- --ignore=tests/browser "$@"
 
 section "all test runs passed"

@@ -10,11 +10,12 @@ setup(
     license="AGPL-3.0",
     packages=find_packages(include=["openedx_analytics", "openedx_analytics.*"]),
     include_package_data=True,
-    package_data={"openedx_analytics": ["templates/**/*", "static/**/*"]},
+    package_data={"openedx_analytics": ["templates/**/*", "static/**/*", "locale/**/*"]},
     python_requires=">=3.11",
     install_requires=[
         "Django>=4.2,<6.0",
         "celery>=5.2,<6",
+        "django-crum>=0.7",
         "django-config-models>=2.5,<4",
         "django-waffle>=4.0",
         "djangorestframework>=3.14",

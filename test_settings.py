@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "eventtracking.django.apps.EventTrackingConfig",
     "lms_host.stub",
+    "lms_host",  # the host's pages (login, course list, stand-in instructor dashboard) and seed_demo
 ]
 # The plugins installed in this environment (our own included), as lms/envs/common.py adds them.
 INSTALLED_APPS += [app for app in get_plugin_apps("lms.djangoapp") if app not in INSTALLED_APPS]
@@ -99,6 +100,10 @@ TEMPLATES = [
     },
 ]
 STATIC_URL = "/static/"
+# Test and demo host only: a fast password hash for new passwords, so logging the demo's people
+# in costs nothing (Django's default still checks passwords an older demo database holds).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                    "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 # As Tutor renders the LMS settings: edx-django-utils' read-replica router comes first. It answers
 # "default" for every model and allows every migration; the plugin must put its own router before it.
@@ -143,6 +148,9 @@ JWT_AUTH = {
     "JWT_VERIFY_AUDIENCE": True,
     "JWT_PUBLIC_SIGNING_JWK_SET": None,
 }
+
+# Mako templates, as the LMS lists them for its instructor dashboard (plugins append theirs).
+MAKO_TEMPLATE_DIRS_BASE = [str(BASE_DIR / "lms_host" / "mako_templates")]
 
 add_plugins(__name__, "lms.djangoapp", "common")
 add_plugins(__name__, "lms.djangoapp", "test")

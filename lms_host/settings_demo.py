@@ -1,7 +1,6 @@
 """Settings of the demo: the test host's settings on SQLite, with Celery tasks run in-process.
 
-``demo.sh`` uses these. The SQLite files live in ``OA_SQLITE_DIR`` (default ``.data/``);
-the host app ``lms_host`` is installed so ``seed_demo`` is found.
+``demo.sh`` uses these. The SQLite files live in ``OA_SQLITE_DIR`` (default ``.data/``).
 """
 import os
 from pathlib import Path
@@ -9,10 +8,9 @@ from pathlib import Path
 os.environ["OA_TEST_DB"] = "sqlite"
 
 from test_settings import *  # noqa: E402,F403
-from test_settings import BASE_DIR, INSTALLED_APPS  # noqa: E402
+from test_settings import BASE_DIR  # noqa: E402
 
 DEBUG = True
-INSTALLED_APPS = [*INSTALLED_APPS, "lms_host"]
 
 _dir = Path(os.environ.get("OA_SQLITE_DIR", BASE_DIR / ".data"))
 DATABASES = {

@@ -1,11 +1,23 @@
-"""URLs of the host: the admin and whatever the LMS plugins declare (ours included)."""
+"""URLs of the host: its front door (login, course list), the stand-in instructor dashboard,
+the admin, and whatever the LMS plugins declare (ours included)."""
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth.views import LogoutView
+from django.templatetags.static import static
+from django.urls import path, re_path
+from django.views.generic import RedirectView
 from edx_django_utils.plugins import get_plugin_url_patterns
 
-from lms_host import views
+from lms_host import home, instructor_dashboard, views
 
 urlpatterns = [
+    path("", home.courses, name="host-courses"),
+    path("accounts/login/", home.HostLoginView.as_view(), name="host-login"),
+    path("accounts/logout/", LogoutView.as_view(next_page="host-login"), name="host-logout"),
+    # The LMS's URL of the legacy dashboard: /courses/<course id>/instructor (old ids have slashes).
+    re_path(r"^courses/(?P<course_id>.+)/instructor/?$", instructor_dashboard.instructor_dashboard,
+            name="host-instructor-dashboard"),
+    # Browsers ask for it on every page, error pages included.
+    path("favicon.ico", RedirectView.as_view(url=static("lms_host/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("host/enroll/<str:course_id>/", views.enroll, name="host-enroll"),
     *get_plugin_url_patterns("lms.djangoapp"),

@@ -1,7 +1,39 @@
 """Admin pages for the stub LMS tables, so the demo's data can be browsed and edited."""
+from __future__ import annotations
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models
+
+
+class CourseListFilter(admin.SimpleListFilter):
+    """Filter by course, with course ids as plain strings in the query string.
+
+    Django's default filter for a foreign key puts the related primary keys into the URL as
+    they are; a course key is an object ``urlencode`` cannot encode, so that page failed.
+    """
+
+    title = "course"
+    parameter_name = "course"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        """Every course the LMS knows, by id, labelled with its name."""
+        return [(str(course.id), f"{course.display_name or course.id}")
+                for course in models.CourseOverview.objects.order_by("id")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """Rows of the chosen course (an id that is not a course key matches nothing)."""
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            return queryset.filter(course_id=CourseKey.from_string(value))
+        except InvalidKeyError:
+            return queryset.none()
 
 
 @admin.register(models.CourseOverview)
@@ -16,7 +48,7 @@ class CourseEnrollmentAdmin(admin.ModelAdmin):
     """Enrollments (saving one writes a history row)."""
 
     list_display = ("user", "course", "mode", "is_active", "created")
-    list_filter = ("course", "mode", "is_active")
+    list_filter = (CourseListFilter, "mode", "is_active")
 
 
 @admin.register(models.HistoricalCourseEnrollment)
@@ -24,7 +56,7 @@ class HistoricalCourseEnrollmentAdmin(admin.ModelAdmin):
     """Enrollment history."""
 
     list_display = ("history_date", "history_type", "user", "course", "mode", "is_active")
-    list_filter = ("course", "history_type")
+    list_filter = (CourseListFilter, "history_type")
 
 
 @admin.register(models.CourseAccessRole)

@@ -228,3 +228,30 @@ class WaffleFlagOrgOverrideModel(ConfigurationModel):
     org = models.CharField(max_length=255, db_index=True)
     override_choice = models.CharField(choices=OVERRIDE_CHOICES, default="on", max_length=3)
     note = models.TextField(blank=True)
+
+
+class CourseBlock(models.Model):
+    """One block of a course's outline, standing in for the LMS's block structure (modulestore).
+
+    ``compat.course_outline`` reads these rows outside the LMS to give the analytics page
+    display names, course order and the section/subsection of each video and problem, as it
+    reads the course's block structure inside the LMS. One row per block: the course root
+    (``block_type`` ``course``, empty ``parent``), chapters (sections), sequentials
+    (subsections), verticals and leaf blocks (``video``, ``problem``...). ``usage_key`` is the
+    block's usage key as text, exactly as analytics names it (``block-v1:...+type@video+block@x``
+    for new courses, ``i4x://Org/Num/video/x`` for old ``Org/Num/Run`` ones). ``position``
+    orders the children of one parent. Whoever fills the demo data (``seed_demo``) writes these
+    rows; without any, the page shows block ids.
+
+    .. no_pii:
+    """
+
+    course_id = CourseKeyField(max_length=255, db_index=True)
+    usage_key = models.CharField(max_length=255, unique=True)
+    block_type = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=255, blank=True)
+    parent = models.CharField(max_length=255, blank=True, default="")
+    position = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.usage_key} ({self.display_name})"

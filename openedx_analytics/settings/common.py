@@ -6,10 +6,18 @@ router goes first: it answers only for our own models.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 ROUTER_PATH = "openedx_analytics.router.AnalyticsRouter"
 TRACKING_BACKEND_KEY = "openedx_analytics"
+#: openedx-filters steps we add, by filter type (appended to the operator's pipelines).
+SECTION_FILTER = "org.openedx.learning.instructor.dashboard.render.started.v1"
+SECTION_STEP = "openedx_analytics.filters.AddAnalyticsSection"
+TABS_FILTER = "org.openedx.learning.instructor.dashboard.tabs.requested.v1"
+TABS_STEP = "openedx_analytics.filters.AddAnalyticsTab"
+#: Our Mako templates (``instructor_dashboard/openedx_analytics.html``), for the LMS's Mako lookup.
+MAKO_TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
 DEFAULTS: dict[str, Any] = {
     # .. setting_name: OPENEDX_ANALYTICS_DATABASE
@@ -102,6 +110,14 @@ DEFAULTS: dict[str, Any] = {
     #   never answers costs an LMS request at most (1 + OPENEDX_ANALYTICS_PUBLISH_RETRIES) x (this +
     #   the connect timeout).
     "OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT": 1.0,
+    # .. setting_name: OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS
+    # .. setting_default: 60
+    # .. setting_description: How long the rendered content of a course's analytics page (and of
+    #   the instructor-dashboard section, which embeds it) is kept in the Django cache, per course,
+    #   parameters, language and day. Figures are recomputed in the background anyway; this only
+    #   delays a new figure by as much, and the page states when its figures were last updated.
+    #   0 renders every request afresh.
+    "OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS": 60,
 }
 
 
@@ -119,7 +135,7 @@ def routers_with_ours_first(routers: Any) -> list[Any]:
 
 
 def plugin_settings(settings: Any) -> None:
-    """Fill in our defaults, put our database router first and add our event-tracking backend."""
+    """Fill in our defaults, put our database router first, add our event-tracking backend and dashboard filter steps."""
     for name, value in DEFAULTS.items():
         if not hasattr(settings, name):
             setattr(settings, name, value)
@@ -139,3 +155,42 @@ def plugin_settings(settings: Any) -> None:
         },
     )
     settings.EVENT_TRACKING_BACKENDS = backends
+
+    filters = dict(getattr(settings, "OPEN_EDX_FILTERS_CONFIG", {}) or {})
+    filters[SECTION_FILTER] = with_step(filters.get(SECTION_FILTER), SECTION_STEP)
+    if tabs_filter_available():
+        filters[TABS_FILTER] = with_step(filters.get(TABS_FILTER), TABS_STEP)
+    settings.OPEN_EDX_FILTERS_CONFIG = filters
+
+    mako_dirs = getattr(settings, "MAKO_TEMPLATE_DIRS_BASE", None)
+    if mako_dirs is not None and MAKO_TEMPLATES not in [str(d) for d in mako_dirs]:
+        settings.MAKO_TEMPLATE_DIRS_BASE = [*mako_dirs, MAKO_TEMPLATES]
+
+
+def with_step(config: Any, step: str) -> dict[str, Any]:
+    """A filter's configuration with ``step`` appended to its pipeline (once), everything else kept.
+
+    openedx-filters accepts a dict (``pipeline``, ``fail_silently``, extra keys), a list of
+    step paths or one path; the operator's steps stay first and their ``fail_silently`` stays
+    as they set it (absent means True, the library's default).
+    """
+    if isinstance(config, dict):
+        result = dict(config)
+        pipeline = result.get("pipeline") or []
+    else:
+        result = {}
+        pipeline = config or []
+    pipeline = [pipeline] if isinstance(pipeline, str) else list(pipeline)
+    if step not in pipeline:
+        pipeline.append(step)
+    result["pipeline"] = pipeline
+    return result
+
+
+def tabs_filter_available() -> bool:
+    """Whether the installed openedx-filters has the MFE's ``InstructorDashboardTabsRequested`` (3.4+)."""
+    try:
+        from openedx_filters.learning.filters import InstructorDashboardTabsRequested  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -2,10 +2,12 @@
 
 What it creates:
 
-- four courses (one with an old ``Org/Num/Run`` id), each with videos and problems;
+- five courses (one with an old ``Org/Num/Run`` id, one nobody has joined yet), each with an
+  outline of titled sections, subsections, videos and problems (``CourseBlock`` rows);
 - learners (``--learners``, default 300) enrolled in one to three courses, some upgrading from
-  audit to verified, some unenrolling; staff users holding course, org-wide and researcher roles
-  (``staff``/``instructor``/``researcher``, password = user name) and a superuser ``admin``/``admin``;
+  audit to verified, some unenrolling; the people of ``DEMO_USERS`` (password = user name):
+  course staff, an instructor, an org-wide data researcher, staff of another course, a named
+  learner and the superuser ``admin``;
 - video plays, pauses and seeks, server ``problem_check`` submissions with answers, forum posts,
   course grades and certificates.
 
@@ -47,10 +49,20 @@ UTC = dt.timezone.utc
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A multiple-choice problem: its block id, the choices and the right one."""
+class Video:
+    """A video: its block id, its length in seconds and the title the course gives it."""
 
     block: str
+    duration: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A multiple-choice problem: its block id, title, the choices and the right one."""
+
+    block: str
+    name: str
     question: str
     choices: tuple[str, ...]
     answer: int
@@ -58,15 +70,33 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Subsection:
+    """A subsection (LMS ``sequential``): a titled list of units, one video or problem each."""
+
+    name: str
+    blocks: tuple[str, ...]  # block ids of the course's videos and problems, in order
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section (LMS ``chapter``) of the course outline."""
+
+    name: str
+    subsections: tuple[Subsection, ...]
+
+
+@dataclass(frozen=True)
 class Course:
-    """A demo course: id, name, popularity, videos (block id, duration) and problems."""
+    """A demo course: id, name, popularity, videos, problems and the outline that orders them."""
 
     course_id: str
     name: str
-    share: float  # fraction of learners who enroll
-    videos: tuple[tuple[str, int], ...]
+    share: float  # fraction of learners who enroll (0: a course nobody has joined yet)
+    videos: tuple[Video, ...]
     problems: tuple[Problem, ...]
+    outline: tuple[Section, ...]
     modes: tuple[str, ...] = ("audit", "verified")
+    starts_in_days: int = -60  # course start relative to today
 
     @property
     def key(self) -> CourseKey:
@@ -76,33 +106,77 @@ class Course:
 
 COURSES = (
     Course("course-v1:DemoX+Py101+2026_T1", "Python for Everyone", 0.75,
-           (("a1f3c2d4e5b64f7a8b9c0d1e2f3a4b5c", 184), ("b2e4d3c5f6a7480b9c0d1e2f3a4b5c6d", 312),
-            ("c3f5e4d6a7b8491c0d1e2f3a4b5c6d7e", 545)),
-           (Problem("py_types", "Which type is 3.0?", ("int", "float", "str"), 1, 0.8),
-            Problem("py_loops", "How many times does range(5) loop?", ("4", "5", "6"), 1, 0.6),
-            Problem("py_dicts", "Which call reads a key with a default?", ("d[k]", "d.get(k, x)", "d.pop()"),
-                    1, 0.45))),
+           (Video("a1f3c2d4e5b64f7a8b9c0d1e2f3a4b5c", 184, "Welcome to Python for Everyone"),
+            Video("b2e4d3c5f6a7480b9c0d1e2f3a4b5c6d", 312, "Numbers, strings and types"),
+            Video("c3f5e4d6a7b8491c0d1e2f3a4b5c6d7e", 545, "Loops with for and while")),
+           (Problem("py_types", "Check: the type of 3.0", "Which type is 3.0?", ("int", "float", "str"), 1, 0.8),
+            Problem("py_loops", "Check: counting with range()", "How many times does range(5) loop?",
+                    ("4", "5", "6"), 1, 0.6),
+            Problem("py_dicts", "Quiz: reading a dictionary", "Which call reads a key with a default?",
+                    ("d[k]", "d.get(k, x)", "d.pop()"), 1, 0.45)),
+           (Section("Week 1: Getting started", (
+               Subsection("Welcome", ("a1f3c2d4e5b64f7a8b9c0d1e2f3a4b5c",)),
+               Subsection("Values and types", ("b2e4d3c5f6a7480b9c0d1e2f3a4b5c6d", "py_types")))),
+            Section("Week 2: Control flow and data", (
+                Subsection("Loops", ("c3f5e4d6a7b8491c0d1e2f3a4b5c6d7e", "py_loops")),
+                Subsection("Dictionaries", ("py_dicts",)))))),
     Course("course-v1:DemoX+Data201+2026_T1", "Data Analysis in Practice", 0.45,
-           (("d4a6f5e7b8c94a2d1e2f3a4b5c6d7e8f", 402), ("e5b7a6f8c9d04b3e2f3a4b5c6d7e8f90", 288)),
-           (Problem("mean_median", "Which is robust to outliers?", ("mean", "median", "max"), 1, 0.55),
-            Problem("sampling", "A random sample avoids...", ("bias", "variance", "noise"), 0, 0.5))),
+           (Video("d4a6f5e7b8c94a2d1e2f3a4b5c6d7e8f", 402, "Mean, median and spread"),
+            Video("e5b7a6f8c9d04b3e2f3a4b5c6d7e8f90", 288, "Sampling without bias")),
+           (Problem("mean_median", "Check: robust statistics", "Which is robust to outliers?",
+                    ("mean", "median", "max"), 1, 0.55),
+            Problem("sampling", "Check: why sample at random", "A random sample avoids...",
+                    ("bias", "variance", "noise"), 0, 0.5)),
+           (Section("Module 1: Describing data", (
+               Subsection("Summaries", ("d4a6f5e7b8c94a2d1e2f3a4b5c6d7e8f", "mean_median")),)),
+            Section("Module 2: Collecting data", (
+                Subsection("Sampling", ("e5b7a6f8c9d04b3e2f3a4b5c6d7e8f90", "sampling")),)))),
     Course("course-v1:OpenU+Hist110+2026", "World History: 1500 to Today", 0.35,
-           (("f6c8b7a9d0e14c4f3a4b5c6d7e8f9012", 620),),
-           (Problem("hist_1648", "Which treaty ended the Thirty Years' War?", ("Utrecht", "Westphalia", "Paris"),
-                    1, 0.4),)),
+           (Video("f6c8b7a9d0e14c4f3a4b5c6d7e8f9012", 620, "The Thirty Years' War"),),
+           (Problem("hist_1648", "Quiz: the Peace of Westphalia", "Which treaty ended the Thirty Years' War?",
+                    ("Utrecht", "Westphalia", "Paris"), 1, 0.4),),
+           (Section("Part 1: The early modern world", (
+               Subsection("Wars of religion", ("f6c8b7a9d0e14c4f3a4b5c6d7e8f9012", "hist_1648")),)),)),
     Course("DemoX/Stat100/2013", "Statistics (2013 run)", 0.2,
-           (("stat_intro", 240),),
-           (Problem("stat_sd", "Standard deviation measures...", ("center", "spread", "shape"), 1, 0.7),),
-           modes=("honor",)),
+           (Video("stat_intro", 240, "What is variability?"),),
+           (Problem("stat_sd", "Check: standard deviation", "Standard deviation measures...",
+                    ("center", "spread", "shape"), 1, 0.7),),
+           (Section("Unit 1: Variability", (Subsection("Spread", ("stat_intro", "stat_sd")),)),),
+           modes=("honor",), starts_in_days=-4700),
+    # Announced, nobody enrolled yet: what a course team sees before any data arrives.
+    Course("course-v1:DemoX+ML301+2027_T1", "Machine Learning Foundations", 0.0,
+           (Video("a7d9c8b0e1f25d6a4b5c6d7e8f901234", 420, "What is learning from data?"),),
+           (Problem("ml_supervised", "Check: supervised or not?", "Labelled examples make learning...",
+                    ("supervised", "unsupervised", "reinforced"), 0, 0.7),),
+           (Section("Week 1: Learning from examples", (
+               Subsection("Introduction", ("a7d9c8b0e1f25d6a4b5c6d7e8f901234", "ml_supervised")),)),),
+           starts_in_days=30),
+)
+
+#: The people of the demo, who can log in at the host's login page: (username, what they see).
+#: Every password is the username.
+DEMO_USERS = (
+    ("staff", "course staff of Python for Everyone and Machine Learning Foundations"),
+    ("instructor", "instructor of Data Analysis in Practice, course staff of World History"),
+    ("researcher", "data researcher for every DemoX course (an org-wide role)"),
+    ("otherstaff", "course staff of World History only"),
+    ("learner", "a learner in Python for Everyone and Data Analysis (no staff role)"),
+    ("admin", "global staff and superuser: every course, and the admin site"),
 )
 
 STAFF = (
     # (username, role, course id or None, org) -- None: an org-wide role.
     ("staff", "staff", "course-v1:DemoX+Py101+2026_T1", ""),
+    ("staff", "staff", "course-v1:DemoX+ML301+2027_T1", ""),
     ("instructor", "instructor", "course-v1:DemoX+Data201+2026_T1", ""),
     ("instructor", "staff", "course-v1:OpenU+Hist110+2026", ""),
+    ("otherstaff", "staff", "course-v1:OpenU+Hist110+2026", ""),
     ("researcher", "data_researcher", None, "DemoX"),
 )
+
+#: The named learner's courses (everyone else's are drawn at random).
+NAMED_LEARNER = "learner"
+NAMED_LEARNER_COURSES = ("course-v1:DemoX+Py101+2026_T1", "course-v1:DemoX+Data201+2026_T1")
 
 
 @dataclass
@@ -119,6 +193,35 @@ class Enrollment:
     last_seen: dt.datetime | None = None
     grade: tuple[float, dt.datetime | None] | None = None  # (percent, passed at)
     certificate: tuple[str, dt.datetime] | None = None  # (mode, issued at)
+
+
+def course_blocks(course: Course) -> list[lms.CourseBlock]:
+    """The course's outline as the LMS's block structure has it: course, sections, subsections, units, leaves.
+
+    Each video and problem sits in its own unit (``vertical``), titled like the block, as
+    Studio lays out a one-component unit.
+    """
+    key = course.key
+    titles = {video.block: ("video", video.name) for video in course.videos}
+    titles.update({problem.block: ("problem", problem.name) for problem in course.problems})
+    root = str(key.make_usage_key("course", key.run if key.deprecated else "course"))
+    rows = [lms.CourseBlock(course_id=key, usage_key=root, block_type="course", display_name=course.name)]
+
+    def add(block_type: str, block_id: str, name: str, parent: str, position: int) -> str:
+        usage_key = str(key.make_usage_key(block_type, block_id))
+        rows.append(lms.CourseBlock(course_id=key, usage_key=usage_key, block_type=block_type,
+                                    display_name=name, parent=parent, position=position))
+        return usage_key
+
+    for i, section in enumerate(course.outline, 1):
+        chapter = add("chapter", f"section_{i}", section.name, root, i)
+        for j, subsection in enumerate(section.subsections, 1):
+            sequential = add("sequential", f"subsection_{i}_{j}", subsection.name, chapter, j)
+            for k, block in enumerate(subsection.blocks, 1):
+                block_type, name = titles[block]
+                vertical = add("vertical", f"unit_{i}_{j}_{k}", name, sequential, k)
+                add(block_type, block, name, vertical, 1)
+    return rows
 
 
 def _user_data(user: User) -> ev.UserData:
@@ -182,7 +285,14 @@ class Command(BaseCommand):
         """Seed once (a second run only prints the summary), then print a summary per course."""
         if lms.CourseOverview.objects.filter(id=COURSES[0].key).exists():
             self.stdout.write("Demo data already present; not seeding again.")
+            names = [name for name, _who in DEMO_USERS]
+            missing = set(names) - set(User.objects.filter(username__in=names).values_list("username", flat=True))
+            if missing or not lms.CourseBlock.objects.exists():
+                self.stdout.write("It comes from an older demo (no " + (", ".join(sorted(missing)) or "course outlines")
+                                  + "); ./demo.sh --fresh recreates it.")
         else:
+            self.stdout.write(f"Seeding {len(COURSES)} courses, {options['learners']} learners and "
+                              f"{options['days']} days of activity through the LMS's event doors ...")
             started = dt.datetime.now(UTC)
             count = self.seed(options["learners"], options["days"], options["seed"])
             seconds = (dt.datetime.now(UTC) - started).total_seconds()
@@ -196,9 +306,13 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         now = dt.datetime.now(UTC).replace(microsecond=0)
         sim = Simulation(rng, now, days)
-        self.create_lms(learners)
+        self.create_lms(learners, now)
+        open_courses = [c for c in COURSES if c.share > 0]
         for user in User.objects.filter(username__startswith="learner").order_by("id"):
-            picked = [c for c in COURSES if rng.random() < c.share] or [rng.choice(COURSES)]
+            if user.username == NAMED_LEARNER:
+                picked = [c for c in COURSES if c.course_id in NAMED_LEARNER_COURSES]
+            else:
+                picked = [c for c in open_courses if rng.random() < c.share] or [rng.choice(open_courses)]
             for course in picked:
                 self.plan_enrollment(sim, user, course)
         for enrollment in sim.enrollments:
@@ -223,16 +337,18 @@ class Command(BaseCommand):
         self.write_lms_state(sim)
         return len(sim.events)
 
-    def create_lms(self, learners: int) -> None:
-        """Courses, learners, staff with their roles, and the demo superuser."""
+    def create_lms(self, learners: int, now: dt.datetime) -> None:
+        """Courses and their outlines, learners, staff with their roles, and the demo superuser."""
         for course in COURSES:
-            lms.CourseOverview.objects.create(id=course.key, display_name=course.name, org=course.key.org)
+            lms.CourseOverview.objects.create(id=course.key, display_name=course.name, org=course.key.org,
+                                              start=now + dt.timedelta(days=course.starts_in_days))
+            lms.CourseBlock.objects.bulk_create(course_blocks(course))
         User.objects.bulk_create([
             User(username=f"learner{n:04d}", email=f"learner{n:04d}@example.com", first_name="Learner",
                  last_name=f"{n:04d}", password="!")  # no usable password
             for n in range(1, learners + 1)
         ])
-        for username in sorted({name for name, *_ in STAFF}):
+        for username in sorted({name for name, *_ in STAFF} | {NAMED_LEARNER}):
             User.objects.create(username=username, email=f"{username}@example.com", password=make_password(username))
         for username, role, course_id, org in STAFF:
             key = CourseKey.from_string(course_id) if course_id else None
@@ -288,8 +404,8 @@ class Command(BaseCommand):
             when = sim.moment(enrollment.start, end)
             enrollment.last_seen = max(enrollment.last_seen or when, when)
             if rng.random() < 0.85:
-                block, duration = rng.choice(course.videos)
-                self.plan_video(sim, enrollment, block, duration, when, motivation)
+                video = rng.choice(course.videos)
+                self.plan_video(sim, enrollment, video.block, video.duration, when, motivation)
                 when += dt.timedelta(minutes=rng.randint(3, 12))
             if rng.random() < 0.6:
                 self.plan_problem(sim, enrollment, rng.choice(course.problems), when)
@@ -352,7 +468,7 @@ class Command(BaseCommand):
             }
             sim.at(when, self.tracking(enrollment, when, "problem_check", data, event_source="server",
                                        page="x_module", module={"usage_key": usage_key,
-                                                                "display_name": problem.question}))
+                                                                "display_name": problem.name}))
             enrollment.answers[problem.block] = (attempts, value, correct, when)
             enrollment.last_seen = max(enrollment.last_seen or when, when)
             if correct:
@@ -457,14 +573,16 @@ class Command(BaseCommand):
         from openedx_analytics import api
 
         ids = [c.course_id for c in COURSES]
+        names = {c.course_id: c.name for c in COURSES}
         self.stdout.write("")
-        self.stdout.write(f"{'course':<34} {'enrolled':>8} {'ever':>6} {'passing':>7} {'certs':>5} "
+        self.stdout.write(f"{'course':<62} {'enrolled':>8} {'ever':>5} {'passing':>7} {'certs':>5} "
                           f"{'videos':>6} {'problems':>8} {'active days':>11}")
         for summary in api.get_course_summaries(ids):
             course_id = summary["course_id"]
             days = sum(1 for row in api.get_activity(course_id, granularity="day") if row["any"])
+            label = f"{names.get(course_id, '')} ({course_id})"
             self.stdout.write(
-                f"{course_id:<34} {summary['count']:>8} {summary['cumulative_count']:>6} "
+                f"{label:<62} {summary['count']:>8} {summary['cumulative_count']:>5} "
                 f"{summary['passing_users']:>7} {summary['certificates']:>5} {len(api.get_videos(course_id)):>6} "
                 f"{len(api.get_problems(course_id)):>8} {days:>11}"
             )

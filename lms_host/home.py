@@ -1,0 +1,62 @@
+"""The host's front door: the login page and the logged-in user's course list.
+
+The login page lists the demo's people (password = user name) when the demo data is
+there; the course list shows each course the user teaches, researches or takes, with a
+link to its analytics page where the plugin would show it (``dashboard.access``, the same
+rule as the REST API, the section and the tab) and to the legacy instructor dashboard
+where the LMS would open it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from lms_host import roles
+from openedx_analytics.dashboard import access
+
+
+def demo_accounts() -> list[tuple[str, str]]:
+    """The demo's people that exist in this database: (username, who they are)."""
+    from lms_host.management.commands.seed_demo import DEMO_USERS
+
+    present = set(get_user_model().objects.filter(username__in=[name for name, _ in DEMO_USERS])
+                  .values_list("username", flat=True))
+    return [(name, who) for name, who in DEMO_USERS if name in present]
+
+
+class HostLoginView(LoginView):
+    """Django's login form, with the demo's accounts listed beside it."""
+
+    template_name = "lms_host/login.html"
+    redirect_authenticated_user = True
+    next_page = "host-courses"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """The form, plus the demo accounts."""
+        return {**super().get_context_data(**kwargs), "demo_accounts": demo_accounts()}
+
+
+@require_safe
+@login_required
+def courses(request: HttpRequest) -> HttpResponse:
+    """The user's courses, each with the links the user may follow."""
+    rows = []
+    for entry in roles.courses_of(request.user):
+        analytics = access.visible(request.user, entry.course_id)
+        who = sorted(entry.roles) + (["enrolled learner"] if entry.enrolled else [])
+        rows.append({
+            "entry": entry,
+            "who": ", ".join(who),
+            "analytics_url": reverse("openedx_analytics:dashboard:course", kwargs={"course_id": analytics})
+            if analytics else None,
+            "dashboard_url": reverse("host-instructor-dashboard", kwargs={"course_id": entry.course_id})
+            if roles.may_open_dashboard(request.user, entry.course.id) else None,
+        })
+    return render(request, "lms_host/courses.html", {"rows": rows})

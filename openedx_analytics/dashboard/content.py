@@ -1,0 +1,563 @@
+"""What the analytics page shows, built from the public Python API: panels of chart, table and notes.
+
+``build`` reads every figure through ``openedx_analytics.api`` (the REST API's source too,
+so the page, the section and the CSV links show the same numbers), names blocks through
+``compat.course_outline``, and returns plain data for the templates: each panel has a
+chart (server-drawn SVG), its data table, a CSV link to the REST API, when the figures
+were last updated and what they count. Query parameters are read here and checked with
+the REST API's own parameter rules; a bad one is reported on the page, never a 500.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from html import escape  # the standard library's: Django's wraps it in a lazy-string check
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.cache import cache
+from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
+from django.utils.formats import get_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
+
+from openedx_analytics import api, compat, conf
+from openedx_analytics.api.v1 import params, rows
+from openedx_analytics.dashboard import charts, rendering
+
+#: The query parameters the page reads; links and the cache keep these only.
+PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem")
+#: Engagement columns of the activity rows, with their labels (in palette order).
+ENGAGEMENT = ("any", "played_video", "attempted_problem", "posted_forum")
+SEGMENT_SECONDS = 5
+
+
+def _engagement_labels() -> dict[str, str]:
+    return {
+        "any": _("Active learners"),
+        "played_video": _("Watched a video"),
+        "attempted_problem": _("Tried a problem"),
+        "posted_forum": _("Posted in the forum"),
+    }
+
+
+@dataclass
+class Cell:
+    """One table cell: its text, an optional link, whether it is a number or marks a partial period."""
+
+    text: str
+    href: str = ""
+    numeric: bool = False
+    partial: bool = False
+
+
+@dataclass
+class Table:
+    """An accessible data table: a caption, column headers and rows of cells (the first is the row header)."""
+
+    caption: str
+    columns: list[str]
+    rows: list[list[Cell]]
+
+    def html(self, table_id: str) -> SafeString:
+        """The table as HTML: built here, not in a template loop, because a year of rows is thousands of cells."""
+        out = [f'<table class="oa-table" id="{escape(table_id)}"><caption>{escape(self.caption)}</caption><thead><tr>']
+        out += [f'<th scope="col">{escape(column)}</th>' for column in self.columns]
+        out.append("</tr></thead><tbody>")
+        for row in self.rows:
+            out.append("<tr>")
+            for index, cell in enumerate(row):
+                text = escape(cell.text)
+                if cell.href:
+                    text = f'<a href="{escape(cell.href)}">{text}</a>'
+                if index == 0:
+                    out.append(f'<th scope="row" class="oa-partial-row">{text}</th>' if cell.partial
+                               else f'<th scope="row">{text}</th>')
+                else:
+                    out.append(f'<td class="oa-num">{text}</td>' if cell.numeric else f"<td>{text}</td>")
+            out.append("</tr>")
+        out.append("</tbody></table>")
+        return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
+
+
+@dataclass
+class Panel:
+    """One chart of the page with everything around it."""
+
+    key: str
+    title: str
+    subtitle: str = ""
+    chart: SafeString | None = None
+    legend: list[tuple[str, int]] = field(default_factory=list)
+    table: Table | None = None
+    csv_url: str = ""
+    csv_label: str = ""
+    last_updated: dt.datetime | None = None
+    notes: list[str] = field(default_factory=list)
+    empty: str = ""
+    partial_note: bool = False
+    back_url: str = ""
+
+    @property
+    def table_html(self) -> SafeString:
+        """The data table as HTML (empty without a table)."""
+        return self.table.html(f"oa-table-{self.key}") if self.table else mark_safe("")
+
+
+#: The active language's (thousands, decimal) separators while one page is built.
+_SEPARATORS: ContextVar[tuple[str, str] | None] = ContextVar("openedx_analytics_separators", default=None)
+
+
+def separators() -> tuple[str, str]:
+    """The active language's thousands and decimal separators."""
+    return str(get_format("THOUSAND_SEPARATOR")), str(get_format("DECIMAL_SEPARATOR"))
+
+
+def number_text(value: float, decimals: int = 0) -> str:
+    """``value`` rounded to ``decimals`` places, thousands grouped, as the active language writes numbers.
+
+    Django's ``number_format`` costs ~40 us a number (and cuts digits instead of rounding);
+    a year of daily rows has thousands of cells, so the separators are looked up once a page.
+    """
+    raw = f"{value:,.{decimals}f}"
+    group, decimal = _SEPARATORS.get(None) or separators()
+    if group == "," and decimal == ".":
+        return raw
+    return raw.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+def num(value: Any) -> Cell:
+    """A right-aligned number cell."""
+    if value is None:
+        return Cell("\u2013", numeric=True)
+    if isinstance(value, float) and not value.is_integer():
+        return Cell(number_text(value, 2), numeric=True)
+    return Cell(number_text(int(value)), numeric=True)
+
+
+def share(part: int, whole: int) -> Cell:
+    """``part`` as a percentage of ``whole`` (a dash when the whole is zero)."""
+    if not whole:
+        return Cell("\u2013", numeric=True)
+    return Cell(f"{number_text(100 * part / whole, 1)}%", numeric=True)
+
+
+def _iso(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def _partial_text(text: str, partial: bool) -> Cell:
+    return Cell(f"{text} ({_('partial')})" if partial else text, partial=partial)
+
+
+class Page:
+    """Builds the page's panels for one course and one request's query parameters."""
+
+    def __init__(self, course_id: str, query: QueryDict) -> None:
+        self.course_id = course_id
+        self.query = query
+        self.errors: list[str] = []
+        self.page_url = reverse("openedx_analytics:dashboard:course", kwargs={"course_id": course_id})
+        self._kept = {k: query[k] for k in PARAMETERS if query.get(k) not in ("", None)}
+        self.start, self.end = self._dates()
+        self.granularity = self._granularity()
+        self.measure = "share" if query.get("engagement") == "share" else "count"
+        self.summary = api.get_course_summary(course_id)
+        self.outline = self._outline()
+
+    # ------------------------------------------------------------ parameters and links
+
+    def _dates(self) -> tuple[dt.date | None, dt.date | None]:
+        try:
+            return params.date_range(self.query)
+        except ValidationError as exc:
+            self.errors.append(_("Dates ignored: {error}").format(error=_first_error(exc)))
+            return None, None
+
+    def _granularity(self) -> str:
+        try:
+            return params.granularity(QueryDict(urlencode({"granularity": self.query.get("activity", "week")})))
+        except ValidationError as exc:
+            self.errors.append(_("Weekly figures shown: {error}").format(error=_first_error(exc)))
+            return "week"
+
+    def _outline(self) -> dict[str, dict[str, Any]]:
+        try:
+            return compat.course_outline(self.course_id)
+        except compat.NotAvailable:
+            return {}
+
+    def link(self, anchor: str = "", **changes: str | None) -> str:
+        """This page's URL with the current parameters, some changed (None drops one), and an anchor."""
+        query = dict(self._kept)
+        for name, value in changes.items():
+            if value is None:
+                query.pop(name, None)
+            else:
+                query[name] = value
+        text = f"{self.page_url}?{urlencode(sorted(query.items()))}" if query else self.page_url
+        return f"{text}#{anchor}" if anchor else text
+
+    def api_url(self, name: str, extra: dict[str, str] | None = None, **kwargs: str) -> str:
+        """The REST API's CSV of the same figures ("" for an id the API's URLs cannot carry)."""
+        try:
+            path = reverse(f"openedx_analytics:v1:{name}", kwargs={"course_id": self.course_id, **kwargs})
+        except NoReverseMatch:
+            return ""
+        return f"{path}?{urlencode({'format': 'csv', **(extra or {})})}"
+
+    def _date_params(self) -> dict[str, str]:
+        out = {}
+        if self.start:
+            out["start_date"] = _iso(self.start)
+        if self.end:
+            out["end_date"] = _iso(self.end)
+        return out
+
+    def name_of(self, block_id: str) -> str:
+        """A block's display name, or its id where the course outline has no name."""
+        return (self.outline.get(block_id) or {}).get("display_name") or block_id
+
+    def _in_course_order(self, items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        last = len(self.outline)
+        return sorted(items, key=lambda item: ((self.outline.get(item[key]) or {}).get("position", last), item[key]))
+
+    # ------------------------------------------------------------ panels
+
+    def cards(self) -> list[dict[str, str]]:
+        """The summary cards: a figure, what it counts, and (for enrollment) the change over 7 days."""
+        s = self.summary
+        change = s["count_change_7_days"]
+        verified = (s["enrollment_modes"].get("verified") or {}).get("count", 0)
+        return [
+            {"key": "enrolled", "label": _("Enrolled learners"), "value": num(s["count"]).text,
+             "detail": _("{sign}{change} in the last 7 days").format(
+                 sign="+" if change >= 0 else "\u2212", change=num(abs(change)).text)},
+            {"key": "verified", "label": _("Verified learners"), "value": num(verified).text,
+             "detail": _("enrolled in the verified mode now")},
+            {"key": "active", "label": _("Active learners last week"), "value": num(s["active_last_week"]).text,
+             "detail": _("did anything in the course during the last full week")},
+            {"key": "passing", "label": _("Passing learners"), "value": num(s["passing_users"]).text,
+             "detail": _("currently passing, including learners who left")},
+            {"key": "certificates", "label": _("Certificates"), "value": num(s["certificates"]).text,
+             "detail": _("certificates issued (downloadable), all modes")},
+        ]
+
+    def enrollment(self) -> Panel:
+        """Enrolled learners per day, stacked by mode, over the chosen dates."""
+        days = api.get_enrollment(self.course_id, self.start, self.end)
+        panel = Panel("enrollment", _("Enrollment"), csv_url=self.api_url("course-enrollment", self._date_params()),
+                      last_updated=rows.latest(d["last_updated"] for d in days), partial_note=True)
+        panel.notes.append(_("Learners enrolled at the end of each day (UTC), by enrollment mode."))
+        if not days:
+            panel.empty = _("No enrollment figures for these dates yet.")
+            return panel
+        modes = [m for m in rows.mode_columns(days) if any(d["modes"].get(m, {}).get("count") for d in days)]
+        series = [charts.Series(mode, [d["modes"].get(mode, {}).get("count", 0) for d in days], i)
+                  for i, mode in enumerate(modes)]
+        axis = charts.Axis([_iso(d["date"]) for d in days], [d["partial"] for d in days])
+        title = _("Enrolled learners per day, by mode")
+        if len(days) <= 62:
+            panel.chart = charts.bars(title, axis, series, stacked=True)
+        else:
+            panel.chart = charts.areas(title, axis, series, partial_label=_("partial"))
+        panel.legend = [(s.name, s.colour) for s in series]
+        panel.table = Table(
+            _("Enrollment per day"),
+            [_("Date"), _("Enrolled"), *modes, _("Enrollments"), _("Unenrollments"), _("Ever enrolled")],
+            [[_partial_text(_iso(d["date"]), d["partial"]), num(d["count"]),
+              *[num(d["modes"].get(m, {}).get("count", 0)) for m in modes],
+              num(d["enrollments"]), num(d["unenrollments"]), num(d["cumulative_count"])] for d in days],
+        )
+        return panel
+
+    def engagement(self) -> Panel:
+        """Active learners per week (or day): any activity, videos, problems, forum; counts or shares."""
+        periods = api.get_activity(self.course_id, self.start, self.end, granularity=self.granularity)
+        labels = _engagement_labels()
+        weekly = self.granularity == "week"
+        extra = {**self._date_params(), **({} if weekly else {"granularity": "day"})}
+        panel = Panel("engagement", _("Engagement"), csv_url=self.api_url("course-activity", extra),
+                      last_updated=rows.latest(p["last_updated"] for p in periods), partial_note=True)
+        enrolled = self.summary["count"]
+        panel.notes.append(
+            _("Distinct learners per week (Monday to Sunday, UTC).") if weekly
+            else _("Distinct learners per day (UTC).")
+        )
+        panel.notes.append(_("Shares are of the {count} learners enrolled now.").format(count=num(enrolled).text))
+        if not periods:
+            panel.empty = _("No engagement figures for these dates yet.")
+            return panel
+        when = [_iso(p["interval_start"] if weekly else p["date"]) for p in periods]
+        partial = [p["partial"] for p in periods]
+        as_share = self.measure == "share" and enrolled > 0
+        series = [
+            charts.Series(labels[c], [(p[c] / enrolled) if as_share else p[c] for p in periods], colour)
+            for c, colour in zip(ENGAGEMENT, (4, 0, 2, 5), strict=True)
+        ]
+        title = _("Active learners per week") if weekly else _("Active learners per day")
+        panel.chart = charts.lines(title, charts.Axis(when, partial), series, percent=as_share)
+        panel.legend = [(s.name, s.colour) for s in series]
+        columns = [_("Week of") if weekly else _("Date")]
+        for c in ENGAGEMENT:
+            columns += [labels[c], _("{measure} (share)").format(measure=labels[c])]
+        panel.table = Table(
+            _("Engagement per week") if weekly else _("Engagement per day"), columns,
+            [[_partial_text(w, p["partial"]), *[cell for c in ENGAGEMENT for cell in (num(p[c]),
+                                                                                     share(p[c], enrolled))]]
+             for w, p in zip(when, periods, strict=True)],
+        )
+        return panel
+
+    def videos(self) -> Panel:
+        """Learners who started and who finished each video, in course order."""
+        videos = self._in_course_order(api.get_videos(self.course_id), "video_id")
+        panel = Panel("videos", _("Videos"), csv_url=self.api_url("course-videos"),
+                      last_updated=rows.latest(v["last_updated"] for v in videos))
+        panel.notes.append(_("Learners who watched the first and the last 5 seconds of each video; "
+                             "choose a video to see every 5 seconds of it."))
+        if not videos:
+            panel.empty = _("No video has been watched yet.")
+            return panel
+        names = [self.name_of(v["video_id"]) for v in videos]
+        series = [charts.Series(_("Started"), [v["users_at_start"] for v in videos], 0),
+                  charts.Series(_("Finished"), [v["users_at_end"] for v in videos], 1)]
+        axis = charts.Axis([str(i + 1) for i in range(len(videos))])
+        axis_named = charts.Axis(names)
+        panel.chart = charts.bars(_("Learners who started and finished each video"),
+                                  axis_named if len(videos) <= 8 else axis, series, stacked=False)
+        panel.legend = [(s.name, s.colour) for s in series]
+        panel.table = Table(
+            _("Videos in course order"),
+            ["#", _("Video"), _("Section"), _("Subsection"), _("Started"), _("Finished"), _("Views"),
+             _("Length (s)")],
+            [[Cell(str(i + 1)), Cell(name, href=self.link("video-detail", video=v["video_id"])),
+              Cell(self._where(v["video_id"], "section")), Cell(self._where(v["video_id"], "subsection")),
+              num(v["users_at_start"]), num(v["users_at_end"]), num(v["views"]), num(v["duration"])]
+             for i, (v, name) in enumerate(zip(videos, names, strict=True))],
+        )
+        return panel
+
+    def _where(self, block_id: str, level: str) -> str:
+        return (self.outline.get(block_id) or {}).get(level) or ""
+
+    def video_detail(self) -> Panel | None:
+        """One video's timeline: unique viewers and replays per 5-second segment."""
+        video_id = self.query.get("video")
+        if not video_id:
+            return None
+        video = api.get_video(self.course_id, video_id)
+        panel = Panel("video-detail", _("Video: {name}").format(name=self.name_of(video_id)),
+                      csv_url=self.api_url("video-timeline", video_id=video_id),
+                      last_updated=video["last_updated"] if video else None,
+                      back_url=self.link("videos", video=None))
+        panel.notes.append(_("Per 5 seconds of the video: learners who watched it (unique viewers) and how "
+                             "many more times it was watched (replays)."))
+        segments = api.get_video_timeline(self.course_id, video_id) if video else []
+        if not segments:
+            panel.empty = _("Nobody has watched this video yet.")
+            return panel
+        when = [_clock(s["segment"] * SEGMENT_SECONDS) for s in segments]
+        series = [charts.Series(_("Unique viewers"), [s["num_users"] for s in segments], 0),
+                  charts.Series(_("Replays"), [max(s["num_views"] - s["num_users"], 0) for s in segments], 1)]
+        panel.chart = charts.bars(_("Viewers per 5 seconds of the video"), charts.Axis(when), series, stacked=True)
+        panel.legend = [(s.name, s.colour) for s in series]
+        panel.table = Table(
+            _("Viewers per 5 seconds"), [_("From"), _("Unique viewers"), _("Replays"), _("Views")],
+            [[Cell(w), num(s["num_users"]), num(max(s["num_views"] - s["num_users"], 0)), num(s["num_views"])]
+             for w, s in zip(when, segments, strict=True)],
+        )
+        return panel
+
+    def problems(self) -> Panel:
+        """Learners whose last answer was correct or incorrect, per problem in course order."""
+        problems = self._in_course_order(api.get_problems(self.course_id), "problem_id")
+        panel = Panel("problems", _("Problems"), csv_url=self.api_url("course-problems"),
+                      last_updated=rows.latest(p["last_updated"] for p in problems))
+        panel.notes.append(_("Learners whose last submission earned credit (correct) or did not (incorrect); "
+                             "choose a problem to see the answers given to each of its parts."))
+        if not problems:
+            panel.empty = _("No problem has been submitted yet.")
+            return panel
+        names = [self.name_of(p["problem_id"]) for p in problems]
+        wrong = [max(p["users_attempted"] - p["correct_submissions"], 0) for p in problems]
+        series = [charts.Series(_("Correct"), [p["correct_submissions"] for p in problems], 2),
+                  charts.Series(_("Incorrect"), wrong, 5)]
+        axis = charts.Axis(names if len(problems) <= 8 else [str(i + 1) for i in range(len(problems))])
+        panel.chart = charts.bars(_("Learners with a correct or incorrect last answer, per problem"), axis, series,
+                                  stacked=True)
+        panel.legend = [(s.name, s.colour) for s in series]
+        panel.table = Table(
+            _("Problems in course order"),
+            ["#", _("Problem"), _("Section"), _("Subsection"), _("Learners"), _("Correct"), _("Incorrect"),
+             _("Correct at first attempt"), _("Submissions"), _("Mean attempts")],
+            [[Cell(str(i + 1)), Cell(name, href=self.link("problem-detail", problem=p["problem_id"])),
+              Cell(self._where(p["problem_id"], "section")), Cell(self._where(p["problem_id"], "subsection")),
+              num(p["users_attempted"]), num(p["correct_submissions"]), num(bad),
+              num(p["first_attempt_correct"]), num(p["total_submissions"]), num(round(p["attempts_mean"] or 0, 2))]
+             for i, (p, name, bad) in enumerate(zip(problems, names, wrong, strict=True))],
+        )
+        return panel
+
+    def problem_detail(self) -> list[Panel]:
+        """One problem's answer distribution, a panel per part (variants as the API reports them)."""
+        problem_id = self.query.get("problem")
+        if not problem_id:
+            return []
+        problem = api.get_problem(self.course_id, problem_id)
+        answers = api.get_answer_distribution(self.course_id, problem_id) if problem else []
+        base = Panel("problem-detail", _("Problem: {name}").format(name=self.name_of(problem_id)),
+                     csv_url=self.api_url("problem-answers", problem_id=problem_id),
+                     last_updated=problem["last_updated"] if problem else None,
+                     back_url=self.link("problems", problem=None))
+        base.notes.append(_("Each learner's last answer, per part of the problem. Randomized problems list "
+                            "each variant (its seeds) apart when its answers differ."))
+        if not answers:
+            base.empty = _("Nobody has answered this problem yet.")
+            return [base]
+        parts: dict[str, list[dict[str, Any]]] = {}
+        for row in answers:
+            parts.setdefault(row["part_id"], []).append(row)
+        panels = []
+        for index, (part, part_rows) in enumerate(parts.items()):
+            panel = base if index == 0 else Panel(f"problem-detail-{index}", "")
+            panel.title = base.title if index == 0 else ""
+            panel.key = "problem-detail" if index == 0 else f"problem-detail-{index}"
+            label = _("Part {number} ({part})").format(number=index + 1, part=part)
+            panel.subtitle = label
+            texts = [r["answer_value"] + (f" [{r['variant']}]" if r["variant"] else "") for r in part_rows]
+            panel.chart = charts.hbars(_("Answers to {part}").format(part=label), texts,
+                                       [r["count"] for r in part_rows], [bool(r["correct"]) for r in part_rows])
+            panel.legend = [(_("Correct answer"), 2), (_("Other answers"), 0)]
+            panel.table = Table(
+                _("Answers to {part}").format(part=label), [_("Answer"), _("Correct"), _("Variant"), _("Learners")],
+                [[Cell(r["answer_value"]), Cell(_("yes") if r["correct"] else _("no")), Cell(r["variant"] or ""),
+                  num(r["count"])] for r in part_rows],
+            )
+            panels.append(panel)
+        return panels
+
+    def grades(self) -> Panel:
+        """Grade distribution of enrolled learners, with the passing count and certificates."""
+        grades = api.get_grades(self.course_id)
+        panel = Panel("grades", _("Grades"), csv_url=self.api_url("course-grades"),
+                      last_updated=grades["last_updated"])
+        panel.notes.append(_("Grade distribution: learners enrolled now, by their current course grade "
+                             "(learners without a grade yet count in 0-9)."))
+        panel.notes.append(_("Passing learners: {count}, counting every learner ever enrolled whose current "
+                             "status is passing, including those who have since unenrolled.").format(
+                                 count=num(grades["passing_users"]).text))
+        if grades["certificates"]:
+            panel.notes.append(_("Certificates issued: {list}.").format(list=", ".join(
+                f"{mode} {num(count).text}" for mode, count in sorted(grades["certificates"].items()))))
+        buckets = grades["buckets"]
+        if not buckets or not any(b["count"] for b in buckets):
+            panel.empty = _("No grades yet.")
+            return panel
+        series = [charts.Series(_("Learners"), [b["count"] for b in buckets], 4)]
+        panel.chart = charts.bars(_("Enrolled learners per grade range (percent)"),
+                                  charts.Axis([b["bucket"] for b in buckets]), series, stacked=True)
+        panel.legend = [(series[0].name, 4)]
+        panel.table = Table(_("Enrolled learners per grade range"), [_("Grade (%)"), _("Learners")],
+                            [[Cell(b["bucket"]), num(b["count"])] for b in buckets])
+        return panel
+
+    # ------------------------------------------------------------ the whole page
+
+    def context(self) -> dict[str, Any]:
+        """Everything the templates need."""
+        panels = [self.enrollment(), self.engagement()]
+        video = self.video_detail()
+        panels += [self.videos(), *([video] if video else []), self.problems(), *self.problem_detail(),
+                   self.grades()]
+        has_data = self.summary["last_updated"] is not None or any(p.table for p in panels)
+        return {
+            "course_id": self.course_id,
+            "course_name": _course_name(self.course_id),
+            "page_url": self.page_url,
+            "errors": self.errors,
+            "cards": self.cards(),
+            "summary_csv_url": self.api_url("course-summary"),
+            "summary_updated": self.summary["last_updated"],
+            "panels": panels,
+            "has_data": has_data,
+            "start_date": _iso(self.start) if self.start else "",
+            "end_date": _iso(self.end) if self.end else "",
+            "granularity": self.granularity,
+            "measure": self.measure,
+            "video": self.query.get("video", ""),
+            "problem": self.query.get("problem", ""),
+            "weekly_url": self.link("engagement", activity=None),
+            "daily_url": self.link("engagement", activity="day"),
+            "count_url": self.link("engagement", engagement=None),
+            "share_url": self.link("engagement", engagement="share"),
+            "today": dt.datetime.now(dt.timezone.utc).date(),
+        }
+
+
+def _first_error(exc: ValidationError) -> str:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        detail = next(iter(detail.values()))
+    if isinstance(detail, list):
+        detail = detail[0]
+    return str(detail)
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def course_name(course_id: str) -> str:
+    """The course's display name for headings (its id outside any LMS)."""
+    return _course_name(course_id)
+
+
+def _course_name(course_id: str) -> str:
+    try:
+        return compat.course_display_name(course_id)
+    except compat.NotAvailable:
+        return course_id
+
+
+def cache_key(course_id: str, query: QueryDict, embedded: bool) -> str:
+    """What the content depends on besides the figures: course, parameters, language, day, page or section."""
+    wanted = [(k, query.get(k, "")) for k in PARAMETERS]
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    text = repr((course_id, wanted, get_language(), today, embedded))
+    return "openedx_analytics.page." + hashlib.sha256(text.encode()).hexdigest()
+
+
+def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> SafeString:
+    """The page's content as HTML (the section embeds the same), cached briefly per course and parameters.
+
+    Every figure is recomputed by workers in the background; the content shows when its
+    figures were last updated, so keeping the rendered HTML ``OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS``
+    only delays a new figure by that much, and spares the server re-rendering a year of rows
+    each time a course team opens the dashboard. Callers check access first: the content
+    depends on the course, never on the user.
+    """
+    seconds = int(conf.get("OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS") or 0)
+    key = cache_key(course_id, query, embedded)
+    if seconds > 0:
+        cached = cache.get(key)
+        if cached is not None:
+            return mark_safe(cached)  # noqa: S308 - our own rendered template output
+    html = rendering.render("content.html", {**build(course_id, query), "embedded": embedded})
+    if seconds > 0:
+        cache.set(key, str(html), seconds)
+    return mark_safe(html)  # noqa: S308 - rendered by our template, which escapes
+
+
+def build(course_id: str, query: QueryDict) -> dict[str, Any]:
+    """The template context of the analytics of ``course_id`` (already checked) for these query parameters."""
+    token = _SEPARATORS.set(separators())
+    try:
+        return Page(course_id, query).context()
+    finally:
+        _SEPARATORS.reset(token)

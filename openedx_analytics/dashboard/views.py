@@ -1,0 +1,45 @@
+"""The course analytics page: one server-rendered HTML page under a strict Content-Security-Policy.
+
+Login as the LMS does it (``login_required``: the LMS's login page, then back); access
+as the REST API decides it (``access``): 403 without a role, 404 for an unknown course
+or one the rollout gate keeps closed, 400 for a malformed id. The page carries its own
+Content-Security-Policy: it needs nothing but its own stylesheet, so scripts, inline
+styles, frames and plugins are all refused.
+"""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from openedx_analytics.dashboard import access, content, rendering
+
+#: The page's policy: its own stylesheet and images, no script at all, forms only to itself.
+#: Who may frame the page (an MFE on another host may) is left to the LMS's own
+#: X-Frame-Options / frame-ancestors settings, which operators already keep for their MFEs.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'none'; "
+    "form-action 'self'; base-uri 'none'"
+)
+
+
+def _secured(response: HttpResponse) -> HttpResponse:
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+@login_required
+def course_dashboard(request: HttpRequest, course_id: str) -> HttpResponse:
+    """The analytics page of one course (new ``course-v1:`` ids and old ``Org/Num/Run`` ids)."""
+    try:
+        course = access.course_for(request.user, course_id)
+    except access.Refused as refused:
+        html = rendering.render("refused.html", {"status": refused.status, "message": refused.message}, request)
+        return _secured(HttpResponse(html, status=refused.status))
+    context = {"course_id": course, "course_name": content.course_name(course),
+               "content": content.render_content(course, request.GET)}
+    html = rendering.render("page.html", context, request)
+    return _secured(HttpResponse(html))
