@@ -135,7 +135,7 @@ def routers_with_ours_first(routers: Any) -> list[Any]:
 
 
 def plugin_settings(settings: Any) -> None:
-    """Fill in our defaults, put our database router first, add our event-tracking backend and dashboard filter steps."""
+    """Fill in our defaults, put our router first, add our tracking backend and dashboard filter steps."""
     for name, value in DEFAULTS.items():
         if not hasattr(settings, name):
             setattr(settings, name, value)
