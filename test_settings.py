@@ -13,10 +13,13 @@ Environment:
 - ``OA_USE_TEST_DB_NAMES``: ``1`` makes ``NAME`` the ``TEST`` name: how a Celery worker started
   by the tests opens the very databases pytest-django created.
 """
+import json
 import os
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from edx_django_utils.plugins import add_plugins, get_plugin_apps
+from jwt.algorithms import RSAAlgorithm
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "openedx-analytics-test-only"
@@ -137,23 +140,14 @@ _JWT_ISSUER = "https://lms.example.com/oauth2"
 _JWT_AUDIENCE = "openedx-analytics-test"
 
 
-def test_only_signing_jwk() -> str:
+def new_test_only_signing_jwk() -> str:
     """A new RSA private key as a JWK (JSON text): for tests and the demo only."""
-    import json
-
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from jwt.algorithms import RSAAlgorithm
-
     key = RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048), as_dict=True)
     return json.dumps({**key, "kid": "openedx-analytics-test-only", "alg": "RS512", "use": "sig"})
 
 
 def jwt_auth(private_jwk: str) -> dict:
     """JWT_AUTH of an LMS that signs with ``private_jwk`` and verifies with its public half only."""
-    import json
-
-    from jwt.algorithms import RSAAlgorithm
-
     public = json.loads(RSAAlgorithm.to_jwk(RSAAlgorithm.from_jwk(private_jwk).public_key()))
     public.update({k: v for k, v in json.loads(private_jwk).items() if k in ("kid", "alg", "use")})
     return {
@@ -172,7 +166,7 @@ def jwt_auth(private_jwk: str) -> dict:
     }
 
 
-JWT_AUTH = jwt_auth(test_only_signing_jwk())
+JWT_AUTH = jwt_auth(new_test_only_signing_jwk())
 EDX_DRF_EXTENSIONS = {"JWT_PAYLOAD_USER_ATTRIBUTE_MAPPING": {}}
 
 add_plugins(__name__, "lms.djangoapp", "common")

@@ -9,7 +9,7 @@ from pathlib import Path
 os.environ["OA_TEST_DB"] = "sqlite"
 
 from test_settings import *  # noqa: E402,F403
-from test_settings import BASE_DIR, INSTALLED_APPS, jwt_auth, test_only_signing_jwk  # noqa: E402
+from test_settings import BASE_DIR, INSTALLED_APPS, jwt_auth, new_test_only_signing_jwk  # noqa: E402
 
 DEBUG = True
 INSTALLED_APPS = [*INSTALLED_APPS, "lms_host"]
@@ -34,5 +34,5 @@ CELERY_RESULT_BACKEND = None
 _jwk_file = _dir / "jwt-signing-key.test-only.json"
 if not _jwk_file.exists():
     with os.fdopen(os.open(_jwk_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as _out:
-        _out.write(test_only_signing_jwk())
+        _out.write(new_test_only_signing_jwk())
 JWT_AUTH = jwt_auth(_jwk_file.read_text())
