@@ -1,7 +1,7 @@
 """The package works as installed from its wheel: every file it reads at run time is shipped, its commands run.
 
 The list of files is derived from the source tree (everything under ``templates/``,
-``static/`` and ``conf/locale/``, and the OpenAPI schema), so a file added there is checked
+``static/``, ``locale/`` and ``conf/locale/``, and the OpenAPI schema), so a file added there is checked
 without touching this test. The wheel is built offline from a copy of the sources.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "openedx_analytics"
 #: Folders of the package whose every file is read at run time (templates, static assets, translations).
-DATA_DIRS = ("templates", "static", "conf/locale")
+DATA_DIRS = ("templates", "static", "locale", "conf/locale")
 SCHEMA = PACKAGE / "api" / "v1" / "openapi.yaml"
 TIMEOUT = 300
 
