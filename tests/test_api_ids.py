@@ -5,6 +5,7 @@ old one (``Org/Num/Run``, ``i4x://Org/Num/video/<id>``, with slashes), all sent 
 through the live path.
 """
 # ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
+import datetime as dt
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -12,7 +13,8 @@ import pytest
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub.models import CourseOverview
-from openedx_analytics import tasks
+from openedx_analytics import conf, tasks
+from openedx_analytics.models import ProblemAnswer, ProblemSummary
 from tests.api_support import (  # noqa: F401  (fixtures)
     BASE,
     COURSE,
@@ -68,6 +70,7 @@ def old_and_new(courses, analytics_on):
 
 
 def _open(client, url: str) -> Any:
+    """GET the path of ``url`` (percent-encoded as given); its JSON, asserting a 200."""
     response = client.get(urlsplit(url).path)
     assert response.status_code == 200, (url, response.status_code, response.content[:300])
     return response.json()
@@ -127,3 +130,28 @@ def test_course_ids_whose_plus_arrived_as_a_space(people, old_and_new):
         assert response.status_code == 200, (query, response.content[:300])
         assert COURSE in [row["course_id"] for row in response.json()["results"]], query
     assert client.get(f"{BASE}courses/?course_ids=not+a+course").status_code == 400
+
+
+#: Ids as a log can carry them: each must still list with a link that opens it (never a 500 on the list).
+ODD_PROBLEM_IDS = ["block-v1:Org+Api+2026+type@problem+block@a b", "i4x://Org/Api/problem/q?x=1#frag",
+                   "block-v1:Org+Api+2026+type@problem+block@100%", "i4x://Org/Api/problem/line\nbreak",
+                   "block-v1:Org+Api+2026+type@problem+block@é/ü", "i4x://Org/Api/problem/trailing/"]
+
+
+def test_odd_stored_ids_list_and_open(people, courses, analytics_on):
+    using = conf.analytics_db()
+    now = dt.datetime.now(dt.timezone.utc)
+    for problem_id in ODD_PROBLEM_IDS:
+        ProblemSummary.objects.using(using).create(
+            course_id=COURSE, problem_id=problem_id, part_ids=["p"], users_attempted=1, total_submissions=1,
+            correct_submissions=1, first_attempt_correct=1, attempts_mean=1.0, last_updated=now)
+        ProblemAnswer.objects.using(using).create(
+            course_id=COURSE, problem_id=problem_id, part_id="p", answer_value=problem_id, correct=True, count=1)
+    client = client_for(people["global_staff"])
+    problems = _open(client, f"{BASE}courses/{COURSE}/problems/")
+    assert sorted(p["problem_id"] for p in problems) == sorted(ODD_PROBLEM_IDS)
+    for problem in problems:
+        answers = _open(client, problem["answers_url"])
+        assert [a["answer_value"] for a in answers] == [problem["problem_id"]]
+        encoded = f"{BASE}courses/{COURSE}/problems/{quote(problem['problem_id'], safe='')}/answers/"
+        assert _open(client, encoded) == answers
