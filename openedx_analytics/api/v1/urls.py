@@ -3,8 +3,9 @@
 A course id is one path segment (``course-v1:Org+Num+Run``, or any text, which the view
 answers with 400) or three (the old ``Org/Num/Run``). Video and problem ids may hold
 slashes too (``i4x://Org/Num/video/<id>``), so they take the rest of the path up to the
-endpoint's last word, whatever characters it holds. Django decodes ``%2F`` before matching, so an encoded id and a raw one
-reach the view alike; ``reverse()`` gives back URLs these patterns read.
+endpoint's last word, whatever characters it holds. Django decodes ``%2F`` before
+matching, so an encoded id and a raw one reach the view alike; ``reverse()`` gives back
+URLs these patterns read.
 """
 from django.urls import path, re_path
 
