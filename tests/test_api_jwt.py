@@ -27,7 +27,6 @@ from rest_framework.test import APIClient
 from tests.api_support import (  # noqa: F401  (fixtures)
     _clean_caches,
     analytics_on,
-    client_for,
     courses,
     endpoints,
     history_loaded,
@@ -120,7 +119,6 @@ def test_the_test_host_has_no_shared_secret():
     issuer, = settings.JWT_AUTH["JWT_ISSUERS"]
     assert not issuer["SECRET_KEY"] and not settings.JWT_AUTH["JWT_SECRET_KEY"]
     assert "d" not in json.loads(settings.JWT_AUTH["JWT_PUBLIC_SIGNING_JWK_SET"])["keys"][0]  # public half only
-    assert client_for  # the JWT clients of the other API tests sign with the same key (tests.api_support)
 
 
 def test_the_demo_host_verifies_with_a_key_pair_kept_beside_its_data(tmp_path):
