@@ -10,7 +10,9 @@ setup(
     license="AGPL-3.0",
     packages=find_packages(include=["openedx_analytics", "openedx_analytics.*"]),
     include_package_data=True,
-    package_data={"openedx_analytics": ["templates/**/*", "static/**/*", "locale/**/*"]},
+    # Everything the package reads at run time besides code (tests/test_wheel.py checks the built wheel).
+    package_data={"openedx_analytics": ["templates/**/*", "static/**/*", "locale/**/*", "conf/locale/**/*",
+                                        "api/v1/openapi.yaml"]},
     python_requires=">=3.11",
     install_requires=[
         "Django>=4.2,<6.0",

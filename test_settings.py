@@ -13,10 +13,13 @@ Environment:
 - ``OA_USE_TEST_DB_NAMES``: ``1`` makes ``NAME`` the ``TEST`` name: how a Celery worker started
   by the tests opens the very databases pytest-django created.
 """
+import json
 import os
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from edx_django_utils.plugins import add_plugins, get_plugin_apps
+from jwt.algorithms import RSAAlgorithm
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "openedx-analytics-test-only"
@@ -136,18 +139,44 @@ LOGGING = {
     "loggers": {"tracking": {"handlers": [], "level": "INFO", "propagate": False}},
 }
 
-# REST API: JWTs as the LMS issues them (symmetric signing in tests; edx-drf-extensions decodes them).
-JWT_AUTH = {
-    "JWT_ISSUERS": [{"ISSUER": "https://lms.example.com/oauth2", "AUDIENCE": "openedx-analytics-test",
-                     "SECRET_KEY": "openedx-analytics-test-jwt-secret"}],
-    "JWT_ISSUER": "https://lms.example.com/oauth2",
-    "JWT_AUDIENCE": "openedx-analytics-test",
-    "JWT_SECRET_KEY": "openedx-analytics-test-jwt-secret",
-    "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
-    "JWT_AUTH_HEADER_PREFIX": "JWT",
-    "JWT_VERIFY_AUDIENCE": True,
-    "JWT_PUBLIC_SIGNING_JWK_SET": None,
-}
+# REST API: JWTs verified as the LMS verifies them. Signatures are asymmetric (RS512) and
+# checked against a public key set, JWT_PUBLIC_SIGNING_JWK_SET, as edx-drf-extensions reads
+# it; there is no shared secret, so no HS256 token (nor "alg: none") passes. As in the LMS,
+# no user attribute is taken from a token's claims: an "administrator" claim does not make
+# global staff. The key pair is TEST-ONLY and made afresh for each process: the tests sign
+# with JWT_PRIVATE_SIGNING_JWK, the way the LMS signs its own tokens.
+_JWT_ISSUER = "https://lms.example.com/oauth2"
+_JWT_AUDIENCE = "openedx-analytics-test"
+
+
+def new_test_only_signing_jwk() -> str:
+    """A new RSA private key as a JWK (JSON text): for tests and the demo only."""
+    key = RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048), as_dict=True)
+    return json.dumps({**key, "kid": "openedx-analytics-test-only", "alg": "RS512", "use": "sig"})
+
+
+def jwt_auth(private_jwk: str) -> dict:
+    """JWT_AUTH of an LMS that signs with ``private_jwk`` and verifies with its public half only."""
+    public = json.loads(RSAAlgorithm.to_jwk(RSAAlgorithm.from_jwk(private_jwk).public_key()))
+    public.update({k: v for k, v in json.loads(private_jwk).items() if k in ("kid", "alg", "use")})
+    return {
+        "JWT_ISSUERS": [{"ISSUER": _JWT_ISSUER, "AUDIENCE": _JWT_AUDIENCE, "SECRET_KEY": None}],
+        "JWT_ISSUER": _JWT_ISSUER,
+        "JWT_AUDIENCE": _JWT_AUDIENCE,
+        "JWT_SECRET_KEY": None,
+        "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+        "JWT_AUTH_HEADER_PREFIX": "JWT",
+        "JWT_VERIFY_AUDIENCE": True,
+        "JWT_VERIFY_EXPIRATION": True,
+        "JWT_LEEWAY": 1,
+        "JWT_SIGNING_ALGORITHM": "RS512",
+        "JWT_PRIVATE_SIGNING_JWK": private_jwk,
+        "JWT_PUBLIC_SIGNING_JWK_SET": json.dumps({"keys": [public]}),
+    }
+
+
+JWT_AUTH = jwt_auth(new_test_only_signing_jwk())
+EDX_DRF_EXTENSIONS = {"JWT_PAYLOAD_USER_ATTRIBUTE_MAPPING": {}}
 
 # Mako templates, as the LMS lists them for its instructor dashboard (plugins append theirs).
 MAKO_TEMPLATE_DIRS_BASE = [str(BASE_DIR / "lms_host" / "mako_templates")]

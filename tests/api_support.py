@@ -12,7 +12,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from edx_django_utils.cache import RequestCache, TieredCache
-from edx_rest_framework_extensions.auth.jwt.tests.utils import generate_jwt
+from edx_rest_framework_extensions.auth.jwt.tests.utils import (
+    generate_asymmetric_jwt_token,
+    generate_latest_version_payload,
+)
 from edx_toggles.toggles.testutils import override_waffle_flag
 from opaque_keys.edx.keys import CourseKey
 from rest_framework.test import APIClient
@@ -82,11 +85,12 @@ def people(courses) -> dict[str, Any]:
 
 
 def client_for(user: Any, jwt: bool = False) -> APIClient:
-    """A client logged in with a session (or carrying a real JWT); anonymous for None."""
+    """A client logged in with a session (or carrying a JWT signed as the LMS signs them); anonymous for None."""
     client = APIClient(enforce_csrf_checks=True)
     if user is not None:
         if jwt:
-            client.credentials(HTTP_AUTHORIZATION=f"JWT {generate_jwt(user)}")
+            token = generate_asymmetric_jwt_token(generate_latest_version_payload(user))
+            client.credentials(HTTP_AUTHORIZATION=f"JWT {token}")
         else:
             client.force_login(user)
     return client

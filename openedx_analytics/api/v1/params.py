@@ -21,11 +21,26 @@ def course_id(raw: str, name: str = "course_id") -> str:
         raise ValidationError({name: [f"Not a course id: {raw[:200]!r}."]}) from None
 
 
+def course_text(raw: str) -> str:
+    """Course-id text from a query string, with each space read as the ``+`` it was.
+
+    A ``+`` typed into a query string unencoded (``?course_ids=course-v1:A+B+C``) arrives
+    as a space (form encoding). Course keys hold no spaces, so a space inside one can only
+    be such a ``+``; edges are trimmed first (``a, b`` lists).
+    """
+    return raw.strip().replace(" ", "+")
+
+
 def course_ids(raw: str | None) -> list[str] | None:
     """A comma-separated ``course_ids`` filter (None when absent)."""
     if raw is None:
         return None
-    return [course_id(part, "course_ids") for part in raw.split(",") if part.strip()]
+    return [course_id(course_text(part), "course_ids") for part in raw.split(",") if part.strip()]
+
+
+def course_search(raw: str | None) -> str:
+    """The ``search`` text (part of a course id, any case; empty when absent)."""
+    return course_text(raw or "").lower()
 
 
 def date_range(query: QueryDict) -> tuple[dt.date | None, dt.date | None]:

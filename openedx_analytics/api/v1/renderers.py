@@ -3,7 +3,8 @@
 Rows are the JSON rows: a list, a page's ``results``, or a view's ``csv_rows``. Nested
 objects become dotted columns and lists are joined with ``|``. Text that a spreadsheet
 would run as a formula (learners type answers; answers are shown verbatim) is prefixed
-with a quote, the OWASP advice against CSV injection.
+with a quote, the OWASP advice against CSV injection. Headers go through the same
+function as cells: column names come from data too (an enrollment mode is a column).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def cell(value: Any) -> Any:
-    """A value as a spreadsheet-safe CSV cell."""
+    """A value as a spreadsheet-safe CSV cell (header or body: both can hold text from learners' data)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -52,7 +53,7 @@ def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     columns = list(dict.fromkeys(key for row in flat_rows for key in row))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([cell(column) for column in columns])
     for row in flat_rows:
         writer.writerow([cell(row.get(column)) for column in columns])
     return out.getvalue()

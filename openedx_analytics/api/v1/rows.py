@@ -5,7 +5,7 @@ Pure functions, so the tricky part (a consistent set of mode columns) is unit-te
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from openedx_analytics.api.v1.serializers import STANDARD_MODES
@@ -44,6 +44,12 @@ def enrollment(rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def without(rows: Iterable[Mapping[str, Any]], *fields: str) -> list[dict[str, Any]]:
     """``rows`` without ``fields`` (e.g. the per-row ``last_updated``, stated once in the header)."""
     return [{key: value for key, value in row.items() if key not in fields} for row in rows]
+
+
+def linked(rows: Iterable[Mapping[str, Any]], field: str, url: Callable[[Mapping[str, Any]], str]
+           ) -> list[dict[str, Any]]:
+    """``rows`` each with ``field`` set to ``url(row)``: the link that opens the row's detail."""
+    return [{**row, field: url(row)} for row in rows]
 
 
 def latest(stamps: Iterable[dt.datetime | None]) -> dt.datetime | None:

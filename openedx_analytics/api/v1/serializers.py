@@ -34,13 +34,20 @@ class CourseSummarySerializer(serializers.Serializer):
     last_updated = serializers.DateTimeField(allow_null=True, help_text="When these figures were last recomputed.")
 
 
+class CourseRowSerializer(CourseSummarySerializer):
+    """Summary figures of one course in the course list, with the link to its own endpoints."""
+
+    summary_url = serializers.URLField(
+        help_text="The course's summary/ endpoint; its other endpoints are siblings (enrollment/, videos/, ...).")
+
+
 class CoursePageSerializer(serializers.Serializer):
     """One page of the course list (a CSV download carries every row, unpaged)."""
 
     count = serializers.IntegerField(help_text="Courses in the whole list.")
     next = serializers.URLField(allow_null=True, help_text="The next page, if any.")
     previous = serializers.URLField(allow_null=True, help_text="The previous page, if any.")
-    results = CourseSummarySerializer(many=True)
+    results = CourseRowSerializer(many=True)
 
 
 class EnrollmentDaySerializer(serializers.Serializer):
@@ -102,6 +109,7 @@ class VideoSerializer(serializers.Serializer):
     users_at_start = serializers.IntegerField(help_text="Distinct learners who watched the first segment.")
     users_at_end = serializers.IntegerField(help_text="Distinct learners who watched the segment near the end.")
     views = serializers.IntegerField(help_text="Viewings (a play to the next pause, stop or seek).")
+    timeline_url = serializers.URLField(help_text="This video's timeline/ endpoint (the id quoted for a URL).")
 
 
 class SegmentSerializer(serializers.Serializer):
@@ -123,6 +131,7 @@ class ProblemSerializer(serializers.Serializer):
         help_text="Learners whose last submission was correct (partial credit counts).")
     first_attempt_correct = serializers.IntegerField(help_text="Learners whose first submission was correct.")
     attempts_mean = serializers.FloatField(help_text="Mean attempts per learner who submitted.")
+    answers_url = serializers.URLField(help_text="This problem's answers/ endpoint (the id quoted for a URL).")
 
 
 class AnswerSerializer(serializers.Serializer):

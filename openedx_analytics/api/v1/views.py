@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
@@ -38,9 +39,12 @@ _DATES = [
 ]
 _COURSE = OpenApiParameter("course_id", str, OpenApiParameter.PATH,
                            description="Course id: course-v1:Org+Num+Run (or the old Org/Num/Run).")
-_VIDEO = OpenApiParameter("video_id", str, OpenApiParameter.PATH, description="A video_id of the videos/ list.")
+_VIDEO = OpenApiParameter("video_id", str, OpenApiParameter.PATH,
+                          description="A video_id of the videos/ list, raw or URL-encoded (or follow its "
+                                      "timeline_url).")
 _PROBLEM = OpenApiParameter("problem_id", str, OpenApiParameter.PATH,
-                            description="A problem_id of the problems/ list (URL-encoded).")
+                            description="A problem_id of the problems/ list, raw or URL-encoded (or follow its "
+                                        "answers_url).")
 _WHOLE_HISTORY = "these figures cover the course's whole history."
 
 
@@ -77,6 +81,16 @@ class AnalyticsView(APIView):
     def csv_filename(self) -> str:
         """The file name of this response as a CSV download."""
         return f"{self.metric}.csv"
+
+    def url(self, name: str, **ids: str) -> str:
+        """The absolute URL of endpoint ``name`` for ``ids``, wherever the host mounts the API.
+
+        ``reverse()`` quotes the ids the way the URL patterns read them back, so a list can
+        hand out links to its details (an id with slashes included).
+        """
+        match = self.request.resolver_match
+        view = f"{match.namespace}:{name}" if match is not None and match.namespace else name
+        return self.request.build_absolute_uri(reverse(view, kwargs=ids))
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         """State when the figures were last recomputed; name CSV downloads."""
@@ -126,7 +140,7 @@ class CourseListView(AnalyticsView):
         if wanted is not None:
             chosen = set(wanted)
             courses = [c for c in courses if c in chosen]
-        search = (request.query_params.get("search") or "").strip().lower()
+        search = params.course_search(request.query_params.get("search"))
         if search:
             courses = [c for c in courses if search in c.lower()]
         courses = rollout.enabled_courses(courses)
@@ -134,6 +148,8 @@ class CourseListView(AnalyticsView):
         page = paginator.paginate_queryset(courses, request, view=self)
         summaries = api.get_course_summaries(page if page is not None else courses)
         self.last_updated = rows.latest(s["last_updated"] for s in summaries)
+        summaries = rows.linked(summaries, "summary_url",
+                                lambda s: self.url("course-summary", course_id=s["course_id"]))
         if page is None:
             return Response(summaries)
         return paginator.get_paginated_response(summaries)
@@ -214,7 +230,9 @@ class VideosView(CourseView):
         """One row per video watched in the course."""
         videos = api.get_videos(self.course_id)
         self.last_updated = rows.latest(v["last_updated"] for v in videos)
-        return Response(rows.without(videos, "last_updated"))
+        return Response(rows.linked(
+            rows.without(videos, "last_updated"), "timeline_url",
+            lambda v: self.url("video-timeline", course_id=self.course_id, video_id=v["video_id"])))
 
 
 @extend_schema(summary="Viewers and views per segment of one video",
@@ -242,7 +260,9 @@ class ProblemsView(CourseView):
         """One row per problem submitted in the course."""
         problems = api.get_problems(self.course_id)
         self.last_updated = rows.latest(p["last_updated"] for p in problems)
-        return Response(rows.without(problems, "last_updated"))
+        return Response(rows.linked(
+            rows.without(problems, "last_updated"), "answers_url",
+            lambda p: self.url("problem-answers", course_id=self.course_id, problem_id=p["problem_id"])))
 
 
 @extend_schema(summary="Answer distribution of one problem (learners' last answers)",

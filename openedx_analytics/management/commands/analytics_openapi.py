@@ -20,8 +20,9 @@ class Command(BaseCommand):
         from openedx_analytics.api.v1 import docs
 
         if options["check"]:
-            current = docs.SCHEMA_FILE.read_text(encoding="utf-8") if docs.SCHEMA_FILE.exists() else ""
-            if current != docs.as_yaml(docs.generate()):
+            if not docs.SCHEMA_FILE.exists():
+                raise CommandError(f"{docs.SCHEMA_FILE} is missing: the package was installed without its data files")
+            if docs.SCHEMA_FILE.read_text(encoding="utf-8") != docs.as_yaml(docs.generate()):
                 raise CommandError(f"{docs.SCHEMA_FILE} is out of date: run manage analytics_openapi")
             self.stdout.write("schema is current")
             return
