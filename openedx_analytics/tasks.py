@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 
 from openedx_analytics import conf
-from openedx_analytics.pipeline.drain import drain
+from openedx_analytics.drain import drain
 from openedx_analytics.pipeline.ingest import ingest
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from openedx_analytics.backfill.progress import Progress
 from openedx_analytics.backfill.readers import SKIP, STDIN, Chunk, LineReader, parse_line
 from openedx_analytics.backfill.scope import BackfillScope
 from openedx_analytics.backfill.summary import Summary
+from openedx_analytics.drain import drain
 from openedx_analytics.models import (
     CertificateFact,
     EnrollmentFact,
@@ -29,7 +30,6 @@ from openedx_analytics.models import (
     VideoEventFact,
 )
 from openedx_analytics.pipeline import facts
-from openedx_analytics.pipeline.drain import drain
 from openedx_analytics.pipeline.ingest import record_rejections
 from openedx_analytics.pipeline.normalizer import Outcome, normalize
 from openedx_analytics.pipeline.records import (
