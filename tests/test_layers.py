@@ -106,7 +106,7 @@ def test_the_drain_sits_above_the_engines_and_the_pipeline_below_them():
 
 
 @pytest.mark.parametrize("source, imported, expected", [
-    ("from openedx_analytics.metrics import video\n", "openedx_analytics.pipeline.facts", ["metrics"]),
+    ("from openedx_analytics.metrics import video\n", "openedx_analytics.pipeline.facts", ["video"]),
     ("def later():\n    from openedx_analytics import tasks\n", "openedx_analytics.metrics.video", ["tasks"]),
 ])
 def test_an_upward_import_is_caught(tmp_path, source, imported, expected):
