@@ -35,15 +35,12 @@ log = logging.getLogger(__name__)
 
 #: kind -> engine(course_id, keys, now, using)
 ENGINES: dict[str, Callable] = {
-    DirtyScope.VIDEO_USER: video.recompute_viewers,
+    DirtyScope.VIDEO_USER: video.recompute,
     DirtyScope.ENROLLMENT: enrollment.recompute,
     DirtyScope.ACTIVITY: activity.recompute,
-    DirtyScope.VIDEO: video.recompute,
     DirtyScope.PROBLEM: problems.recompute,
     DirtyScope.GRADES: grades.recompute,
 }
-#: Kinds whose engines write the same aggregates share one lock.
-LOCK_KIND = {DirtyScope.VIDEO_USER: DirtyScope.VIDEO}
 ID_CHUNK = 900
 
 
@@ -88,7 +85,7 @@ def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: st
     raises ``UnitBusy`` at once (on databases that can skip locked rows), so a worker never
     sits idle behind a busy course.
     """
-    lock_kind = LOCK_KIND.get(kind, kind)
+    lock_kind = kind
     skip_locked = not wait and connections[using].features.has_select_for_update_skip_locked
     with transaction.atomic(using=using):
         lock, _ = ScopeLock.objects.using(using).get_or_create(kind=lock_kind, course_id=course_id, key="")

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from openedx_analytics.metrics.enrollment import enrollment_series
+from openedx_analytics.metrics.enrollment import compute as enrollment_series
 from openedx_analytics.metrics.grades import bucket_of
 from openedx_analytics.metrics.problems import consolidate_variants, problem_figures
 from openedx_analytics.metrics.video import PlayerEvent, end_segment, infer_final_segment, touched_segments, viewings

@@ -12,19 +12,33 @@ class DirtyScope(models.Model):
     Written in the same transaction as the facts that changed; deleted (by id) only by
     the recompute that read it, so a change landing mid-recompute is picked up next time.
 
-    .. no_pii: Scopes name courses, videos, problems and days. Video-viewer scopes carry a
-       user id in ``key`` only until they are drained.
+    Kinds, and what a marker's ``key`` names (the engine of each kind recomputes from it):
+
+    - ``enrollment``: the UTC day of the change (ISO date); the engine starts at the
+      earliest day marked.
+    - ``activity``: the UTC day (ISO date) whose day and week counts change.
+    - ``video_user``: ``"<user_id> <video_id>"``, a learner whose events on a video changed.
+    - ``problem``: ``"<user_id> <problem_id>"``, a learner who submitted (a bare problem
+      id: every learner of that problem).
+    - ``grades``: the user id of a learner whose enrollment, grade, passing status or
+      certificate changed.
+
+    Any kind also takes ``"*"`` (``ALL_KEYS``: rebuild the course's aggregates of that
+    kind from all its facts). A writer that deletes a learner's facts marks the keys above
+    for that learner, and ``"*"`` for ``enrollment`` (which replays only learners with a
+    fact left on or after the day marked).
+
+    .. no_pii: Scopes name courses, videos, problems and days. Video-viewer, problem and
+       grades scopes carry a user id in ``key`` only until they are drained.
     """
 
     ENROLLMENT = "enrollment"
     ACTIVITY = "activity"
     VIDEO_USER = "video_user"
-    VIDEO = "video"
     PROBLEM = "problem"
     GRADES = "grades"
-    #: Recompute order within one drain: derived per-learner facts before the course-level
-    #: aggregates that read them.
-    ORDER = (VIDEO_USER, ENROLLMENT, ACTIVITY, VIDEO, PROBLEM, GRADES)
+    #: Recompute order within one drain.
+    ORDER = (VIDEO_USER, ENROLLMENT, ACTIVITY, PROBLEM, GRADES)
 
     kind = models.CharField(max_length=16)
     course_id = models.CharField(max_length=COURSE_ID_LENGTH)
