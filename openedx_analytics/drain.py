@@ -13,12 +13,20 @@ were marked. Correct with many workers at once:
   handled while this one waited for the lock are skipped, so a busy course is recomputed
   once, not once per waiting worker.
 
-A unit that fails is retried key by key, so one bad problem or video never blocks the
-rest of its course; keys that still fail are logged and stay dirty.
+Failures are of two kinds (``failures.database_unavailable``):
+
+- the analytics database is unavailable (connection lost, server gone, lock timeout,
+  tables not migrated): the error propagates, so the calling task's retry policy (bounded,
+  with backoff) runs the drain again later; every marker not yet recomputed is still there;
+- anything else: the unit is retried key by key, so one bad problem or video never blocks
+  the rest of its course. A key that still fails is recorded (``ScopeFailure``) and stays
+  dirty for a later attempt; at its ``OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS``-th failure it
+  is quarantined: its markers go, an ERROR is logged, and the admin lists it for a retry.
 """
 from __future__ import annotations
 
 import logging
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,9 +35,11 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from openedx_analytics import conf
+from openedx_analytics.failures import database_unavailable
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.models import DirtyScope, ScopeLock
-from openedx_analytics.pipeline.facts import Scope
+from openedx_analytics.models.operations import ScopeFailure
+from openedx_analytics.pipeline.facts import Scope, mark_dirty
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +52,8 @@ ENGINES: dict[str, Callable] = {
     DirtyScope.GRADES: grades.recompute,
 }
 ID_CHUNK = 900
+#: Characters of an error kept with a failed scope.
+ERROR_CHARS = 4000
 
 
 class UnitBusy(Exception):
@@ -50,11 +62,13 @@ class UnitBusy(Exception):
 
 @dataclass
 class DrainReport:
-    """What a drain did: keys recomputed per kind, scopes that failed (left dirty), and
-    courses with a unit another worker was recomputing (left for a follow-up)."""
+    """What a drain did: keys recomputed per kind, scopes that failed (left dirty for another
+    attempt), scopes quarantined, and courses with a unit another worker was recomputing
+    (left for a follow-up)."""
 
     recomputed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failed: list[Scope] = field(default_factory=list)
+    quarantined: list[Scope] = field(default_factory=list)
     busy: set[str] = field(default_factory=set)
 
     @property
@@ -100,7 +114,16 @@ def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: st
         ENGINES[kind](course_id, keys, now, using)
         ScopeLock.objects.using(using).filter(pk=lock.pk).update(computed_at=now)
         _delete(alive, using)
+        _forget_failures(kind, course_id, keys, using)
     return len(keys)
+
+
+def _forget_failures(kind: str, course_id: str, keys: set[str], using: str) -> None:
+    """A scope that recomputed starts its count of failed attempts again (quarantined ones stay listed)."""
+    failures = ScopeFailure.objects.using(using).filter(kind=kind, course_id=course_id, quarantined_at__isnull=True)
+    stale = [pk for pk, key in failures.values_list("pk", "key") if key in keys]
+    if stale:
+        ScopeFailure.objects.using(using).filter(pk__in=stale).delete()
 
 
 def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds: int = 1000) -> DrainReport:
@@ -138,7 +161,9 @@ def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds
             except UnitBusy:
                 busy_units.add((kind, course_id))
                 report.busy.add(course_id)
-            except Exception:  # noqa: BLE001 - retried key by key below
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise  # the task retries later; the markers are all still there
                 log.warning("openedx_analytics: recomputing %s of %s failed; retrying key by key",
                             kind, course_id, exc_info=True)
                 _recompute_key_by_key(kind, course_id, unit, using, report, failed_ids)
@@ -153,7 +178,55 @@ def _recompute_key_by_key(kind: str, course_id: str, unit: dict[int, str], using
     for key, markers in sorted(by_key.items()):
         try:
             report.recomputed[kind] += recompute_unit(kind, course_id, markers, using)
-        except Exception:  # noqa: BLE001 - one bad scope must not stop the others
-            log.exception("openedx_analytics: recomputing %s failed; it stays dirty", (kind, course_id, key))
-            report.failed.append((kind, course_id, key))
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            scope = (kind, course_id, key)
+            if record_failure(scope, list(markers), exc, using):
+                report.quarantined.append(scope)
+            else:
+                report.failed.append(scope)
             failed_ids.update(markers)
+
+
+def record_failure(scope: Scope, marker_ids: list[int], exc: BaseException, using: str) -> bool:
+    """Count a failed recompute of ``scope``; quarantine it (drop ``marker_ids``) at the last attempt.
+
+    Returns whether the scope is now quarantined.
+    """
+    kind, course_id, key = scope
+    limit = max(int(conf.get("OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS")), 1)
+    error = "".join(traceback.format_exception(exc))[-ERROR_CHARS:]
+    with transaction.atomic(using=using):
+        failure, _ = ScopeFailure.objects.using(using).select_for_update().get_or_create(
+            kind=kind, course_id=course_id, key=key)
+        failure.attempts += 1
+        failure.error = error
+        quarantined = failure.attempts >= limit
+        if quarantined:
+            failure.quarantined_at = timezone.now()
+            _delete(marker_ids, using)
+        failure.save(using=using)
+    if quarantined:
+        log.error("openedx_analytics: quarantined %s after %s failed recomputes; it no longer blocks its "
+                  "course. Fix the cause, then retry it in the admin (Scope failures). Last error: %s",
+                  failure, failure.attempts, error.strip().splitlines()[-1] if error.strip() else "?")
+    else:
+        log.warning("openedx_analytics: recomputing %s failed (attempt %s of %s); it stays dirty for a retry",
+                    failure, failure.attempts, limit, exc_info=exc)
+    return quarantined
+
+
+def retry_failed_scopes(failure_ids: list[int]) -> list[str]:
+    """Mark the scopes of these ``ScopeFailure`` rows dirty again and forget their failures; return their courses.
+
+    An operator's retry of quarantined scopes: the next drain of each course recomputes them
+    (and counts their attempts afresh).
+    """
+    using = conf.analytics_db()
+    with transaction.atomic(using=using):
+        failures = list(ScopeFailure.objects.using(using).filter(pk__in=failure_ids)
+                        .values_list("pk", "kind", "course_id", "key"))
+        mark_dirty({(kind, course_id, key) for _pk, kind, course_id, key in failures}, using=using)
+        ScopeFailure.objects.using(using).filter(pk__in=[pk for pk, *_scope in failures]).delete()
+    return sorted({course_id for _pk, _kind, course_id, _key in failures})

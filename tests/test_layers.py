@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", (
         f"{PACKAGE}.conf", f"{PACKAGE}.settings", f"{PACKAGE}.models", f"{PACKAGE}.migrations",
-        f"{PACKAGE}.router", f"{PACKAGE}.compat", f"{PACKAGE}.toggles",
+        f"{PACKAGE}.router", f"{PACKAGE}.compat", f"{PACKAGE}.toggles", f"{PACKAGE}.failures",
     )),
     ("normalize", (f"{PACKAGE}.pipeline.envelope", f"{PACKAGE}.pipeline.records", f"{PACKAGE}.pipeline.normalizer")),
     ("facts and markers", (f"{PACKAGE}.pipeline",)),
@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         f"{PACKAGE}.backfill.runner", f"{PACKAGE}.backfill.readers", f"{PACKAGE}.backfill.scope",
         f"{PACKAGE}.backfill.checkpoints", f"{PACKAGE}.backfill.progress", f"{PACKAGE}.backfill.summary",
     )),
-    ("tasks", (f"{PACKAGE}.tasks",)),
+    ("tasks and the hand-off to them", (f"{PACKAGE}.tasks", f"{PACKAGE}.dispatch")),
     ("doors, commands, API and admin", (PACKAGE,)),
 ]
 

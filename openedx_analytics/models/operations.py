@@ -46,7 +46,10 @@ class DirtyScope(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "course_id", "key"], name="oa_dirty_scope")]
+        indexes = [
+            models.Index(fields=["kind", "course_id", "key"], name="oa_dirty_scope"),
+            models.Index(fields=["created"], name="oa_dirty_scope_created"),  # the sweep of old markers
+        ]
 
 
 class ScopeLock(models.Model):
@@ -65,6 +68,37 @@ class ScopeLock(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "course_id", "key"], name="oa_scopelock_unique")]
+
+
+class ScopeFailure(models.Model):
+    """A scope whose recompute failed: how often, the last error, and whether it is quarantined.
+
+    A failing scope is retried on later drains; after ``OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS``
+    failures it is quarantined: its dirty markers are removed, so it stops being retried and
+    stops costing its course's recomputes, and it waits here (admin: "Scope failures") for an
+    operator to retry it. A successful recompute of the scope forgets its failures.
+
+    .. pii: A video-viewer scope's ``key`` holds the learner's user id.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    kind = models.CharField(max_length=16)
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    key = models.CharField(max_length=255, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    first_failed = models.DateTimeField(auto_now_add=True)
+    last_failed = models.DateTimeField(auto_now=True)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "course_id", "key"], name="oa_scopefailure_unique")]
+        indexes = [models.Index(fields=["course_id", "kind"], name="oa_scopefailure_course")]
+
+    def __str__(self) -> str:
+        """The scope, as the logs name it."""
+        return f"{self.kind} of {self.course_id}" + (f" [{self.key}]" if self.key else "")
 
 
 class RejectionCount(models.Model):
