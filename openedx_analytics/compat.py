@@ -149,17 +149,21 @@ def courses_for_user(user: Any, roles: Sequence[str] = ANALYTICS_ROLES) -> list[
 def course_flag_override(flag_name: str, course_key: Any) -> bool | None:
     """The LMS's per-course, then per-org override of a waffle flag: True (on), False (off), None (unset).
 
-    Outside the LMS there are no overrides: None. Never raises into a request: a failure
-    to read the overrides is logged and read as unset.
+    Outside the LMS the stub host's stand-ins answer, if installed; otherwise there are no
+    overrides: None. Never raises into a request: a failure to read the overrides is logged
+    and read as unset.
     """
-    if not lms_available():
+    if not lms_available() and not apps.is_installed(_STUB_APP):
         return None
     key = _key(course_key)
     try:
-        from openedx.core.djangoapps.waffle_utils.models import (
-            WaffleFlagCourseOverrideModel,
-            WaffleFlagOrgOverrideModel,
-        )
+        if lms_available():
+            from openedx.core.djangoapps.waffle_utils.models import (
+                WaffleFlagCourseOverrideModel,
+                WaffleFlagOrgOverrideModel,
+            )
+        else:
+            from lms_host.stub.models import WaffleFlagCourseOverrideModel, WaffleFlagOrgOverrideModel
 
         choice = WaffleFlagCourseOverrideModel.override_value(flag_name, key)
         if choice not in ("on", "off"):

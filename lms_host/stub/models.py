@@ -11,6 +11,8 @@ compat reads, no more), so the compat queries are the same inside the LMS and he
 - ``PersistentCourseGrade``: lms.djangoapps.grades.models
 - ``GeneratedCertificate``: lms.djangoapps.certificates.models
 - ``StudentModule``: lms.djangoapps.courseware.models
+- ``WaffleFlagCourseOverrideModel`` and ``WaffleFlagOrgOverrideModel``:
+  openedx.core.djangoapps.waffle_utils.models (their ``override_value`` classmethods)
 
 Timestamps the LMS sets automatically (``modified`` and friends) default to now but can
 be given, so the demo can lay history out over past days.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from config_models.models import ConfigurationModel
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -182,3 +185,60 @@ class StudentModule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_id} on {self.module_state_key}"
+
+
+class _FlagOverride(ConfigurationModel):
+    """What the LMS's waffle-flag course and org overrides share: a flag, a choice, and its history.
+
+    Like the originals, rows are configuration history: the newest row for a key decides,
+    and a disabled newest row means "unset".
+    """
+
+    CHOICES = (("on", "Force On"), ("off", "Force Off"))
+    UNSET = "unset"
+
+    waffle_flag = models.CharField(max_length=255, db_index=True)
+    override_choice = models.CharField(choices=CHOICES, default="on", max_length=3)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _override(cls, waffle_flag: str, **key: Any) -> str:
+        if not waffle_flag or not all(key.values()):
+            return cls.UNSET
+        newest = cls.objects.filter(waffle_flag=waffle_flag, **key).order_by("-change_date").first()
+        return newest.override_choice if newest is not None and newest.enabled else cls.UNSET
+
+
+class WaffleFlagCourseOverrideModel(_FlagOverride):
+    """A waffle flag forced on or off for one course (openedx.core.djangoapps.waffle_utils.models).
+
+    .. no_pii:
+    """
+
+    KEY_FIELDS = ("waffle_flag", "course_id")
+
+    course_id = CourseKeyField(max_length=255, db_index=True)
+
+    @classmethod
+    def override_value(cls, waffle_flag: str, course_id: Any) -> str:
+        """"on", "off" or "unset" for the flag in the course, as the LMS's classmethod answers."""
+        return cls._override(waffle_flag, course_id=course_id)
+
+
+class WaffleFlagOrgOverrideModel(_FlagOverride):
+    """A waffle flag forced on or off for every course of an org (openedx.core.djangoapps.waffle_utils.models).
+
+    .. no_pii:
+    """
+
+    KEY_FIELDS = ("waffle_flag", "org")
+
+    org = models.CharField(max_length=255, db_index=True)
+
+    @classmethod
+    def override_value(cls, waffle_flag: str, org: str) -> str:
+        """"on", "off" or "unset" for the flag in the org, as the LMS's classmethod answers."""
+        return cls._override(waffle_flag, org=org)
