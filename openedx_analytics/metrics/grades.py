@@ -176,7 +176,10 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
             tally.add(standing)
             rows.append((course_id, user_id, standing.passing, standing.bucket, standing.certificate))
         insert_ignore(GradeLearner, _STANDING_COLUMNS, rows, using, ignore_conflicts=False)
-        write(course_id, tally, now, using)
+        if rows:
+            write(course_id, tally, now, using)
+        else:  # no learner has a fact here: no figures, as for a course never seen
+            CourseGrades.objects.using(using).filter(course_id=course_id).delete()
         return
     tally = Tally(passing=stored_row.passing_users,
                   buckets=Counter({row["bucket"]: row["count"] for row in stored_row.buckets}),
