@@ -30,6 +30,7 @@ from openedx_analytics.dispatch import backfill_hint
 from openedx_analytics.drain import DrainReport, drain
 from openedx_analytics.failures import AnalyticsDatabaseUnavailable, database_unavailable
 from openedx_analytics.models import DirtyScope
+from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
 
 log = logging.getLogger(__name__)
@@ -134,12 +135,14 @@ def after_drain(report: DrainReport) -> None:
     if report.failed and not current_app.conf.task_always_eager:
         using = conf.analytics_db()
         for course_id in sorted({course for _kind, course, _key in report.failed}):
-            from openedx_analytics.models.operations import ScopeFailure
-
-            attempts = max(ScopeFailure.objects.using(using).filter(course_id=course_id)
+            attempts = max(ScopeFailure.objects.using(using).filter(course_id=course_id, quarantined_at__isnull=True)
                            .values_list("attempts", flat=True), default=1)
-            countdown = FAILED_SCOPE_RETRY_SECONDS * 4 ** max(attempts - 1, 0)
-            recompute_dirty_scopes.apply_async(args=[[course_id]], countdown=countdown, queue=conf.celery_queue())
+            countdown = min(FAILED_SCOPE_RETRY_SECONDS * 4 ** max(attempts - 1, 0), RETRY_BACKOFF_MAX)
+            try:
+                recompute_dirty_scopes.apply_async(args=[[course_id]], countdown=countdown, queue=conf.celery_queue())
+            except Exception:  # noqa: BLE001 - the markers are stored: the sweep retries them
+                log.warning("openedx_analytics: could not schedule the retry of %s; the sweep will", course_id,
+                            exc_info=True)
 
 
 def follow_up(courses: set[str]) -> None:

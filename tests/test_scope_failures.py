@@ -258,3 +258,23 @@ def test_the_sweep_runs_at_most_once_per_interval():
     cache.delete(tasks._SWEEP_KEY)
     tasks.process_event_batch.delay(course_events(log, GAMMA), "live")
     assert markers() == []
+
+
+def test_a_worker_schedules_the_next_attempt_of_a_failed_scope_with_backoff(broken_problems):
+    from lms_host.celery import app
+
+    ingest(SampleLog().events, source="live")
+    report = drain.drain()
+    assert report.failed
+    saved = app.conf.task_always_eager
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    try:
+        with mock.patch.object(tasks.recompute_dirty_scopes, "apply_async") as send:
+            tasks.after_drain(report)
+            send.assert_called_once_with(args=[[ALPHA]], countdown=tasks.FAILED_SCOPE_RETRY_SECONDS,
+                                         queue=conf.celery_queue())
+            send.reset_mock()
+            tasks.after_drain(drain.drain())  # second attempt failed too: four times longer
+            assert send.call_args.kwargs["countdown"] == 4 * tasks.FAILED_SCOPE_RETRY_SECONDS
+    finally:
+        app.conf.CELERY_TASK_ALWAYS_EAGER = saved
