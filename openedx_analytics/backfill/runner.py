@@ -206,7 +206,7 @@ class Backfill:
         report = drain(courses=courses)
         self.summary.recompute_seconds += time.monotonic() - started
         self.summary.scopes_recomputed += report.total
-        self.summary.scopes_failed += len(report.failed)
+        self.summary.scopes_failed += len(report.failed) + len(report.quarantined)
 
 
 def lms_iterator(kind: str) -> Callable[..., Iterable[dict[str, Any]]]:
