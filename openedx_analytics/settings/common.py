@@ -39,8 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_ANALYTICS_REJECTED_SAMPLE_SIZE": 100,
     # .. setting_name: OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO
     # .. setting_default: 0.05
-    # .. setting_description: When no event reports a video's duration, the last segment is the
-    #   first one (walking back) whose viewers are at least this fraction of the previous one's.
+    # .. setting_description: When no event reports a video's duration, the timeline ends at the
+    #   last segment (walking back from the last one watched) whose viewers are at least this
+    #   fraction of the video's peak viewers (those of its most-watched segment).
     "OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO": 0.05,
     # .. setting_name: OPENEDX_ANALYTICS_BUSY_RETRY_SECONDS
     # .. setting_default: 2
