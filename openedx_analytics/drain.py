@@ -119,8 +119,8 @@ def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: st
 
 
 def _forget_failures(kind: str, course_id: str, keys: set[str], using: str) -> None:
-    """A scope that recomputed starts its count of failed attempts again (quarantined ones stay listed)."""
-    failures = ScopeFailure.objects.using(using).filter(kind=kind, course_id=course_id, quarantined_at__isnull=True)
+    """A scope that recomputed is healthy again: its failed attempts (and any quarantine) are forgotten."""
+    failures = ScopeFailure.objects.using(using).filter(kind=kind, course_id=course_id)
     stale = [pk for pk, key in failures.values_list("pk", "key") if key in keys]
     if stale:
         ScopeFailure.objects.using(using).filter(pk__in=stale).delete()

@@ -20,6 +20,7 @@ from openedx_analytics import api, conf, drain, tasks
 from openedx_analytics.failures import database_unavailable
 from openedx_analytics.models import DirtyScope, EnrollmentFact
 from openedx_analytics.models.operations import ScopeFailure
+from openedx_analytics.pipeline.facts import mark_dirty
 from openedx_analytics.pipeline.ingest import ingest
 from tests.test_backfill import ALPHA, BETA, GAMMA, SampleLog
 
@@ -278,3 +279,23 @@ def test_a_worker_schedules_the_next_attempt_of_a_failed_scope_with_backoff(brok
             assert send.call_args.kwargs["countdown"] == 4 * tasks.FAILED_SCOPE_RETRY_SECONDS
     finally:
         app.conf.CELERY_TASK_ALWAYS_EAGER = saved
+
+
+def test_a_quarantined_scope_that_new_data_recomputes_leaves_the_list(settings):
+    settings.OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS = 1
+    ingest(SampleLog().events, source="live")
+    real = drain.ENGINES[DirtyScope.PROBLEM]
+    broken = {"on": True}
+
+    def engine(course_id, keys, now, using):
+        if broken["on"] and course_id == ALPHA:
+            raise ValueError("a poisoned problem")
+        return real(course_id, keys, now, using)
+
+    with mock.patch.dict(drain.ENGINES, {DirtyScope.PROBLEM: engine}):
+        quarantined = drain.drain().quarantined
+        assert quarantined and failures().count() == len(quarantined)
+        broken["on"] = False
+        mark_dirty(quarantined)  # new events for the same problems arrive
+        drain.drain()
+    assert not failures().exists()
