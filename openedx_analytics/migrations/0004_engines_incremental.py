@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='enrollmentfact',
-            index=models.Index(fields=['course_id', 'time'], name='oa_enrfact_course_time'),
+            index=models.Index(fields=['course_id', 'time', 'user_id'], name='oa_enrfact_course_time'),
         ),
         migrations.AddConstraint(
             model_name='gradelearner',
