@@ -170,6 +170,13 @@ def test_incremental_recomputes_equal_a_whole_rebuild(history):
     assert stored_rows(course) == incremental
 
 
+def test_a_course_fed_live_verifies_clean(captured_batches):
+    doors.run_scenario()
+    doors.problem_check(3, 1, False, "Paris")  # and a reset attempt
+    assert api.get_problems(doors.COURSE)[0]["total_submissions"] == 4
+    assert verify_course(doors.COURSE) == []
+
+
 def test_a_tampered_timeline_row_is_named():
     course = "course-v1:Tamper+T1+2026"
     now = dt.datetime.now(dt.timezone.utc)
