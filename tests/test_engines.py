@@ -98,6 +98,20 @@ def test_markers_name_what_changed():
     assert set(ENGINES) == set(DirtyScope.ORDER)
 
 
+def test_ids_too_long_to_carry_a_user_id_recompute_the_whole_block():
+    course = "course-v1:Long+L1+2026"
+    long_id = "block-v1:Long+L1+2026+type@problem+block@" + "x" * 210
+    now = dt.datetime.now(dt.timezone.utc)
+    scopes = write_facts([ProblemSubmission(course, long_id, 123456, now, 1, True),
+                          VideoEvent(course, long_id, 123456, now, "play", 0.0),
+                          VideoEvent(course, long_id, 123456, now + dt.timedelta(seconds=8), "pause", 8.0)])
+    assert {key for _kind, _course, key in scopes} == {long_id}
+    drain(courses=[course])
+    assert api.get_problems(course)[0]["users_attempted"] == 1
+    assert api.get_videos(course)[0]["users_at_start"] == 1
+    assert verify_course(course) == []
+
+
 # ------------------------------------------------------------ incremental == whole rebuild
 
 USERS = st.integers(1, 6)

@@ -298,7 +298,8 @@ def _viewer_row(course_id: str, video_id: str, user_id: int, viewer: Viewer) -> 
 
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
-    """Bring the videos of the learners named by ``keys`` ("<user_id> <video_id>") up to date.
+    """Bring the videos of the learners named by ``keys`` ("<user_id> <video_id>"; a bare video id: every
+    learner of that video) up to date.
 
     One query per video reads the events of all its changed learners. ``ALL_KEYS`` (after a
     backfill) rebuilds every video of the course from all its viewers, streaming one
@@ -308,12 +309,19 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         for video_id in video_ids(course_id, using):
             _rebuild(course_id, video_id, now, using)
         return
+    whole: set[str] = set()
     users_by_video: dict[str, set[int]] = defaultdict(set)
     for key in keys:
-        user_text, video_id = key.split(" ", 1)
-        users_by_video[video_id].add(int(user_text))
+        user_text, _, video_id = key.partition(" ")
+        if video_id and user_text.isdigit():
+            users_by_video[video_id].add(int(user_text))
+        else:
+            whole.add(key)
+    for video_id in sorted(whole):
+        _rebuild(course_id, video_id, now, using)
     for video_id, user_ids in sorted(users_by_video.items()):
-        _update(course_id, video_id, sorted(user_ids), now, using)
+        if video_id not in whole:
+            _update(course_id, video_id, sorted(user_ids), now, using)
 
 
 def _rebuild(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:

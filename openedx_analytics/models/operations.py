@@ -18,8 +18,9 @@ class DirtyScope(models.Model):
       earliest day marked.
     - ``activity``: the UTC day (ISO date) whose day and week counts change.
     - ``video_user``: ``"<user_id> <video_id>"``, a learner whose events on a video changed.
-    - ``problem``: ``"<user_id> <problem_id>"``, a learner who submitted (a bare problem
-      id: every learner of that problem).
+    - ``problem``: ``"<user_id> <problem_id>"``, a learner who submitted.
+    - a bare video or problem id (an id too long to carry a user id as well): every
+      learner of that video or problem.
     - ``grades``: the user id of a learner whose enrollment, grade, passing status or
       certificate changed.
 

@@ -60,10 +60,19 @@ def scopes_of(record: Record) -> list[Scope]:
     if isinstance(record, Activity):
         return [(DirtyScope.ACTIVITY, course, record.day.isoformat())]
     if isinstance(record, VideoEvent):
-        return [(DirtyScope.VIDEO_USER, course, f"{record.user_id} {record.video_id}")]
+        return [(DirtyScope.VIDEO_USER, course, _learner_key(record.user_id, record.video_id))]
     if isinstance(record, ProblemSubmission):
-        return [(DirtyScope.PROBLEM, course, f"{record.user_id} {record.problem_id}")]
+        return [(DirtyScope.PROBLEM, course, _learner_key(record.user_id, record.problem_id))]
     return [(DirtyScope.GRADES, course, str(record.user_id))]
+
+
+MARKER_KEY_LENGTH = DirtyScope._meta.get_field("key").max_length
+
+
+def _learner_key(user_id: int, block_id: str) -> str:
+    """``"<user_id> <block_id>"``; a block id too long for that asks for the whole block instead."""
+    key = f"{user_id} {block_id}"
+    return key if len(key) <= MARKER_KEY_LENGTH else block_id
 
 
 #: model -> columns its ``_fact_values`` tuples fill, in order
