@@ -117,21 +117,6 @@ def load_standings(course_id: str, using: str, user_ids: Iterable[int] | None = 
             yield user_id, standing_of(*facts[user_id])
 
 
-def grade_figures(passing_rows: Iterable[tuple[Any, ...]], grade_rows: Iterable[tuple[Any, ...]],
-                  certificate_rows: Iterable[tuple[Any, ...]], enrollment_rows: Iterable[tuple[Any, ...]]
-                  ) -> dict[str, Any]:
-    """Passing learners, grade buckets of enrolled learners and certificates by mode, from fact rows.
-
-    Rows are (user_id, time, fingerprint, *values): passing (is_passing), grades (percent),
-    certificates (status, mode); enrollment rows are the enrollment engine's ``FactRow``.
-    """
-    facts: dict[int, list[list]] = defaultdict(lambda: [[], [], [], []])
-    for index, rows in enumerate((passing_rows, grade_rows, certificate_rows, enrollment_rows)):
-        for row in rows:
-            facts[row[0]][index].append(row)
-    return compute(compute_course(standing_of(*lists) for lists in facts.values()))
-
-
 def compute_course(standings: Iterable[Standing]) -> Tally:
     """The course's tally from all its learners' standings."""
     tally = Tally()
