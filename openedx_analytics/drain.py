@@ -126,13 +126,17 @@ def _forget_failures(kind: str, course_id: str, keys: set[str], using: str) -> N
         ScopeFailure.objects.using(using).filter(pk__in=stale).delete()
 
 
-def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds: int = 1000) -> DrainReport:
+def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds: int = 1000,
+          last_attempt: bool = False) -> DrainReport:
     """Recompute dirty scopes (of ``courses`` only, if given) until none is left; return a report.
 
     Each round lists the (kind, course) units that have markers and recomputes each unit
     once for all its markers, however many there are (a backfill leaves tens of thousands
     of viewer markers per course; each video is still replayed once). With ``wait=False``
     units another worker is recomputing are skipped and their courses reported as busy.
+    With ``last_attempt`` (the calling task has no retry left) a scope that still meets a
+    database error is quarantined like any failing scope, instead of failing the task
+    again; if the database is really down, recording that fails too and every marker stays.
     """
     using = conf.analytics_db()
     course_filter = sorted(set(courses)) if courses is not None else None
@@ -162,16 +166,16 @@ def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds
                 busy_units.add((kind, course_id))
                 report.busy.add(course_id)
             except Exception as exc:
-                if database_unavailable(exc):
+                if database_unavailable(exc) and not last_attempt:
                     raise  # the task retries later; the markers are all still there
                 log.warning("openedx_analytics: recomputing %s of %s failed; retrying key by key",
                             kind, course_id, exc_info=True)
-                _recompute_key_by_key(kind, course_id, unit, using, report, failed_ids)
+                _recompute_key_by_key(kind, course_id, unit, using, report, failed_ids, last_attempt)
     return report
 
 
 def _recompute_key_by_key(kind: str, course_id: str, unit: dict[int, str], using: str, report: DrainReport,
-                          failed_ids: set[int]) -> None:
+                          failed_ids: set[int], last_attempt: bool) -> None:
     by_key: dict[str, dict[int, str]] = defaultdict(dict)
     for marker_id, key in unit.items():
         by_key[key][marker_id] = key
@@ -179,20 +183,23 @@ def _recompute_key_by_key(kind: str, course_id: str, unit: dict[int, str], using
         try:
             report.recomputed[kind] += recompute_unit(kind, course_id, markers, using)
         except Exception as exc:
-            if database_unavailable(exc):
+            unavailable = database_unavailable(exc)
+            if unavailable and not last_attempt:
                 raise
             scope = (kind, course_id, key)
-            if record_failure(scope, list(markers), exc, using):
+            if record_failure(scope, list(markers), exc, using, retries_exhausted=unavailable):
                 report.quarantined.append(scope)
             else:
                 report.failed.append(scope)
             failed_ids.update(markers)
 
 
-def record_failure(scope: Scope, marker_ids: list[int], exc: BaseException, using: str) -> bool:
+def record_failure(scope: Scope, marker_ids: list[int], exc: BaseException, using: str, *,
+                   retries_exhausted: bool = False) -> bool:
     """Count a failed recompute of ``scope``; quarantine it (drop ``marker_ids``) at the last attempt.
 
-    Returns whether the scope is now quarantined.
+    ``retries_exhausted``: the task's retries are spent already (on database errors), so
+    the scope is quarantined at once. Returns whether the scope is now quarantined.
     """
     kind, course_id, key = scope
     limit = max(int(conf.get("OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS")), 1)
@@ -202,7 +209,7 @@ def record_failure(scope: Scope, marker_ids: list[int], exc: BaseException, usin
             kind=kind, course_id=course_id, key=key)
         failure.attempts += 1
         failure.error = error
-        quarantined = failure.attempts >= limit
+        quarantined = retries_exhausted or failure.attempts >= limit
         if quarantined:
             failure.quarantined_at = timezone.now()
             _delete(marker_ids, using)

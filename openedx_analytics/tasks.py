@@ -196,13 +196,16 @@ def _waits(args: Any, kwargs: Any) -> bool:
     return bool(kwargs.get("wait", args[2] if len(args) > 2 else False))
 
 
-@shared_task(name="openedx_analytics.recompute_dirty_scopes", result_awaited=staticmethod(_waits), **IDEMPOTENT_TASK)
+@shared_task(name="openedx_analytics.recompute_dirty_scopes", bind=True, result_awaited=staticmethod(_waits),
+             **IDEMPOTENT_TASK)
 @unavailable_database_retries
-def recompute_dirty_scopes(course_ids: list[str] | None = None, is_follow_up: bool = False, wait: bool = False) -> int:
+def recompute_dirty_scopes(self: Task, course_ids: list[str] | None = None, is_follow_up: bool = False,
+                           wait: bool = False) -> int:
     """Drain every dirty scope (or those of ``course_ids``): follow-ups, retries, a backfill's last step.
 
     ``wait`` waits for courses another worker is recomputing (a backfill's last step must
-    not return before its courses are done); otherwise they get a follow-up.
+    not return before its courses are done); otherwise they get a follow-up. On the last
+    retry, a scope that still meets a database error is quarantined instead.
     """
     if is_follow_up:
         for course_id in course_ids or ():
@@ -210,7 +213,7 @@ def recompute_dirty_scopes(course_ids: list[str] | None = None, is_follow_up: bo
                 cache.delete(_follow_up_key(course_id))
             except Exception:  # noqa: BLE001
                 log.warning("openedx_analytics: could not clear the follow-up mark of %s", course_id)
-    report = drain(courses=course_ids, wait=wait)
+    report = drain(courses=course_ids, wait=wait, last_attempt=self.request.retries >= (self.max_retries or 0))
     after_drain(report)
     if course_ids is not None:
         sweep()

@@ -299,3 +299,22 @@ def test_a_quarantined_scope_that_new_data_recomputes_leaves_the_list(settings):
         mark_dirty(quarantined)  # new events for the same problems arrive
         drain.drain()
     assert not failures().exists()
+
+
+def test_a_scope_whose_database_errors_outlast_the_retries_is_quarantined(eager_retries, caplog):
+    """The last retry contains a scope that still fails on the database; the rest of the course is recomputed."""
+    log = SampleLog()
+    ingest(course_events(log, ALPHA), source="live")
+
+    def engine(course_id, keys, now, using):
+        raise OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
+
+    with mock.patch.dict(drain.ENGINES, {DirtyScope.PROBLEM: engine}), \
+            mock.patch.object(tasks.recompute_dirty_scopes, "max_retries", 1):
+        result = tasks.recompute_dirty_scopes.delay([ALPHA])
+    assert result.successful()
+    quarantined = failures(quarantined_at__isnull=False)
+    assert quarantined.exists() and set(quarantined.values_list("kind", flat=True)) == {DirtyScope.PROBLEM}
+    assert all("Lock wait timeout" in failure.error for failure in quarantined)
+    assert markers() == []
+    assert enrollment_right(log, ALPHA)
