@@ -14,8 +14,6 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from openedx_analytics.metrics.store import chunks, sync_rows
@@ -90,7 +88,9 @@ def learner_of(submissions: Iterable[SubmissionRow]) -> Learner:
     the submissions seen, or the attempt number the LMS reported when that is higher (a
     backfill from the LMS's state knows only the last submission).
     """
-    ordered = sorted(submissions, key=_order)
+    ordered = list(submissions)
+    if len(ordered) > 1:
+        ordered.sort(key=_order)
     first, last = ordered[0], ordered[-1]
     parts = {answer["part_id"] for submission in ordered for answer in submission[4]}
     return Learner(
@@ -176,9 +176,9 @@ def load_learners(course_id: str, problem_id: str, using: str,
     facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id, problem_id=problem_id)
     groups = [facts] if user_ids is None else [facts.filter(user_id__in=ids) for ids in chunks(sorted(user_ids))]
     for queryset in groups:
-        rows = queryset.order_by("user_id").values_list(*_FACT_COLUMNS).iterator(chunk_size=5000)
-        for user_id, submissions in groupby(rows, key=itemgetter(0)):
-            yield user_id, learner_of(submissions)
+        # Read in table order and group here: one problem's submissions fit in memory, and
+        # reading them in learner order costs a random read per row on a large table.
+        yield from _learners(queryset.values_list(*_FACT_COLUMNS).order_by().iterator(chunk_size=5000))
 
 
 def problem_ids(course_id: str, using: str) -> list[str]:

@@ -146,9 +146,10 @@ class Tally:
 
     def add(self, viewer: Viewer, sign: int = 1) -> None:
         """Add (``sign`` 1) or subtract (-1) one viewer."""
+        users, views = self.users, self.views
         for segment, count in viewer.segments.items():
-            self.users[segment] += sign
-            self.views[segment] += sign * count
+            users[segment] += sign
+            views[segment] += sign * count
         self.viewings += sign * viewer.viewings
         if viewer.duration:
             self.durations[viewer.duration] += sign
