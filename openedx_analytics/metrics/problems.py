@@ -249,12 +249,15 @@ def write(course_id: str, problem_id: str, tally: Tally, now: dt.datetime, using
     sync_rows(ProblemAnswerTally, scope, ("answer_key",), ("part_id", "answer_value", "correct", "variant", "count"),
               wanted, using, within=None if answers is None else {"answer_key__in": [answer_key(k) for k in changed]})
     touched = None if answers is None else sorted({key[0] for key in changed} | set(parts or ()))
-    by_part: Counter = Counter()
-    raw = ProblemAnswerTally.objects.using(using).filter(**scope)
-    for ids in ([None] if touched is None else list(chunks(touched))):
-        rows = raw if ids is None else raw.filter(part_id__in=ids)
-        for *key, n in rows.values_list("part_id", "answer_value", "correct", "variant", "count"):
-            by_part[tuple(key)] = n
+    if touched is None:  # the tally holds every answer
+        by_part = Counter({key: n for key, n in tally.answers.items() if n > 0})
+    else:  # merge the touched parts again, from every learner's answers to them
+        by_part = Counter()
+        raw = ProblemAnswerTally.objects.using(using).filter(**scope)
+        for ids in chunks(touched):
+            for *key, n in raw.filter(part_id__in=ids).values_list("part_id", "answer_value", "correct", "variant",
+                                                                   "count"):
+                by_part[tuple(key)] = n
     merged = consolidate_variants(by_part)
     fields = ("part_id", "answer_value", "correct", "variant")
     for ids in ([None] if touched is None else list(chunks(touched))):
