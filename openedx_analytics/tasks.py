@@ -118,7 +118,11 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
             raise
         log.warning("openedx_analytics: recomputing %s postponed, the analytics database is unavailable (%s)",
                     courses, exc)
-        recompute_dirty_scopes.apply_async(args=[courses], countdown=1, queue=conf.celery_queue())
+        try:
+            recompute_dirty_scopes.apply_async(args=[courses], countdown=1, queue=conf.celery_queue())
+        except Exception:  # noqa: BLE001 - the batch is stored and its markers too: the sweep recomputes them
+            log.warning("openedx_analytics: could not schedule the recompute of %s; the sweep will", courses,
+                        exc_info=True)
         return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": 0}
     after_drain(report)
     sweep()

@@ -318,3 +318,15 @@ def test_a_scope_whose_database_errors_outlast_the_retries_is_quarantined(eager_
     assert all("Lock wait timeout" in failure.error for failure in quarantined)
     assert markers() == []
     assert enrollment_right(log, ALPHA)
+
+
+@pytest.mark.parametrize("database_drops", [1], indirect=True)
+def test_a_stored_batch_whose_recompute_cannot_be_scheduled_is_left_to_the_sweep(database_drops, caplog):
+    log = SampleLog()
+    with mock.patch.object(tasks.recompute_dirty_scopes, "apply_async", side_effect=OSError("broker down")), \
+            caplog.at_level(logging.WARNING, logger=tasks.log.name):
+        result = tasks.process_event_batch.delay(course_events(log, GAMMA), "live")
+    assert result.successful() and result.result["accepted"] > 0
+    assert "the sweep will" in caplog.text and "could not be stored" not in caplog.text
+    assert EnrollmentFact.objects.using(conf.analytics_db()).exists()
+    assert {course for _kind, course, _key in markers()} == {GAMMA}  # kept for the sweep
