@@ -1,45 +1,153 @@
 """Celery tasks: take event batches into facts and keep aggregates current.
 
 Tasks are idempotent (facts de-duplicate, aggregates are recomputed), so they are
-acknowledged late and retried on database errors: a worker killed mid-task loses nothing.
+acknowledged late: a worker killed mid-task loses nothing. They store no result (nobody
+reads one; in an LMS that would be a write per task into the result backend).
+
+When the analytics database is unavailable (down, restarting, locked, or its tables not
+migrated yet), the error reaches the task's retry policy: the task is retried with
+exponential backoff, a bounded number of times, and keeps its batch meanwhile. A batch
+that still cannot be stored is logged at ERROR with the ``backfill_analytics`` arguments
+that recover it. Recomputes that could not run stay as dirty markers in the database:
+each task run also sweeps markers older than ``OPENEDX_ANALYTICS_SWEEP_SECONDS``, so
+nothing waits for an operator to schedule anything.
 """
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from celery import current_app, shared_task
+from celery import Task, current_app, shared_task
 from django.core.cache import cache
-from django.db import OperationalError
+from django.db import DatabaseError
+from django.utils import timezone
 
 from openedx_analytics import conf, retention
-from openedx_analytics.pipeline.drain import drain
+from openedx_analytics.dispatch import backfill_hint
+from openedx_analytics.drain import DrainReport, drain
+from openedx_analytics.failures import AnalyticsDatabaseUnavailable, database_unavailable
+from openedx_analytics.models import DirtyScope
+from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
 
 log = logging.getLogger(__name__)
 
+#: Retries of a task that met an unavailable database: with exponential backoff capped at
+#: ``RETRY_BACKOFF_MAX`` seconds (and full jitter) they span about half an hour.
+MAX_RETRIES = 12
+RETRY_BACKOFF_MAX = 300
+#: Delay before the first retry of a scope whose recompute failed (then x4 per attempt).
+FAILED_SCOPE_RETRY_SECONDS = 15
+_SWEEP_KEY = "openedx_analytics.sweep"
+
+
+class AnalyticsTask(Task):
+    """Our tasks' base: no result stored unless a caller waits for it; a batch lost after its retries is logged.
+
+    ``result_awaited(args, kwargs)`` (a task option) says whether a call's caller waits for
+    its result (a backfill's chunks and its final recompute); every other call is sent
+    with ``ignore_result``, so the result backend gets no write.
+    """
+
+    result_awaited: Callable[[Any, Any], bool] = staticmethod(lambda args, kwargs: False)
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, *positional: Any, **options: Any) -> Any:
+        """Send the task; its result is stored only for a caller that waits for it."""
+        options.setdefault("ignore_result", not self.result_awaited(args or (), kwargs or {}))
+        return super().apply_async(args, kwargs, *positional, **options)
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """The last retry failed: say what is lost and how to get it back."""
+        if self.name == process_event_batch.name:
+            events = (args[0] if args else kwargs.get("events")) or []
+            log.error("openedx_analytics: a batch of %s events could not be stored after %s retries (%s). %s",
+                      len(events), self.max_retries, exc, backfill_hint(events))
+        else:
+            log.error("openedx_analytics: %s failed after %s retries (%s); its dirty scopes stay marked and the "
+                      "sweep recomputes them", self.name, self.max_retries, exc)
+
+
 #: Options of every task here: each is idempotent, so it is acknowledged only once done
-#: (a killed worker's task is redelivered) and retried on database errors such as deadlocks.
+#: (a killed worker's task is redelivered), and it is retried while the analytics
+#: database is unavailable.
 IDEMPOTENT_TASK: dict[str, Any] = {
+    "base": AnalyticsTask,
     "acks_late": True,
-    "autoretry_for": (OperationalError,),
+    "autoretry_for": (AnalyticsDatabaseUnavailable,),
     "retry_backoff": True,
-    "max_retries": 5,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
+    "max_retries": MAX_RETRIES,
 }
 
 
-@shared_task(name="openedx_analytics.process_event_batch", **IDEMPOTENT_TASK)
+def unavailable_database_retries(function: Callable) -> Callable:
+    """Turn the database errors that mean "unavailable" (``failures.database_unavailable``) into a retry."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except DatabaseError as exc:
+            if database_unavailable(exc):
+                log.warning("openedx_analytics: the analytics database is unavailable (%s); %s will retry",
+                            exc, function.__name__)
+                raise AnalyticsDatabaseUnavailable(str(exc)) from exc
+            raise
+
+    return wrapper
+
+
+@shared_task(name="openedx_analytics.process_event_batch", ignore_result=True, **IDEMPOTENT_TASK)
+@unavailable_database_retries
 def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> dict[str, Any]:
-    """Store one batch of raw events as facts, then recompute the courses it touched."""
+    """Store one batch of raw events as facts, then recompute the courses it touched.
+
+    Once the facts are stored the batch is safe; a recompute that then meets an unavailable
+    database is handed to ``recompute_dirty_scopes`` (with its own retries) rather than
+    retrying this task, which would store the batch's rejections twice.
+    """
     result = ingest(events, source=source)
-    report = drain(courses=result.courses, wait=False)
-    follow_up(report.busy)
+    courses = sorted(result.courses)
+    try:
+        report = drain(courses=courses, wait=False)
+    except DatabaseError as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("openedx_analytics: recomputing %s postponed, the analytics database is unavailable (%s)",
+                    courses, exc)
+        try:
+            recompute_dirty_scopes.apply_async(args=[courses], countdown=1, queue=conf.celery_queue())
+        except Exception:  # noqa: BLE001 - the batch is stored and its markers too: the sweep recomputes them
+            log.warning("openedx_analytics: could not schedule the recompute of %s; the sweep will", courses,
+                        exc_info=True)
+        return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": 0}
+    after_drain(report)
+    sweep()
     retention.schedule_if_due()
     return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": report.total}
 
 
 def _follow_up_key(course_id: str) -> str:
     return f"openedx_analytics.follow_up.{course_id}"
+
+
+def after_drain(report: DrainReport) -> None:
+    """Schedule what a drain left: follow-ups of busy courses, and later attempts of failed scopes."""
+    follow_up(report.busy)
+    if report.failed and not current_app.conf.task_always_eager:
+        using = conf.analytics_db()
+        for course_id in sorted({course for _kind, course, _key in report.failed}):
+            attempts = max(ScopeFailure.objects.using(using).filter(course_id=course_id, quarantined_at__isnull=True)
+                           .values_list("attempts", flat=True), default=1)
+            countdown = min(FAILED_SCOPE_RETRY_SECONDS * 4 ** max(attempts - 1, 0), RETRY_BACKOFF_MAX)
+            try:
+                recompute_dirty_scopes.apply_async(args=[[course_id]], countdown=countdown, queue=conf.celery_queue())
+            except Exception:  # noqa: BLE001 - the markers are stored: the sweep retries them
+                log.warning("openedx_analytics: could not schedule the retry of %s; the sweep will", course_id,
+                            exc_info=True)
 
 
 def follow_up(courses: set[str]) -> None:
@@ -64,12 +172,45 @@ def follow_up(courses: set[str]) -> None:
             recompute_dirty_scopes.apply_async(args=[[course_id], True], countdown=delay, queue=conf.celery_queue())
 
 
-@shared_task(name="openedx_analytics.recompute_dirty_scopes", **IDEMPOTENT_TASK)
-def recompute_dirty_scopes(course_ids: list[str] | None = None, is_follow_up: bool = False, wait: bool = False) -> int:
-    """Drain every dirty scope (or those of ``course_ids``): the periodic sweep, follow-ups, a backfill's last step.
+def stale_courses(now: dt.datetime | None = None) -> list[str]:
+    """Courses with a dirty marker older than the sweep interval (left by a crash, a failure or an outage)."""
+    seconds = int(conf.get("OPENEDX_ANALYTICS_SWEEP_SECONDS"))
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=seconds)
+    return sorted(set(
+        DirtyScope.objects.using(conf.analytics_db()).filter(created__lt=cutoff)
+        .values_list("course_id", flat=True).distinct().order_by()
+    ))
+
+
+def sweep() -> None:
+    """Recompute the courses whose markers are old; at most once per sweep interval across all workers."""
+    seconds = int(conf.get("OPENEDX_ANALYTICS_SWEEP_SECONDS"))
+    try:
+        if not cache.add(_SWEEP_KEY, True, timeout=max(seconds, 1)):
+            return
+    except Exception:  # noqa: BLE001 - no cache: sweep (it is one indexed query when nothing is old)
+        log.debug("openedx_analytics: no cache for the sweep's interval", exc_info=True)
+    courses = stale_courses()
+    if courses:
+        log.info("openedx_analytics: sweeping %s courses with old dirty scopes", len(courses))
+        after_drain(drain(courses=courses, wait=False))
+
+
+def _waits(args: Any, kwargs: Any) -> bool:
+    """A recompute's caller waits for it when it asks to wait for busy courses (a backfill's last step)."""
+    return bool(kwargs.get("wait", args[2] if len(args) > 2 else False))
+
+
+@shared_task(name="openedx_analytics.recompute_dirty_scopes", bind=True, result_awaited=staticmethod(_waits),
+             **IDEMPOTENT_TASK)
+@unavailable_database_retries
+def recompute_dirty_scopes(self: Task, course_ids: list[str] | None = None, is_follow_up: bool = False,
+                           wait: bool = False) -> int:
+    """Drain every dirty scope (or those of ``course_ids``): follow-ups, retries, a backfill's last step.
 
     ``wait`` waits for courses another worker is recomputing (a backfill's last step must
-    not return before its courses are done); otherwise they get a follow-up.
+    not return before its courses are done); otherwise they get a follow-up. On the last
+    retry, a scope that still meets a database error is quarantined instead.
     """
     if is_follow_up:
         for course_id in course_ids or ():
@@ -77,14 +218,16 @@ def recompute_dirty_scopes(course_ids: list[str] | None = None, is_follow_up: bo
                 cache.delete(_follow_up_key(course_id))
             except Exception:  # noqa: BLE001
                 log.warning("openedx_analytics: could not clear the follow-up mark of %s", course_id)
-    report = drain(courses=course_ids, wait=wait)
-    follow_up(report.busy)
-    if report.failed:
-        log.warning("openedx_analytics: %s scopes failed to recompute and stay dirty", len(report.failed))
+    report = drain(courses=course_ids, wait=wait, last_attempt=self.request.retries >= (self.max_retries or 0))
+    after_drain(report)
+    if course_ids is not None:
+        sweep()
     return report.total
 
 
-@shared_task(name="openedx_analytics.backfill_chunk", **IDEMPOTENT_TASK)
+@shared_task(name="openedx_analytics.backfill_chunk", result_awaited=staticmethod(lambda args, kwargs: True),
+             **IDEMPOTENT_TASK)
+@unavailable_database_retries
 def backfill_chunk(arguments: dict[str, Any], spec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """Backfill one chunk of a split run (a line range of a log, or one LMS source); return its summary.
 

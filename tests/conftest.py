@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from celery.result import AsyncResult
 from celery.signals import after_task_publish
 
 from lms_host.celery import app as celery_app
@@ -92,7 +91,7 @@ class WorkerPool:
         command = [
             sys.executable, "-m", "celery", "-A", "lms_host", "worker",
             "--concurrency=1", "--pool=prefork", "--loglevel=INFO", "-n", name,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "--include=tests.worker_probe",
         ]
         with open(log_path, "wb") as log_file:
             process = subprocess.Popen(command, cwd=ROOT, env=self._environment(), stdout=log_file,
@@ -161,20 +160,30 @@ class LiveWorkers:
 
         if expect_tasks and not self.task_ids:
             pytest.fail("no Celery task was sent")
+        from tests import worker_probe
+
         deadline = time.monotonic() + timeout
         pending = list(self.task_ids)
+        ends: dict[str, dict] = {}
         while pending:
             if time.monotonic() > deadline:
                 pytest.fail(f"{len(pending)} Celery tasks unfinished after {timeout}s\n{self.pool.log_tail()}")
-            pending = [task_id for task_id in pending if not AsyncResult(task_id, app=celery_app).ready()]
+            still = []
+            for task_id in pending:
+                end = worker_probe.ended(task_id)  # our tasks store no result: the workers report their end
+                if end is None:
+                    still.append(task_id)
+                else:
+                    ends[task_id] = end
+            pending = still
             if pending:
                 time.sleep(0.1)
         results = []
         for task_id in self.task_ids:
-            result = AsyncResult(task_id, app=celery_app)
-            if result.failed():
-                pytest.fail(f"Celery task {task_id} failed: {result.traceback}\n{self.pool.log_tail()}")
-            results.append(result.result)
+            end = ends[task_id]
+            if end["state"] != "SUCCESS":
+                pytest.fail(f"Celery task {task_id} failed: {end['result']}\n{self.pool.log_tail()}")
+            results.append(end["result"])
         # A worker that found a course busy left its markers to a follow-up task (sent by the
         # worker, so not in task_ids): wait for those to be drained too.
         while (left := DirtyScope.objects.using(conf.analytics_db()).count()) and time.monotonic() < deadline:

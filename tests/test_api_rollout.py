@@ -3,9 +3,11 @@
 from unittest import mock
 
 import pytest
+from opaque_keys.edx.keys import CourseKey
 from waffle.models import Flag
 
-from openedx_analytics import compat, rollout
+from lms_host.stub.models import WaffleFlagCourseOverrideModel, WaffleFlagOrgOverrideModel
+from openedx_analytics import rollout
 from openedx_analytics.models import CourseAnalyticsOverride
 from tests.api_support import (  # noqa: F401  (fixtures)
     BASE,
@@ -102,14 +104,20 @@ def test_the_course_list_follows_the_gate(staff):
         assert listed(staff) == [COURSE]
 
 
+def lms_override(model, choice, **key):
+    """A row of the LMS's waffle flag override admin (the stub host's stand-in of its model)."""
+    model.objects.create(waffle_flag=rollout.FLAG_NAME, override_choice=choice, enabled=True, **key)
+
+
 def test_lms_overrides_come_first(staff):
-    """Inside the LMS its course/org flag overrides (through compat) decide before our own rows."""
+    """The LMS's course/org flag overrides, read through compat from its models, decide before our own rows."""
     override(CourseAnalyticsOverride.ON, course_id=COURSE)
-    with mock.patch.object(compat, "course_flag_overrides", return_value={COURSE: False}) as lms:
-        assert status(staff, COURSE) == 404
-    lms.assert_called_with(rollout.FLAG_NAME, [COURSE])
-    with mock.patch.object(compat, "course_flag_overrides", return_value={OTHER: True}):
-        assert status(staff, OTHER) == 200
+    override(CourseAnalyticsOverride.OFF, org="Other")
+    lms_override(WaffleFlagCourseOverrideModel, "off", course_id=CourseKey.from_string(COURSE))
+    lms_override(WaffleFlagOrgOverrideModel, "on", org="Other")
+    assert status(staff, COURSE) == 404
+    assert status(staff, OTHER) == 200
+    assert status(staff, SISTER) == 404  # no override anywhere for it: the flag (off) decides
 
 
 def test_an_override_row_names_an_org_or_a_course():

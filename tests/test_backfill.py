@@ -20,8 +20,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from openedx_analytics import api, conf
-from openedx_analytics.backfill import runner
 from openedx_analytics.models import BackfillCheckpoint, EnrollmentFact, RejectionCount
+from openedx_analytics.pipeline import ingest as ingest_module
 from openedx_analytics.tasks import process_event_batch
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
@@ -399,7 +399,7 @@ def test_interrupted_backfill_resumes_to_the_same_result(tmp_path, monkeypatch):
     uninterrupted = snapshot()
     wipe()
 
-    real_write = runner.facts.write_facts
+    real_write = ingest_module.write_facts
     calls = {"n": 0}
 
     def dying_write(records, **kwargs):
@@ -408,7 +408,7 @@ def test_interrupted_backfill_resumes_to_the_same_result(tmp_path, monkeypatch):
             raise KeyboardInterrupt("killed mid-file")
         return real_write(records, **kwargs)
 
-    monkeypatch.setattr(runner.facts, "write_facts", dying_write)
+    monkeypatch.setattr(ingest_module, "write_facts", dying_write)
     with pytest.raises(KeyboardInterrupt):
         backfill("--tracking-logs", str(path), "--batch-size", "40")
     checkpoint = BackfillCheckpoint.objects.using(conf.analytics_db()).get()
@@ -416,7 +416,7 @@ def test_interrupted_backfill_resumes_to_the_same_result(tmp_path, monkeypatch):
     assert not checkpoint.finished and not position["done"] and position["line"] > 0
     assert position["offset"] == len("\n".join(path.read_text().split("\n")[: position["line"]])) + 1
 
-    monkeypatch.setattr(runner.facts, "write_facts", real_write)
+    monkeypatch.setattr(ingest_module, "write_facts", real_write)
     output = backfill("--tracking-logs", str(path), "--batch-size", "40")
     assert "Resumed from the checkpoint" in output
     total_lines = len(path.read_text().splitlines())
@@ -428,7 +428,7 @@ def test_interrupted_backfill_resumes_to_the_same_result(tmp_path, monkeypatch):
 def test_interrupted_gzip_backfill_resumes_by_line(tmp_path, monkeypatch):
     log = SampleLog()
     path = log.write(tmp_path / "tracking.log.gz", gz=True)
-    real_write = runner.facts.write_facts
+    real_write = ingest_module.write_facts
     calls = {"n": 0}
 
     def dying_write(records, **kwargs):
@@ -437,10 +437,10 @@ def test_interrupted_gzip_backfill_resumes_by_line(tmp_path, monkeypatch):
             raise RuntimeError("worker lost")
         return real_write(records, **kwargs)
 
-    monkeypatch.setattr(runner.facts, "write_facts", dying_write)
+    monkeypatch.setattr(ingest_module, "write_facts", dying_write)
     with pytest.raises(RuntimeError):
         backfill("--tracking-logs", str(path), "--batch-size", "50")
-    monkeypatch.setattr(runner.facts, "write_facts", real_write)
+    monkeypatch.setattr(ingest_module, "write_facts", real_write)
     backfill("--tracking-logs", str(path), "--batch-size", "50")
     assert_matches_log(log)
 

@@ -114,8 +114,41 @@ def test_not_available_without_lms_or_stub():
         assert compat.course_flag_override("openedx_analytics.enabled", NEW) is None
 
 
-def test_flag_override_is_none_outside_the_lms():
-    assert compat.course_flag_override("openedx_analytics.enabled", NEW) is None
+FLAG = "openedx_analytics.enabled"
+
+
+def flag_override(model, choice, enabled=True, **key):
+    model.objects.create(waffle_flag=FLAG, override_choice=choice, enabled=enabled, **key)
+
+
+def test_flag_override_is_none_without_an_override_row():
+    assert compat.course_flag_override(FLAG, NEW) is None
+
+
+def test_flag_override_reads_the_course_then_the_org_override():
+    """The LMS's own lookup order, against its models (the stub host's stand-ins here)."""
+    flag_override(lms.WaffleFlagOrgOverrideModel, "on", org="Alpha")
+    assert compat.course_flag_override(FLAG, NEW) is True
+    assert compat.course_flag_override(FLAG, OTHER) is None  # another org
+    assert compat.course_flag_override("some.other.flag", NEW) is None
+    flag_override(lms.WaffleFlagCourseOverrideModel, "off", course_id=CourseKey.from_string(NEW))
+    assert compat.course_flag_override(FLAG, NEW) is False  # the course row beats its org's
+    assert compat.course_flag_override(FLAG, CourseKey.from_string(NEW)) is False
+
+
+def test_flag_override_newest_row_decides_and_a_disabled_one_unsets():
+    key = CourseKey.from_string(OTHER)
+    flag_override(lms.WaffleFlagCourseOverrideModel, "off", course_id=key)
+    flag_override(lms.WaffleFlagCourseOverrideModel, "on", course_id=key)
+    assert compat.course_flag_override(FLAG, OTHER) is True
+    flag_override(lms.WaffleFlagCourseOverrideModel, "off", enabled=False, course_id=key)
+    assert compat.course_flag_override(FLAG, OTHER) is None
+
+
+def test_flag_override_that_cannot_be_read_is_unset(caplog):
+    with mock.patch.object(lms.WaffleFlagCourseOverrideModel, "override_value", side_effect=RuntimeError("db")):
+        assert compat.course_flag_override(FLAG, NEW) is None
+    assert "could not read the overrides" in caplog.text
 
 
 # ---------------------------------------------------------------- history as raw events

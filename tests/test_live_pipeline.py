@@ -152,10 +152,18 @@ def test_broker_failure_never_reaches_the_lms_and_logs_the_gap(caplog):
 
 
 def test_a_receiver_bug_never_raises_into_the_lms(caplog):
-    with mock.patch("openedx_analytics.signals.receivers.enqueue", side_effect=RuntimeError("bug")):
+    with caplog.at_level(logging.ERROR), \
+            mock.patch("openedx_analytics.signals.receivers.enqueue", side_effect=RuntimeError("bug")) as signal_door:
         doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")  # returns normally
-    with mock.patch("openedx_analytics.tracking.enqueue", side_effect=RuntimeError("bug")):
+    assert signal_door.called  # the bug did happen inside the receiver
+    assert "could not take a signal; it is lost" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.ERROR), \
+            mock.patch("openedx_analytics.tracking.enqueue", side_effect=RuntimeError("bug")) as tracking_door:
         doors.emit("play_video", {"id": doors.VIDEO, "currentTime": 0}, 1)
+    assert tracking_door.called
+    assert "tracking backend failed on an event; it is lost" in caplog.text
+    assert api.get_enrollment(doors.COURSE) == [] and api.get_videos(doors.COURSE) == []
 
 
 def test_large_requests_are_sent_in_bounded_batches(captured_batches, settings):

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from openedx_analytics.metrics.enrollment import enrollment_series
+from openedx_analytics.metrics.enrollment import compute as enrollment_series
 from openedx_analytics.metrics.grades import bucket_of
 from openedx_analytics.metrics.problems import consolidate_variants, problem_figures
 from openedx_analytics.metrics.video import PlayerEvent, end_segment, infer_final_segment, touched_segments, viewings
@@ -119,6 +119,23 @@ class TestProblems:
                 figures.first_attempt_correct) == (3, 4, 2, 1)
         assert figures.attempts_mean == pytest.approx(4 / 3, abs=1e-4)
         assert figures.answers == {("p1", "B", True, ""): 2, ("p1", "C", False, ""): 1}
+
+    def test_a_reset_attempt_number_is_ordered_by_time(self):
+        def at_minute(user, attempt, minute, correct, answer):
+            return (user, attempt, at(1, 10, minute), correct,
+                    [{"part_id": "p1", "value": answer, "correct": correct, "variant": ""}], f"{user}-{minute}")
+
+        rows = [at_minute(1, 1, 1, False, "A"), at_minute(1, 2, 2, False, "B"), at_minute(1, 3, 3, False, "C"),
+                at_minute(1, 1, 9, True, "D")]  # staff reset the attempts before the last one
+        figures = problem_figures(reversed(rows))
+        assert (figures.total_submissions, figures.correct_submissions, figures.first_attempt_correct) == (4, 1, 0)
+        assert figures.answers == {("p1", "D", True, ""): 1}
+        assert figures.attempts_mean == 4
+
+    def test_the_attempt_number_breaks_a_tie_in_time(self):
+        same = at(1, 10)
+        rows = [(1, 2, same, True, [], "a"), (1, 1, same, False, [], "b")]
+        assert problem_figures(rows).first_attempt_correct == 0
 
     def test_variants_with_equal_answer_sets_are_consolidated(self):
         answers = Counter({("p1", "4", True, "1"): 2, ("p1", "4", True, "2"): 1, ("p1", "9", True, "3"): 1})

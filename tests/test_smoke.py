@@ -2,7 +2,7 @@
 import pytest
 
 from openedx_analytics import api
-from openedx_analytics.pipeline.drain import drain
+from openedx_analytics.drain import drain
 from openedx_analytics.pipeline.ingest import ingest
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])

@@ -1,10 +1,10 @@
 """Run a backfill: read inputs in batches, send them through the live pipeline, checkpoint, report.
 
-Each batch is normalized by ``pipeline.normalizer.normalize`` and stored by
-``pipeline.facts.write_facts``, exactly as live events are; rejections are recorded by
-``pipeline.ingest.record_rejections`` under the ``backfill`` source. Only after a batch's
-facts have committed is the input's position saved, so an interrupted run resumes at
-the first batch that may not be stored, and replaying it is a no-op.
+Each batch goes through ``pipeline.ingest.ingest``, the routine live events go through,
+with the backfill's options (its scope, whole-course markers, dry run); rejections are
+recorded under the ``backfill`` source. Only after a batch's facts have committed is the
+input's position saved, so an interrupted run resumes at the first batch that may not be
+stored, and replaying it is a no-op.
 """
 from __future__ import annotations
 
@@ -21,46 +21,15 @@ from openedx_analytics.backfill.readers import SKIP, STDIN, Chunk, LineReader, p
 from openedx_analytics.backfill.retry import retry_lock_races
 from openedx_analytics.backfill.scope import BackfillScope
 from openedx_analytics.backfill.summary import Summary
-from openedx_analytics.models import (
-    CertificateFact,
-    EnrollmentFact,
-    GradeFact,
-    PassingFact,
-    ProblemSubmissionFact,
-    VideoEventFact,
-)
-from openedx_analytics.pipeline import facts
-from openedx_analytics.pipeline.drain import drain
-from openedx_analytics.pipeline.ingest import record_rejections
-from openedx_analytics.pipeline.normalizer import Outcome, normalize
-from openedx_analytics.pipeline.records import (
-    Activity,
-    CertificateChange,
-    EnrollmentChange,
-    GradeChange,
-    PassingChange,
-    ProblemSubmission,
-    Record,
-    VideoEvent,
-)
+from openedx_analytics.drain import drain
+from openedx_analytics.pipeline.ingest import DryRun, ingest
+from openedx_analytics.pipeline.normalizer import Outcome
 
 log = logging.getLogger(__name__)
 
 SOURCE = "backfill"
 #: LMS sources, each a ``compat.iter_<name>_events`` iterator.
 LMS_KINDS = ("enrollment", "grade", "certificate", "problem")
-REJECTED_EXCERPT_CHARS = 2000
-
-#: record type -> (kind shown to operators, fact model or None when facts carry no fingerprint)
-_KINDS: dict[type, tuple[str, Any]] = {
-    EnrollmentChange: ("enrollment", EnrollmentFact),
-    Activity: ("activity", None),
-    VideoEvent: ("video", VideoEventFact),
-    ProblemSubmission: ("problem", ProblemSubmissionFact),
-    GradeChange: ("grade", GradeFact),
-    PassingChange: ("passing", PassingFact),
-    CertificateChange: ("certificate", CertificateFact),
-}
 
 
 @dataclass
@@ -105,73 +74,34 @@ class Options:
 
 
 class BatchWriter:
-    """Normalize, scope-filter and store batches of decoded events; count everything in a ``Summary``."""
+    """Send batches of decoded events through the one ingest routine; count everything in a ``Summary``."""
 
     def __init__(self, scope: BackfillScope, summary: Summary, *, dry_run: bool = False) -> None:
-        self.scope = scope
+        self.admit = None if scope.everything else scope
         self.summary = summary
-        self.dry_run = dry_run
-        self._seen: set[str] = set()  # dry runs: fingerprints already counted as new
+        self.dry_run = DryRun(summary.records, summary.new_facts) if dry_run else None
 
     def write(self, events: list[tuple[Any, str]], bad_lines: list[tuple[str, str, str, str]]) -> None:
         """Store one batch: ``events`` are (decoded event, "file:line"); ``bad_lines`` are
         (line text, "file:line", reason, detail) of lines that were not JSON."""
-        summary, scope = self.summary, self.scope
-        everything = scope.everything
-        records: list[Record] = []
-        rejected_events: list[Any] = []
-        rejected_outcomes: list[Outcome] = []
-        by_course = summary.events_by_course
-        for raw, where in events:
-            outcome = normalize(raw)
-            if outcome.reason is None:
-                produced = outcome.records
-                if produced:
-                    course_id = produced[0].course_id
-                    if not everything and not scope.admits(course_id, outcome.time):
-                        summary.out_of_scope += 1
-                        continue
-                    by_course[course_id] += 1
-                    records.extend(produced)
-                summary.events_accepted += 1
-            else:
-                if not everything and not scope.admits_rejected(raw, outcome.time):
-                    summary.out_of_scope += 1
-                    continue
-                summary.reject(outcome.reason, where, outcome.detail or outcome.name)
-                rejected_events.append(raw)
-                rejected_outcomes.append(outcome)
+        summary = self.summary
+        unparsed = [(text, Outcome(records=[], reason=reason, detail=f"{where}: {detail}"))
+                    for text, where, reason, detail in bad_lines]
+        # A deadlock with a concurrent run rolls back the failing transaction only; facts already
+        # stored are no-ops the second time, so the whole batch can be sent through again.
+        result = retry_lock_races(
+            lambda: ingest([raw for raw, _where in events], source=SOURCE, admit=self.admit, whole_courses=True,
+                           dry_run=self.dry_run, unparsed=unparsed),
+            what="batch write")
         summary.events_read += len(events)
-        for text, where, reason, detail in bad_lines:
+        summary.events_accepted += result.accepted
+        summary.out_of_scope += result.out_of_scope
+        summary.events_by_course.update(result.by_course)
+        for index, outcome in result.rejections:
+            summary.reject(outcome.reason, events[index][1], outcome.detail or outcome.name)
+        for _text, where, reason, detail in bad_lines:
             summary.reject(reason, where, detail)
-            rejected_events.append(text[:REJECTED_EXCERPT_CHARS])
-            rejected_outcomes.append(Outcome(records=[], reason=reason, detail=f"{where}: {detail}"))
-        if self.dry_run:
-            self._count_dry(records)
-            return
-        scopes = retry_lock_races(lambda: facts.write_facts(records, whole_courses=True), what="fact write")
-        summary.courses.update(course for _kind, course, _key in scopes)
-        if rejected_outcomes:
-            retry_lock_races(lambda: record_rejections(SOURCE, rejected_events, rejected_outcomes),
-                             what="rejection count")
-
-    def _count_dry(self, records: list[Record]) -> None:
-        """Count what a real run would write, and how many facts are not stored yet."""
-        fingerprints: dict[Any, dict[str, str]] = {}
-        for record in records:
-            kind, model = _KINDS[type(record)]
-            label = f"{record.course_id} {kind}"
-            self.summary.records[label] += 1
-            if model is not None:
-                fingerprint = record.fingerprint()
-                if fingerprint not in self._seen:
-                    self._seen.add(fingerprint)
-                    fingerprints.setdefault(model, {})[fingerprint] = label
-        for model, labels in fingerprints.items():
-            existing = set(model.objects.filter(fingerprint__in=list(labels)).values_list("fingerprint", flat=True))
-            for fingerprint, label in labels.items():
-                if fingerprint not in existing:
-                    self.summary.new_facts[label] += 1
+        summary.courses.update(result.courses)
 
 
 class Backfill:
@@ -282,7 +212,7 @@ class Backfill:
         report = drain(courses=courses)
         self.summary.recompute_seconds += time.monotonic() - started
         self.summary.scopes_recomputed += report.total
-        self.summary.scopes_failed += len(report.failed)
+        self.summary.scopes_failed += len(report.failed) + len(report.quarantined)
 
 
 def lms_iterator(kind: str) -> Callable[..., Iterable[dict[str, Any]]]:

@@ -1,8 +1,15 @@
-"""Engagement: distinct active learners of a course per day and per ISO week, by kind."""
+"""Engagement: distinct active learners of a course per day and per ISO week, by kind.
+
+``compute`` is pure (fact rows in, counts out); ``recompute`` (what the drain calls)
+has the database count the days it is given and the ISO weeks they fall in, one grouped
+query per chunk of days and per week, and ``write`` stores the counts.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db.models import Count
 
@@ -27,6 +34,63 @@ def week_start(day: dt.date) -> dt.date:
 
 def _columns(found: dict[str, int]) -> dict[str, int]:
     return {column: found.get(kind, 0) for kind, column in COLUMNS.items()}
+
+
+@dataclass
+class ActivityFigures:
+    """Counts per column for each day and each ISO week (named by its Monday)."""
+
+    days: dict[dt.date, dict[str, int]] = field(default_factory=dict)
+    weeks: dict[dt.date, dict[str, int]] = field(default_factory=dict)
+
+
+def compute(rows: Iterable[tuple[dt.date, str, int]]) -> ActivityFigures:
+    """Distinct learners per kind on each day and in each ISO week, from (day, kind, user_id) fact rows."""
+    days: dict[dt.date, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    weeks: dict[dt.date, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for day, kind, user_id in rows:
+        days[day][kind].add(user_id)
+        weeks[week_start(day)][kind].add(user_id)
+
+    def counts(periods: dict[dt.date, dict[str, set[int]]]) -> dict[dt.date, dict[str, int]]:
+        return {period: _columns({kind: len(users) for kind, users in by_kind.items()})
+                for period, by_kind in periods.items()}
+
+    return ActivityFigures(days=counts(days), weeks=counts(weeks))
+
+
+def load_facts(course_id: str, using: str) -> Iterable[tuple[dt.date, str, int]]:
+    """Every activity fact of the course as (day, kind, user_id)."""
+    return ActivityFact.objects.using(using).filter(course_id=course_id).values_list(
+        "day", "kind", "user_id").iterator(chunk_size=5000)
+
+
+def stored(course_id: str, using: str) -> ActivityFigures:
+    """The course's stored day and week counts, in ``compute``'s shape."""
+    columns = list(COLUMNS.values())
+
+    def read(model: type, period: str) -> dict[dt.date, dict[str, int]]:
+        rows = model.objects.using(using).filter(course_id=course_id).values_list(period, *columns)
+        return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+
+    return ActivityFigures(days=read(ActivityDay, "date"), weeks=read(ActivityWeek, "interval_start"))
+
+
+def write(course_id: str, figures: ActivityFigures, now: dt.datetime, using: str) -> None:
+    """Store the day and week counts of ``figures`` (other periods keep their rows)."""
+    columns = list(COLUMNS.values())
+    upsert(
+        ActivityDay,
+        [ActivityDay(course_id=course_id, date=day, last_updated=now, **counts)
+         for day, counts in sorted(figures.days.items())],
+        ["course_id", "date"], [*columns, "last_updated"], using,
+    )
+    upsert(
+        ActivityWeek,
+        [ActivityWeek(course_id=course_id, interval_start=monday, last_updated=now, **counts)
+         for monday, counts in sorted(figures.weeks.items())],
+        ["course_id", "interval_start"], [*columns, "last_updated"], using,
+    )
 
 
 def day_counts(course_id: str, days: list[dt.date], using: str) -> dict[dt.date, dict[str, int]]:
@@ -59,21 +123,7 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     days = sorted({
         key if isinstance(key, dt.date) else dt.date.fromisoformat(key) for key in expand_keys(keys, facts, "day")
     })
-    columns = list(COLUMNS.values())
-    upsert(
-        ActivityDay,
-        [
-            ActivityDay(course_id=course_id, date=day, last_updated=now, **counts)
-            for day, counts in day_counts(course_id, days, using).items()
-        ],
-        ["course_id", "date"], [*columns, "last_updated"], using,
-    )
-    upsert(
-        ActivityWeek,
-        [
-            ActivityWeek(course_id=course_id, interval_start=monday, last_updated=now,
-                         **week_counts(course_id, monday, using))
-            for monday in sorted({week_start(day) for day in days})
-        ],
-        ["course_id", "interval_start"], [*columns, "last_updated"], using,
-    )
+    write(course_id, ActivityFigures(
+        days=day_counts(course_id, days, using),
+        weeks={monday: week_counts(course_id, monday, using) for monday in sorted({week_start(d) for d in days})},
+    ), now, using)

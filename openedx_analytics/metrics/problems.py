@@ -1,15 +1,34 @@
-"""Problems: submissions, correctness, first-attempt correctness and answer distributions."""
+"""Problems: submissions, correctness, first-attempt correctness and answer distributions.
+
+Each learner's submissions to a problem make one ``Learner`` (their count, first and
+last correctness, attempts, last answers); a problem's ``Tally`` is the sum of its
+learners and ``compute`` turns it into the figures we serve. ``recompute`` (what the
+drain calls) rebuilds only the learners who submitted: their old rows are subtracted
+from the stored tally and the new ones added, so a submission costs the same in a course
+of any size. A whole rebuild sums every learner afresh.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from openedx_analytics.models import ProblemAnswer, ProblemSubmissionFact, ProblemSummary
-from openedx_analytics.pipeline.facts import expand_keys
+from openedx_analytics.metrics.store import chunks, sync_rows
+from openedx_analytics.models import (
+    ProblemAnswer,
+    ProblemAnswerTally,
+    ProblemLearner,
+    ProblemSubmissionFact,
+    ProblemSummary,
+)
+from openedx_analytics.pipeline.bulk import insert_ignore
+from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys
 
 SubmissionRow = tuple[int, int | None, dt.datetime, bool, list, str]  # user, attempt, time, correct, answers, fp
+AnswerKey = tuple[str, str, "bool | None", str]  # part_id, answer_value, correct, variant
 
 
 @dataclass
@@ -27,8 +46,9 @@ class ProblemFigures:
 
 
 def _order(row: SubmissionRow) -> tuple:
-    user, attempt, time, _c, _a, fingerprint = row
-    return (attempt if attempt is not None else 0, time, fingerprint)
+    """Submissions in time order; the attempt number only breaks ties (staff can reset it to 1)."""
+    _user, attempt, time, _c, _a, fingerprint = row
+    return (time, attempt if attempt is not None else 0, fingerprint)
 
 
 def consolidate_variants(answers: Counter) -> dict[tuple[str, str, bool | None, str], int]:
@@ -49,67 +69,288 @@ def consolidate_variants(answers: Counter) -> dict[tuple[str, str, bool | None, 
     return merged
 
 
+@dataclass(frozen=True)
+class Learner:
+    """What one learner's submissions add to a problem."""
+
+    submissions: int
+    attempts: int
+    first_correct: bool
+    last_correct: bool
+    answers: tuple[AnswerKey, ...]  # of the last submission
+    parts: tuple[str, ...]  # every part any of their submissions answered
+
+
+def learner_of(submissions: Iterable[SubmissionRow]) -> Learner:
+    """One learner's (de-duplicated) submissions to one problem, in any order.
+
+    First and last are by event time, the attempt number breaking ties only. Attempts are
+    the submissions seen, or the attempt number the LMS reported when that is higher (a
+    backfill from the LMS's state knows only the last submission).
+    """
+    ordered = list(submissions)
+    if len(ordered) > 1:
+        ordered.sort(key=_order)
+    first, last = ordered[0], ordered[-1]
+    parts = {answer["part_id"] for submission in ordered for answer in submission[4]}
+    return Learner(
+        submissions=len(ordered),
+        attempts=max(len(ordered), max((s[1] or 0) for s in ordered)),
+        first_correct=bool(first[3]),
+        last_correct=bool(last[3]),
+        answers=tuple((a["part_id"], a["value"], a["correct"], a.get("variant") or "") for a in last[4]),
+        parts=tuple(sorted(parts)),
+    )
+
+
+@dataclass
+class Tally:
+    """A problem's sums over its learners."""
+
+    users: int = 0
+    submissions: int = 0
+    correct: int = 0
+    first_correct: int = 0
+    attempts: int = 0
+    parts: Counter = field(default_factory=Counter)
+    answers: Counter = field(default_factory=Counter)
+
+    def add(self, learner: Learner, sign: int = 1) -> None:
+        """Add (``sign`` 1) or subtract (-1) one learner."""
+        self.users += sign
+        self.submissions += sign * learner.submissions
+        self.correct += sign * int(learner.last_correct)
+        self.first_correct += sign * int(learner.first_correct)
+        self.attempts += sign * learner.attempts
+        for part in learner.parts:
+            self.parts[part] += sign
+        for answer in learner.answers:
+            self.answers[answer] += sign
+
+
+def compute(tally: Tally) -> ProblemFigures:
+    """A problem's figures from its tally."""
+    users = tally.users
+    return ProblemFigures(
+        part_ids=sorted(part for part, n in tally.parts.items() if n > 0),
+        users_attempted=users,
+        total_submissions=tally.submissions,
+        correct_submissions=tally.correct,
+        first_attempt_correct=tally.first_correct,
+        attempts_mean=round(tally.attempts / users, 4) if users else 0.0,
+        answers=consolidate_variants(Counter({key: n for key, n in tally.answers.items() if n > 0})),
+    )
+
+
 def problem_figures(rows: Iterable[SubmissionRow]) -> ProblemFigures:
     """Figures for one problem from all its (de-duplicated) submissions."""
+    return compute(compute_problem(_learners(rows)))
+
+
+def _learners(rows: Iterable[SubmissionRow]) -> Iterator[tuple[int, Learner]]:
     by_user: dict[int, list[SubmissionRow]] = defaultdict(list)
     for row in rows:
         by_user[row[0]].append(row)
-    figures = ProblemFigures()
-    answers: Counter = Counter()
-    parts: set[str] = set()
-    attempts_total = 0
-    for submissions in by_user.values():
-        submissions.sort(key=_order)
-        first, last = submissions[0], submissions[-1]
-        figures.total_submissions += len(submissions)
-        figures.correct_submissions += int(last[3])
-        figures.first_attempt_correct += int(first[3])
-        attempts_total += max(len(submissions), max((s[1] or 0) for s in submissions))
-        for answer in last[4]:
-            parts.add(answer["part_id"])
-            answers[(answer["part_id"], answer["value"], answer["correct"], answer.get("variant") or "")] += 1
-        for submission in submissions:
-            parts.update(a["part_id"] for a in submission[4])
-    figures.users_attempted = len(by_user)
-    figures.attempts_mean = round(attempts_total / len(by_user), 4) if by_user else 0.0
-    figures.part_ids = sorted(parts)
-    figures.answers = consolidate_variants(answers)
-    return figures
+    for user_id, submissions in by_user.items():
+        yield user_id, learner_of(submissions)
+
+
+def compute_problem(learners: Iterable[tuple[int, Learner]]) -> Tally:
+    """A problem's tally from all its learners (what a whole rebuild and ``verify_analytics`` start from)."""
+    tally = Tally()
+    for _user, learner in learners:
+        tally.add(learner)
+    return tally
+
+
+_FACT_COLUMNS = ("user_id", "attempt", "time", "correct", "answers", "fingerprint")
+_LEARNER_COLUMNS = ("course_id", "problem_id", "user_id", "submissions", "attempts", "first_correct",
+                    "last_correct", "answers", "parts")
+SUMMARY_FIELDS = ("part_ids", "users_attempted", "total_submissions", "correct_submissions",
+                  "first_attempt_correct", "attempts_mean")
+
+
+def load_learners(course_id: str, problem_id: str, using: str,
+                  user_ids: Sequence[int] | None = None) -> Iterator[tuple[int, Learner]]:
+    """Each learner's submissions to one problem (only ``user_ids``, if given), one learner at a time."""
+    facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id, problem_id=problem_id)
+    groups = [facts] if user_ids is None else [facts.filter(user_id__in=ids) for ids in chunks(sorted(user_ids))]
+    for queryset in groups:
+        # Read in table order and group here: one problem's submissions fit in memory, and
+        # reading them in learner order costs a random read per row on a large table.
+        yield from _learners(queryset.values_list(*_FACT_COLUMNS).order_by().iterator(chunk_size=5000))
+
+
+def problem_ids(course_id: str, using: str) -> list[str]:
+    """Every problem of the course with a submission."""
+    facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id)
+    return sorted(expand_keys({ALL_KEYS}, facts, "problem_id"))
+
+
+def stored(course_id: str, using: str) -> dict[str, dict[Any, Any]]:
+    """The course's stored problem rows, keyed as ``as_rows`` keys them."""
+    rows: dict[str, dict[Any, Any]] = {"problem": {}, "problem tally": {}, "answer": {}, "answer tally": {}}
+    summaries = ProblemSummary.objects.using(using).filter(course_id=course_id).values_list(
+        "problem_id", *SUMMARY_FIELDS, "attempts_total", "part_counts")
+    for problem_id, *row in summaries:
+        rows["problem"].update({(problem_id, name): value for name, value in zip(SUMMARY_FIELDS, row, strict=False)})
+        rows["problem tally"][problem_id] = tuple(row[len(SUMMARY_FIELDS):])
+    for problem_id, *key, count in ProblemAnswer.objects.using(using).filter(course_id=course_id).values_list(
+            "problem_id", "part_id", "answer_value", "correct", "variant", "count"):
+        rows["answer"][(problem_id, *key)] = count
+    for problem_id, *key, count in ProblemAnswerTally.objects.using(using).filter(course_id=course_id).values_list(
+            "problem_id", "part_id", "answer_value", "correct", "variant", "count"):
+        rows["answer tally"][(problem_id, *key)] = count
+    return rows
+
+
+def as_rows(problem_id: str, tally: Tally) -> dict[str, dict[Any, Any]]:
+    """One problem's tally and figures in the shape ``stored`` reads."""
+    if tally.users <= 0:
+        return {}
+    figures = compute(tally)
+    return {
+        "problem": {(problem_id, name): getattr(figures, name) for name in SUMMARY_FIELDS},
+        "problem tally": {problem_id: (tally.attempts, _positive(tally.parts))},
+        "answer": {(problem_id, *key): n for key, n in figures.answers.items()},
+        "answer tally": {(problem_id, *key): n for key, n in tally.answers.items() if n > 0},
+    }
+
+
+def _positive(counter: Counter) -> dict[str, int]:
+    return {key: n for key, n in sorted(counter.items()) if n > 0}
+
+
+def answer_key(key: AnswerKey) -> str:
+    """The stored identity of a raw answer (part, value, correct, variant): values can be long."""
+    return hashlib.sha1(repr(key).encode("utf-8")).hexdigest()
+
+
+def write(course_id: str, problem_id: str, tally: Tally, now: dt.datetime, using: str,
+          *, parts: Iterable[str] | None = None, answers: Iterable[AnswerKey] | None = None) -> None:
+    """Store a problem's summary and answer distribution from its tally.
+
+    With ``answers`` (the raw answers whose count changed) only those tally rows are
+    rewritten, and only the ``parts`` they belong to are merged again; without, all.
+    """
+    scope = {"course_id": course_id, "problem_id": problem_id}
+    if tally.users <= 0:
+        for model in (ProblemSummary, ProblemAnswer, ProblemAnswerTally):
+            model.objects.using(using).filter(**scope).delete()
+        return
+    figures = compute(tally)
+    ProblemSummary.objects.using(using).update_or_create(
+        **scope,
+        defaults={**{name: getattr(figures, name) for name in SUMMARY_FIELDS},
+                  "attempts_total": tally.attempts, "part_counts": _positive(tally.parts), "last_updated": now},
+    )
+    changed = set(tally.answers) if answers is None else set(answers)
+    wanted = {(answer_key(key),): (*key, n) for key in changed if (n := tally.answers.get(key, 0)) > 0}
+    sync_rows(ProblemAnswerTally, scope, ("answer_key",), ("part_id", "answer_value", "correct", "variant", "count"),
+              wanted, using, within=None if answers is None else {"answer_key__in": [answer_key(k) for k in changed]})
+    touched = None if answers is None else sorted({key[0] for key in changed} | set(parts or ()))
+    if touched is None:  # the tally holds every answer
+        by_part = Counter({key: n for key, n in tally.answers.items() if n > 0})
+    else:  # merge the touched parts again, from every learner's answers to them
+        by_part = Counter()
+        raw = ProblemAnswerTally.objects.using(using).filter(**scope)
+        for ids in chunks(touched):
+            for *key, n in raw.filter(part_id__in=ids).values_list("part_id", "answer_value", "correct", "variant",
+                                                                   "count"):
+                by_part[tuple(key)] = n
+    merged = consolidate_variants(by_part)
+    fields = ("part_id", "answer_value", "correct", "variant")
+    for ids in ([None] if touched is None else list(chunks(touched))):
+        sync_rows(ProblemAnswer, scope, fields, ("count",),
+                  {key: (n,) for key, n in merged.items() if ids is None or key[0] in ids}, using,
+                  within=None if ids is None else {"part_id__in": ids})
+
+
+def _learner_row(course_id: str, problem_id: str, user_id: int, learner: Learner) -> tuple:
+    return (course_id, problem_id, user_id, learner.submissions, learner.attempts, learner.first_correct,
+            learner.last_correct, [list(a) for a in learner.answers], list(learner.parts))
+
+
+def _learner_from_row(submissions: int, attempts: int, first_correct: bool, last_correct: bool,
+                      answers: list, parts: list) -> Learner:
+    return Learner(submissions, attempts, first_correct, last_correct, tuple(tuple(a) for a in answers),
+                   tuple(parts))
 
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
-    """Rebuild the summary and answer distribution of each problem in ``keys`` (problem ids; ``ALL_KEYS``: all)."""
-    facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id)
-    for problem_id in sorted(expand_keys(keys, facts, "problem_id")):
-        _recompute_problem(course_id, problem_id, now, using)
+    """Bring the problems named by ``keys`` up to date: ``"<user_id> <problem_id>"`` replays that learner,
+    a bare ``"<problem_id>"`` every learner of the problem, ``ALL_KEYS`` every problem of the course.
 
-
-def _recompute_problem(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:
-    scope = {"course_id": course_id, "problem_id": problem_id}
-    rows = ProblemSubmissionFact.objects.using(using).filter(**scope).values_list(
-        "user_id", "attempt", "time", "correct", "answers", "fingerprint"
-    )
-    figures = problem_figures(rows.iterator(chunk_size=5000))
-    ProblemAnswer.objects.using(using).filter(**scope).delete()
-    if not figures.users_attempted:
-        ProblemSummary.objects.using(using).filter(**scope).delete()
+    A problem whose tally is not stored yet is rebuilt from all its learners.
+    """
+    if ALL_KEYS in keys:
+        for problem_id in problem_ids(course_id, using):
+            _rebuild(course_id, problem_id, now, using)
         return
-    ProblemSummary.objects.using(using).update_or_create(
-        **scope,
-        defaults={
-            "part_ids": figures.part_ids,
-            "users_attempted": figures.users_attempted,
-            "total_submissions": figures.total_submissions,
-            "correct_submissions": figures.correct_submissions,
-            "first_attempt_correct": figures.first_attempt_correct,
-            "attempts_mean": figures.attempts_mean,
-            "last_updated": now,
-        },
-    )
-    ProblemAnswer.objects.using(using).bulk_create(
-        [
-            ProblemAnswer(**scope, part_id=part, answer_value=value, correct=correct, variant=variant, count=n)
-            for (part, value, correct, variant), n in sorted(figures.answers.items(), key=str)
-        ],
-        batch_size=1000,
-    )
+    whole: set[str] = set()
+    users_by_problem: dict[str, set[int]] = defaultdict(set)
+    for key in keys:
+        user_text, _, problem_id = key.partition(" ")
+        if problem_id and user_text.isdigit():
+            users_by_problem[problem_id].add(int(user_text))
+        else:
+            whole.add(key)
+    for problem_id in sorted(whole):
+        _rebuild(course_id, problem_id, now, using)
+    for problem_id, user_ids in sorted(users_by_problem.items()):
+        if problem_id not in whole:
+            _update(course_id, problem_id, sorted(user_ids), now, using)
+
+
+def _rebuild(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:
+    """Rebuild every learner's row of one problem and its tally from scratch."""
+    scope = {"course_id": course_id, "problem_id": problem_id}
+    ProblemLearner.objects.using(using).filter(**scope).delete()
+    tally = Tally()
+    rows: list[tuple] = []
+    for user_id, learner in load_learners(course_id, problem_id, using):
+        tally.add(learner)
+        rows.append(_learner_row(course_id, problem_id, user_id, learner))
+    insert_ignore(ProblemLearner, _LEARNER_COLUMNS, rows, using, ignore_conflicts=False)
+    write(course_id, problem_id, tally, now, using)
+
+
+def _update(course_id: str, problem_id: str, user_ids: list[int], now: dt.datetime, using: str) -> None:
+    """Rebuild ``user_ids``' rows of one problem: subtract their old rows from its tally, add the new ones."""
+    scope = {"course_id": course_id, "problem_id": problem_id}
+    summary = ProblemSummary.objects.using(using).filter(**scope).first()
+    if summary is None:
+        _rebuild(course_id, problem_id, now, using)
+        return
+    old: list[Learner] = []
+    for ids in chunks(user_ids):
+        rows = ProblemLearner.objects.using(using).filter(**scope, user_id__in=ids)
+        old.extend(_learner_from_row(*row) for row in rows.values_list(*_LEARNER_COLUMNS[3:]))
+        rows.delete()
+    new = list(load_learners(course_id, problem_id, using, user_ids))
+    insert_ignore(ProblemLearner, _LEARNER_COLUMNS,
+                  [_learner_row(course_id, problem_id, user_id, learner) for user_id, learner in new], using,
+                  ignore_conflicts=False)
+    changed = old + [learner for _user, learner in new]
+    answers = {answer for learner in changed for answer in learner.answers}
+    tally = Tally(users=summary.users_attempted, submissions=summary.total_submissions,
+                  correct=summary.correct_submissions, first_correct=summary.first_attempt_correct,
+                  attempts=summary.attempts_total, parts=Counter(summary.part_counts),
+                  answers=_stored_answers(course_id, problem_id, answers, using))
+    for learner in old:
+        tally.add(learner, -1)
+    for _user, learner in new:
+        tally.add(learner)
+    write(course_id, problem_id, tally, now, using,
+          parts={part for learner in changed for part in learner.parts}, answers=answers)
+
+
+def _stored_answers(course_id: str, problem_id: str, answers: set[AnswerKey], using: str) -> Counter:
+    """The stored tally counts of ``answers``."""
+    by_hash = {answer_key(key): key for key in answers}
+    counts: Counter = Counter()
+    rows = ProblemAnswerTally.objects.using(using).filter(course_id=course_id, problem_id=problem_id)
+    for hashes in chunks(sorted(by_hash)):
+        for key_hash, n in rows.filter(answer_key__in=hashes).values_list("answer_key", "count"):
+            counts[by_hash[key_hash]] = n
+    return counts

@@ -1,20 +1,30 @@
-"""Video: viewings replayed from player events, 5-second segment timelines and per-video figures."""
+"""Video: viewings replayed from player events, 5-second segment timelines and per-video figures.
+
+Each learner's events on a video make one ``Viewer`` (segments touched, viewings, the
+duration their player reported); a video's ``Tally`` is the sum of its viewers, and
+``compute`` turns a tally into the timeline and summary we serve. ``recompute`` (what the
+drain calls) replays only the learners whose events changed: their old viewer rows are
+subtracted from the stored tally and the new ones added, so one viewer's events cost the
+same in a course of any size. A whole rebuild sums every viewer afresh.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 from openedx_analytics import conf
+from openedx_analytics.metrics.store import chunks, sync_rows
 from openedx_analytics.models import (
     VideoEventFact,
     VideoSegment,
     VideoSummary,
+    VideoTally,
     VideoViewer,
 )
 from openedx_analytics.pipeline.bulk import insert_ignore
@@ -23,8 +33,6 @@ from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys
 SEGMENT_LENGTH = 5
 MIN_VIEWING_SECONDS = 0.25
 DURATION_SLACK_SECONDS = 1.0
-#: Up to this many learners are read and deleted by id; beyond, a video's events are read whole.
-USER_FILTER_LIMIT = 900
 #: Viewer rows written at a time when a whole video is replayed.
 WRITE_CHUNK = 5000
 
@@ -105,79 +113,75 @@ def end_segment(duration: float) -> int:
     return segment_of(max(duration - 30, 0.95 * duration))
 
 
-def viewer_figures(
-    rows: Iterable[tuple[str, float | None, float | None, float | None, float | None]],
-) -> tuple[Counter, int, float | None]:
-    """One learner's events on one video -> (views per touched segment, viewings, longest reported duration).
+@dataclass(frozen=True)
+class Viewer:
+    """What one learner's events on one video add to it: views per touched segment, viewings, reported duration."""
 
-    ``rows`` are (action, position, old_time, new_time, duration), in ``REPLAY_ORDER``.
+    segments: dict[int, int]
+    viewings: int
+    duration: float | None
+
+
+def viewer_of(rows: Iterable[tuple[str, float | None, float | None, float | None, float | None]]) -> Viewer:
+    """One learner's events on one video, as (action, position, old_time, new_time, duration) in ``REPLAY_ORDER``.
+
+    Their viewings are checked against the longest duration their own player reported,
+    which is also their one vote for the video's duration.
     """
     facts = list(rows)
     durations = [row[4] for row in facts if row[4]]
     duration = max(durations) if durations else None
     views = viewings((PlayerEvent(a, p, o, n) for a, p, o, n, _d in facts), duration)
-    return touched_segments(views), len(views), duration
+    return Viewer(dict(touched_segments(views)), len(views), duration)
 
 
-def recompute_viewers(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
-    """Replay the learners named by ``keys`` ("<user_id> <video_id>") on their videos, then rebuild those videos.
+@dataclass
+class Tally:
+    """A video's sums over its viewers: viewers and views per segment, viewings, votes per reported duration."""
 
-    One query per video reads the events of all its dirty learners, so the cost grows with
-    videos, not learners. The key ``ALL_KEYS`` (after a backfill) replays every learner of
-    every video of the course, streaming one learner at a time.
+    users: Counter = field(default_factory=Counter)
+    views: Counter = field(default_factory=Counter)
+    viewings: int = 0
+    durations: Counter = field(default_factory=Counter)
+
+    def add(self, viewer: Viewer, sign: int = 1) -> None:
+        """Add (``sign`` 1) or subtract (-1) one viewer."""
+        users, views = self.users, self.views
+        for segment, count in viewer.segments.items():
+            users[segment] += sign
+            views[segment] += sign * count
+        self.viewings += sign * viewer.viewings
+        if viewer.duration:
+            self.durations[viewer.duration] += sign
+
+    def as_row(self) -> tuple:
+        """The tally as ``VideoTally`` columns (users, views, viewings, durations), zeros dropped."""
+        def plain(counter: Counter) -> dict[str, int]:
+            return {_text(key): n for key, n in sorted(counter.items()) if n}
+        return plain(self.users), plain(self.views), self.viewings, plain(self.durations)
+
+    @classmethod
+    def from_row(cls, users: dict, views: dict, viewings: int, durations: dict) -> Tally:
+        """A tally from its ``VideoTally`` columns."""
+        return cls(Counter({int(k): n for k, n in users.items()}), Counter({int(k): n for k, n in views.items()}),
+                   viewings, Counter({float(k): n for k, n in durations.items()}))
+
+
+def _text(key: int | float) -> str:
+    return repr(key) if isinstance(key, float) else str(key)
+
+
+def robust_duration(votes: Counter) -> float | None:
+    """The duration most viewers' players reported (one vote per viewer); a tie goes to the shortest.
+
+    One learner's player (or a forged event) cannot stretch a video: a single outlier is
+    outvoted by any two viewers who agree, and between equally common values the shorter
+    one wins, since a longer one only ever comes from a stale or forged report.
     """
-    if ALL_KEYS in keys:
-        facts = VideoEventFact.objects.using(using).filter(course_id=course_id)
-        for video_id in sorted(expand_keys(keys, facts, "video_id")):
-            _replay(course_id, video_id, None, using)
-            _rebuild_video(course_id, video_id, now, using)
-        return
-    users_by_video: dict[str, set[int]] = defaultdict(set)
-    for key in keys:
-        user_text, video_id = key.split(" ", 1)
-        users_by_video[video_id].add(int(user_text))
-    for video_id, user_ids in sorted(users_by_video.items()):
-        _replay(course_id, video_id, sorted(user_ids), using)
-        _rebuild_video(course_id, video_id, now, using)
-
-
-_EVENT_COLUMNS = ("user_id", "action", "position", "old_time", "new_time", "duration")
-_VIEWER_COLUMNS = ("course_id", "video_id", "user_id", "viewings", "max_duration", "segments")
-
-
-def _viewer_row(course_id: str, video_id: str, user_id: int, events: list[tuple]) -> tuple:
-    touched, views, duration = viewer_figures(events)
-    return (course_id, video_id, user_id, views, duration, [[s, n] for s, n in sorted(touched.items())])
-
-
-def _replay(course_id: str, video_id: str, user_ids: list[int] | None, using: str) -> None:
-    """Rewrite the viewer rows of ``user_ids`` (every learner when None) on one video from their events.
-
-    Events stream in learner and replay order, one learner's in memory at a time; viewer
-    rows are written in chunks. Learners outside ``user_ids`` keep their rows.
-    """
-    scope = {"course_id": course_id, "video_id": video_id}
-    facts = VideoEventFact.objects.using(using).filter(**scope)
-    wanted: set[int] | None = None
-    if user_ids is None:
-        VideoViewer.objects.using(using).filter(**scope).delete()
-    else:
-        wanted = set(user_ids)
-        for start in range(0, len(user_ids), USER_FILTER_LIMIT):
-            chunk = user_ids[start:start + USER_FILTER_LIMIT]
-            VideoViewer.objects.using(using).filter(**scope, user_id__in=chunk).delete()
-        if len(user_ids) <= USER_FILTER_LIMIT:
-            facts = facts.filter(user_id__in=user_ids)
-    rows = facts.order_by("user_id", *REPLAY_ORDER).values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000)
-    viewers: list[tuple] = []
-    for user_id, events in groupby(rows, key=itemgetter(0)):
-        if wanted is not None and user_id not in wanted:
-            continue
-        viewers.append(_viewer_row(course_id, video_id, user_id, [event[1:] for event in events]))
-        if len(viewers) >= WRITE_CHUNK:
-            insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
-            viewers = []
-    insert_ignore(VideoViewer, _VIEWER_COLUMNS, viewers, using, ignore_conflicts=False)
+    counted = [(n, -duration) for duration, n in votes.items() if n > 0]
+    if not counted:
+        return None
+    return -max(counted)[1]
 
 
 @dataclass
@@ -188,11 +192,12 @@ class VideoFigures:
     summary: dict[str, Any]
 
 
-def video_figures(users: dict[int, int], views: dict[int, int], viewings_total: int | None,
-                  reported: float | None, ratio: float) -> VideoFigures | None:
-    """Timeline and summary of a video from its per-segment viewers and views (None: nobody watched)."""
+def compute(tally: Tally, ratio: float) -> VideoFigures | None:
+    """Timeline and summary of a video from its tally (None: nobody watched)."""
+    users = {segment: n for segment, n in tally.users.items() if n}
     if not users:
         return None
+    reported = robust_duration(tally.durations)
     if reported:
         duration, inferred = int(math.ceil(reported)), False
         final = max(segment_of(reported), max(users))
@@ -200,52 +205,159 @@ def video_figures(users: dict[int, int], views: dict[int, int], viewings_total: 
         final = infer_final_segment(users, ratio)
         duration, inferred = (final + 1) * SEGMENT_LENGTH - 1, True
     return VideoFigures(
-        timeline={s: (users.get(s, 0), views.get(s, 0)) for s in range(0, final + 1)},
+        timeline={s: (users.get(s, 0), tally.views.get(s, 0)) for s in range(0, final + 1)},
         summary={
             "duration": duration,
             "duration_inferred": inferred,
             "segment_length": SEGMENT_LENGTH,
             "users_at_start": users.get(0, 0),
             "users_at_end": users.get(end_segment(duration), 0),
-            "views": viewings_total or 0,
+            "views": tally.viewings,
         },
     )
 
 
-def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
-    """Rebuild the timeline and summary of each video in ``keys`` (video ids; ``ALL_KEYS``: every video)."""
+_EVENT_COLUMNS = ("user_id", "action", "position", "old_time", "new_time", "duration")
+_VIEWER_COLUMNS = ("course_id", "video_id", "user_id", "viewings", "max_duration", "segments")
+SUMMARY_FIELDS = ("duration", "duration_inferred", "segment_length", "users_at_start", "users_at_end", "views")
+
+
+def load_viewers(course_id: str, video_id: str, using: str,
+                 user_ids: Sequence[int] | None = None) -> Iterator[tuple[int, Viewer]]:
+    """Replay each learner's events on one video (only ``user_ids``, if given), streaming one learner at a time."""
+    facts = VideoEventFact.objects.using(using).filter(course_id=course_id, video_id=video_id)
+    groups = [facts] if user_ids is None else [facts.filter(user_id__in=ids) for ids in chunks(sorted(user_ids))]
+    for queryset in groups:
+        rows = queryset.order_by("user_id", *REPLAY_ORDER).values_list(*_EVENT_COLUMNS).iterator(chunk_size=5000)
+        for user_id, events in groupby(rows, key=itemgetter(0)):
+            yield user_id, viewer_of(event[1:] for event in events)
+
+
+def video_ids(course_id: str, using: str) -> list[str]:
+    """Every video of the course with a player event."""
     facts = VideoEventFact.objects.using(using).filter(course_id=course_id)
-    for video_id in sorted(expand_keys(keys, facts, "video_id")):
-        _rebuild_video(course_id, video_id, now, using)
+    return sorted(expand_keys({ALL_KEYS}, facts, "video_id"))
 
 
-def _rebuild_video(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
-    """Rebuild one video's timeline and summary from its viewer rows (one row per learner)."""
+def compute_video(viewers: Iterable[tuple[int, Viewer]]) -> Tally:
+    """A video's tally from all its viewers (what a whole rebuild and ``verify_analytics`` start from)."""
+    tally = Tally()
+    for _user, viewer in viewers:
+        tally.add(viewer)
+    return tally
+
+
+def stored(course_id: str, using: str) -> dict[str, dict[Any, Any]]:
+    """The course's stored video rows, keyed as ``as_rows`` keys them."""
+    rows: dict[str, dict[Any, Any]] = {"video tally": {}, "video segment": {}, "video": {}}
+    for video_id, *row in VideoTally.objects.using(using).filter(course_id=course_id).values_list(
+            "video_id", "users", "views", "viewings", "durations"):
+        rows["video tally"][video_id] = tuple(row)
+    for video_id, segment, users, views in VideoSegment.objects.using(using).filter(course_id=course_id).values_list(
+            "video_id", "segment", "num_users", "num_views"):
+        rows["video segment"][(video_id, segment)] = (users, views)
+    for video_id, *row in VideoSummary.objects.using(using).filter(course_id=course_id).values_list(
+            "video_id", *SUMMARY_FIELDS):
+        rows["video"].update({(video_id, name): value for name, value in zip(SUMMARY_FIELDS, row, strict=True)})
+    return rows
+
+
+def as_rows(video_id: str, tally: Tally, ratio: float) -> dict[str, dict[Any, Any]]:
+    """One video's tally and figures in the shape ``stored`` reads."""
+    figures = compute(tally, ratio)
+    return {
+        "video tally": {video_id: tally.as_row()},
+        "video segment": {(video_id, s): value for s, value in figures.timeline.items()} if figures else {},
+        "video": {(video_id, name): figures.summary[name] for name in SUMMARY_FIELDS} if figures else {},
+    }
+
+
+def write(course_id: str, video_id: str, tally: Tally, now: dt.datetime, using: str) -> None:
+    """Store a video's tally, timeline and summary (a video nobody watched keeps only its tally)."""
     scope = {"course_id": course_id, "video_id": video_id}
-    users: Counter = Counter()
-    views: Counter = Counter()
-    viewings_total = 0
-    duration: float | None = None
-    rows = VideoViewer.objects.using(using).filter(**scope).values_list("segments", "viewings", "max_duration")
-    for segments, viewings_count, max_duration in rows.iterator(chunk_size=5000):
-        for segment, count in segments:
-            users[segment] += 1
-            views[segment] += count
-        viewings_total += viewings_count
-        if max_duration and (duration is None or max_duration > duration):
-            duration = max_duration
-    VideoSegment.objects.using(using).filter(**scope).delete()
-    figures = video_figures(dict(users), dict(views), viewings_total, duration,
-                            float(conf.get("OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO")))
+    users, views, viewings_total, durations = tally.as_row()
+    VideoTally.objects.using(using).update_or_create(
+        **scope, defaults={"users": users, "views": views, "viewings": viewings_total, "durations": durations},
+    )
+    figures = compute(tally, _ratio())
+    timeline = figures.timeline if figures else {}
+    sync_rows(VideoSegment, scope, ("segment",), ("num_users", "num_views"),
+              {(segment, ): value for segment, value in timeline.items()}, using)
     if figures is None:
         VideoSummary.objects.using(using).filter(**scope).delete()
         return
-    VideoSegment.objects.using(using).bulk_create(
-        [
-            VideoSegment(**scope, segment=s, num_users=n, num_views=v)
-            for s, (n, v) in sorted(figures.timeline.items())
-        ]
-    )
-    VideoSummary.objects.using(using).update_or_create(
-        **scope, defaults={**figures.summary, "last_updated": now},
-    )
+    VideoSummary.objects.using(using).update_or_create(**scope, defaults={**figures.summary, "last_updated": now})
+
+
+def _ratio() -> float:
+    return float(conf.get("OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO"))
+
+
+def _viewer_row(course_id: str, video_id: str, user_id: int, viewer: Viewer) -> tuple:
+    return (course_id, video_id, user_id, viewer.viewings, viewer.duration,
+            [[s, n] for s, n in sorted(viewer.segments.items())])
+
+
+def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
+    """Bring the videos of the learners named by ``keys`` ("<user_id> <video_id>"; a bare video id: every
+    learner of that video) up to date.
+
+    One query per video reads the events of all its changed learners. ``ALL_KEYS`` (after a
+    backfill) rebuilds every video of the course from all its viewers, streaming one
+    learner at a time; so does a video whose tally is not stored yet.
+    """
+    if ALL_KEYS in keys:
+        for video_id in video_ids(course_id, using):
+            _rebuild(course_id, video_id, now, using)
+        return
+    whole: set[str] = set()
+    users_by_video: dict[str, set[int]] = defaultdict(set)
+    for key in keys:
+        user_text, _, video_id = key.partition(" ")
+        if video_id and user_text.isdigit():
+            users_by_video[video_id].add(int(user_text))
+        else:
+            whole.add(key)
+    for video_id in sorted(whole):
+        _rebuild(course_id, video_id, now, using)
+    for video_id, user_ids in sorted(users_by_video.items()):
+        if video_id not in whole:
+            _update(course_id, video_id, sorted(user_ids), now, using)
+
+
+def _rebuild(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
+    """Replay every viewer of one video: rewrite their rows and the video's tally from scratch."""
+    scope = {"course_id": course_id, "video_id": video_id}
+    VideoViewer.objects.using(using).filter(**scope).delete()
+    tally = Tally()
+    rows: list[tuple] = []
+    for user_id, viewer in load_viewers(course_id, video_id, using):
+        tally.add(viewer)
+        rows.append(_viewer_row(course_id, video_id, user_id, viewer))
+        if len(rows) >= WRITE_CHUNK:
+            insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
+            rows = []
+    insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
+    write(course_id, video_id, tally, now, using)
+
+
+def _update(course_id: str, video_id: str, user_ids: list[int], now: dt.datetime, using: str) -> None:
+    """Replay ``user_ids`` on one video: subtract their old viewer rows from its tally, add the new ones."""
+    scope = {"course_id": course_id, "video_id": video_id}
+    stored_tally = VideoTally.objects.using(using).filter(**scope).values_list(
+        "users", "views", "viewings", "durations").first()
+    if stored_tally is None:
+        _rebuild(course_id, video_id, now, using)
+        return
+    tally = Tally.from_row(*stored_tally)
+    for ids in chunks(user_ids):
+        old = VideoViewer.objects.using(using).filter(**scope, user_id__in=ids)
+        for viewings_count, duration, segments in old.values_list("viewings", "max_duration", "segments"):
+            tally.add(Viewer({s: n for s, n in segments}, viewings_count, duration), -1)
+        old.delete()
+    rows = []
+    for user_id, viewer in load_viewers(course_id, video_id, using, user_ids):
+        tally.add(viewer)
+        rows.append(_viewer_row(course_id, video_id, user_id, viewer))
+    insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
+    write(course_id, video_id, tally, now, using)

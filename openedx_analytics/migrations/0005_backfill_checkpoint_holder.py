@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('openedx_analytics', '0003_video_viewer_segments'),
+        ('openedx_analytics', '0004_engines_incremental'),
     ]
 
     operations = [

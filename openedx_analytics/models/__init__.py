@@ -5,9 +5,11 @@ from openedx_analytics.models.aggregates import (
     CourseGrades,
     EnrollmentDay,
     ProblemAnswer,
+    ProblemAnswerTally,
     ProblemSummary,
     VideoSegment,
     VideoSummary,
+    VideoTally,
 )
 from openedx_analytics.models.config import AnalyticsConfiguration, CourseAnalyticsOverride
 from openedx_analytics.models.facts import (
@@ -15,7 +17,9 @@ from openedx_analytics.models.facts import (
     CertificateFact,
     EnrollmentFact,
     GradeFact,
+    GradeLearner,
     PassingFact,
+    ProblemLearner,
     ProblemSubmissionFact,
     VideoEventFact,
     VideoViewer,
@@ -41,8 +45,11 @@ __all__ = [
     "EnrollmentDay",
     "EnrollmentFact",
     "GradeFact",
+    "GradeLearner",
     "PassingFact",
     "ProblemAnswer",
+    "ProblemAnswerTally",
+    "ProblemLearner",
     "ProblemSubmissionFact",
     "ProblemSummary",
     "RejectedEventSample",
@@ -51,5 +58,6 @@ __all__ = [
     "VideoEventFact",
     "VideoSegment",
     "VideoSummary",
+    "VideoTally",
     "VideoViewer",
 ]

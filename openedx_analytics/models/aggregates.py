@@ -119,6 +119,10 @@ class ProblemSummary(models.Model):
     correct_submissions = models.IntegerField()
     first_attempt_correct = models.IntegerField()
     attempts_mean = models.FloatField()
+    #: Sum of every learner's attempts (``attempts_mean`` = this / ``users_attempted``).
+    attempts_total = models.IntegerField(default=0)
+    #: {part_id: learners whose submissions answered it}; ``part_ids`` are its keys.
+    part_counts = models.JSONField(default=dict)
     last_updated = models.DateTimeField()
 
     class Meta:
@@ -141,6 +145,55 @@ class ProblemAnswer(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["course_id", "problem_id"], name="oa_problemans_scope")]
+
+
+class ProblemAnswerTally(models.Model):
+    """Learners whose last answer to a problem part was ``answer_value``, per variant as submitted.
+
+    ``ProblemAnswer`` is this with the variants of equal answer sets merged; a recompute
+    adds and subtracts here the answers of the learners who submitted, then re-merges
+    the parts they touched. ``answer_key`` is a hash of (part, value, correct, variant).
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    answer_key = models.CharField(max_length=40)
+    part_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    answer_value = models.TextField()
+    correct = models.BooleanField(null=True)
+    variant = models.CharField(max_length=64, blank=True, default="")
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "problem_id", "answer_key"], name="oa_answertally_unique"),
+        ]
+        indexes = [models.Index(fields=["course_id", "problem_id", "part_id"], name="oa_answertally_part")]
+
+
+class VideoTally(models.Model):
+    """A video's running sums over its viewers: what its timeline and summary are computed from.
+
+    ``users``/``views``: {segment: viewers / viewings touching it}, every touched segment
+    (the served timeline may stop earlier); ``durations``: {reported duration: viewers
+    whose player reported it}. A recompute subtracts the old rows of the learners who
+    changed and adds their new ones, so one viewer's events cost the same in a course of
+    any size.
+
+    .. no_pii:
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    users = models.JSONField(default=dict)
+    views = models.JSONField(default=dict)
+    viewings = models.IntegerField(default=0)
+    durations = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course_id", "video_id"], name="oa_videotally_unique")]
 
 
 class CourseGrades(models.Model):

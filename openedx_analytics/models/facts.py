@@ -43,7 +43,11 @@ class EnrollmentFact(Fact):
     mode = models.CharField(max_length=100)
 
     class Meta:
-        indexes = [models.Index(fields=["course_id", "user_id", "time"], name="oa_enrfact_course_user_time")]
+        indexes = [
+            models.Index(fields=["course_id", "user_id", "time"], name="oa_enrfact_course_user_time"),
+            # The enrollment engine reads the learners who changed since a day (covering: user_id).
+            models.Index(fields=["course_id", "time", "user_id"], name="oa_enrfact_course_time"),
+        ]
 
 
 class ActivityFact(models.Model):
@@ -157,7 +161,9 @@ class VideoViewer(models.Model):
 
     ``segments`` lists ``[segment, views]`` for every 5-second segment their viewings
     touched; ``viewings`` counts those viewings; ``max_duration`` is the longest duration
-    their player reported. One row per learner and video keeps timelines cheap to rebuild.
+    their player reported (their viewings are checked against it, and it is their one vote
+    for the video's duration). The old row is what a recompute subtracts from the video's
+    tally before adding the new one.
 
     .. pii: The LMS user id of the learner.
     .. pii_types: id
@@ -174,4 +180,57 @@ class VideoViewer(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["course_id", "video_id", "user_id"], name="oa_videoviewer_unique"),
+        ]
+
+
+class ProblemLearner(models.Model):
+    """Derived fact: what one learner's submissions to a problem add to its figures.
+
+    Rebuilt from the learner's submissions whenever they submit; the old row is what a
+    recompute subtracts from the problem's figures before adding the new one, so a
+    submission costs the same in a course of any size. ``answers`` are the last
+    submission's ``[part_id, value, correct, variant]``; ``parts`` every part id seen.
+
+    .. pii: The LMS user id of the learner and the answers they submitted.
+    .. pii_types: id, other
+    .. pii_retirement: retained
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    user_id = models.BigIntegerField()
+    submissions = models.IntegerField()
+    attempts = models.IntegerField()
+    first_correct = models.BooleanField()
+    last_correct = models.BooleanField()
+    answers = models.JSONField(default=list)
+    parts = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "problem_id", "user_id"], name="oa_problemlearner_unique"),
+        ]
+
+
+class GradeLearner(models.Model):
+    """Derived fact: what one learner adds to a course's grade summary.
+
+    ``bucket`` is the grade bucket of a currently enrolled learner (empty when not
+    enrolled); ``certificate`` the mode of a downloadable certificate (empty when none).
+    The old row is what a recompute subtracts before adding the new one.
+
+    .. pii: The LMS user id of the learner and their grade bucket.
+    .. pii_types: id, other
+    .. pii_retirement: retained
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    user_id = models.BigIntegerField()
+    passing = models.BooleanField()
+    bucket = models.CharField(max_length=8, blank=True, default="")
+    certificate = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "user_id"], name="oa_gradelearner_unique"),
         ]

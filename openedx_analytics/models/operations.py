@@ -12,8 +12,26 @@ class DirtyScope(models.Model):
     Written in the same transaction as the facts that changed; deleted (by id) only by
     the recompute that read it, so a change landing mid-recompute is picked up next time.
 
-    .. pii: Scopes name courses, videos, problems and days; a video-viewer scope carries the
-       LMS user id of a learner in ``key`` until it is drained (retirement deletes it at once).
+    Kinds, and what a marker's ``key`` names (the engine of each kind recomputes from it):
+
+    - ``enrollment``: the UTC day of the change (ISO date); the engine starts at the
+      earliest day marked.
+    - ``activity``: the UTC day (ISO date) whose day and week counts change.
+    - ``video_user``: ``"<user_id> <video_id>"``, a learner whose events on a video changed.
+    - ``problem``: ``"<user_id> <problem_id>"``, a learner who submitted.
+    - a bare video or problem id (an id too long to carry a user id as well): every
+      learner of that video or problem.
+    - ``grades``: the user id of a learner whose enrollment, grade, passing status or
+      certificate changed.
+
+    Any kind also takes ``"*"`` (``ALL_KEYS``: rebuild the course's aggregates of that
+    kind from all its facts). A writer that deletes a learner's facts marks the keys above
+    for that learner, and ``"*"`` for ``enrollment`` (which replays only learners with a
+    fact left on or after the day marked).
+
+    .. pii: Scopes name courses, videos, problems and days; video-viewer, problem and grades
+       scopes carry the LMS user id of a learner in ``key`` until they are drained (retirement
+       deletes them at once).
     .. pii_types: id
     .. pii_retirement: local_api
     """
@@ -21,12 +39,10 @@ class DirtyScope(models.Model):
     ENROLLMENT = "enrollment"
     ACTIVITY = "activity"
     VIDEO_USER = "video_user"
-    VIDEO = "video"
     PROBLEM = "problem"
     GRADES = "grades"
-    #: Recompute order within one drain: derived per-learner facts before the course-level
-    #: aggregates that read them.
-    ORDER = (VIDEO_USER, ENROLLMENT, ACTIVITY, VIDEO, PROBLEM, GRADES)
+    #: Recompute order within one drain.
+    ORDER = (VIDEO_USER, ENROLLMENT, ACTIVITY, PROBLEM, GRADES)
 
     kind = models.CharField(max_length=16)
     course_id = models.CharField(max_length=COURSE_ID_LENGTH)
@@ -34,7 +50,10 @@ class DirtyScope(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "course_id", "key"], name="oa_dirty_scope")]
+        indexes = [
+            models.Index(fields=["kind", "course_id", "key"], name="oa_dirty_scope"),
+            models.Index(fields=["created"], name="oa_dirty_scope_created"),  # the sweep of old markers
+        ]
 
 
 class ScopeLock(models.Model):
@@ -53,6 +72,37 @@ class ScopeLock(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "course_id", "key"], name="oa_scopelock_unique")]
+
+
+class ScopeFailure(models.Model):
+    """A scope whose recompute failed: how often, the last error, and whether it is quarantined.
+
+    A failing scope is retried on later drains; after ``OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS``
+    failures it is quarantined: its dirty markers are removed, so it stops being retried and
+    stops costing its course's recomputes, and it waits here (admin: "Scope failures") for an
+    operator to retry it. A successful recompute of the scope forgets its failures.
+
+    .. pii: A video-viewer scope's ``key`` holds the learner's user id.
+    .. pii_types: id
+    .. pii_retirement: retained
+    """
+
+    kind = models.CharField(max_length=16)
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    key = models.CharField(max_length=255, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    first_failed = models.DateTimeField(auto_now_add=True)
+    last_failed = models.DateTimeField(auto_now=True)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "course_id", "key"], name="oa_scopefailure_unique")]
+        indexes = [models.Index(fields=["course_id", "kind"], name="oa_scopefailure_course")]
+
+    def __str__(self) -> str:
+        """The scope, as the logs name it."""
+        return f"{self.kind} of {self.course_id}" + (f" [{self.key}]" if self.key else "")
 
 
 class RejectionCount(models.Model):

@@ -42,8 +42,6 @@ WRITE_BATCH = 1000
 
 #: The key of a marker that asks for every key of its kind and course (bulk writers use it).
 ALL_KEYS = "*"
-#: Kinds whose markers name a part of a course (a day, a learner's video, a problem).
-KEYED_KINDS = (DirtyScope.ACTIVITY, DirtyScope.VIDEO_USER, DirtyScope.PROBLEM)
 
 
 def expand_keys(keys: set[str], facts: QuerySet, field: str) -> set[str]:
@@ -54,17 +52,27 @@ def expand_keys(keys: set[str], facts: QuerySet, field: str) -> set[str]:
 
 
 def scopes_of(record: Record) -> list[Scope]:
-    """The aggregate scopes a record can change."""
+    """The aggregate scopes a record can change, keyed as ``DirtyScope`` describes."""
     course = record.course_id
     if isinstance(record, EnrollmentChange):
-        return [(DirtyScope.ENROLLMENT, course, ""), (DirtyScope.GRADES, course, "")]
+        return [(DirtyScope.ENROLLMENT, course, record.time.date().isoformat()),
+                (DirtyScope.GRADES, course, str(record.user_id))]
     if isinstance(record, Activity):
         return [(DirtyScope.ACTIVITY, course, record.day.isoformat())]
     if isinstance(record, VideoEvent):
-        return [(DirtyScope.VIDEO_USER, course, f"{record.user_id} {record.video_id}")]
+        return [(DirtyScope.VIDEO_USER, course, _learner_key(record.user_id, record.video_id))]
     if isinstance(record, ProblemSubmission):
-        return [(DirtyScope.PROBLEM, course, record.problem_id)]
-    return [(DirtyScope.GRADES, course, "")]
+        return [(DirtyScope.PROBLEM, course, _learner_key(record.user_id, record.problem_id))]
+    return [(DirtyScope.GRADES, course, str(record.user_id))]
+
+
+MARKER_KEY_LENGTH = DirtyScope._meta.get_field("key").max_length
+
+
+def _learner_key(user_id: int, block_id: str) -> str:
+    """``"<user_id> <block_id>"``; a block id too long for that asks for the whole block instead."""
+    key = f"{user_id} {block_id}"
+    return key if len(key) <= MARKER_KEY_LENGTH else block_id
 
 
 #: model -> columns its ``_fact_values`` tuples fill, in order
@@ -113,8 +121,8 @@ ACTIVITY_COLUMNS = ("course_id", "day", "kind", "user_id")
 def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> set[Scope]:
     """Store the records' facts (duplicates ignored) and mark their scopes dirty; return the scopes.
 
-    With ``whole_courses`` (bulk writers: backfills) the markers ask for every day, video
-    and problem of each course touched (``ALL_KEYS``) instead of one marker per learner and
+    With ``whole_courses`` (bulk writers: backfills) the markers ask for a whole rebuild of
+    each kind and course touched (``ALL_KEYS``) instead of one marker per day, learner and
     video: a handful of markers per batch, and one rebuild per course at the end.
     """
     rows: dict[type, dict[str, tuple]] = defaultdict(dict)
@@ -131,7 +139,7 @@ def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> se
     if not scopes:
         return scopes
     if whole_courses:
-        scopes = {(kind, course, ALL_KEYS if kind in KEYED_KINDS else key) for kind, course, key in scopes}
+        scopes = {(kind, course, ALL_KEYS) for kind, course, _key in scopes}
     using = conf.analytics_db()
     with transaction.atomic(using=using):
         for model, by_fingerprint in rows.items():

@@ -1,40 +1,91 @@
 """Take a batch of raw events through the normalizer into facts; count and sample rejections.
 
-Shared by the Celery task of the live doors, ``backfill_analytics`` and the ingest
-gateway. One malformed event never sinks its batch: it is counted by reason and the
-good events of the same batch are still written.
+The one ingest routine: the Celery task of the live doors and ``backfill_analytics`` both
+call ``ingest``, so what is admitted, stored, marked dirty and recorded as rejected cannot
+differ between live and backfilled events. The backfill's differences are options: a scope
+that admits only some courses and times (live admits everything), whole-course dirty
+markers (one rebuild per course instead of one marker per learner), lines that were not
+even JSON (recorded with the batch's rejections), and a dry run that counts instead of
+writing. One malformed event never sinks its batch: it is counted by reason and the good
+events of the same batch are still written.
 """
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import F
 
 from openedx_analytics import conf
-from openedx_analytics.models import RejectedEventSample, RejectionCount
+from openedx_analytics.models import (
+    CertificateFact,
+    EnrollmentFact,
+    GradeFact,
+    PassingFact,
+    ProblemSubmissionFact,
+    RejectedEventSample,
+    RejectionCount,
+    VideoEventFact,
+)
 from openedx_analytics.pipeline.envelope import sample_text
 from openedx_analytics.pipeline.facts import Scope, write_facts
 from openedx_analytics.pipeline.normalizer import Outcome, normalize
-from openedx_analytics.pipeline.records import Record
+from openedx_analytics.pipeline.records import (
+    Activity,
+    CertificateChange,
+    EnrollmentChange,
+    GradeChange,
+    PassingChange,
+    ProblemSubmission,
+    Record,
+    VideoEvent,
+)
 
 log = logging.getLogger(__name__)
 
+#: Raw characters of a rejected event kept in its sample.
 SAMPLE_PAYLOAD_CHARS = 2000
+
+#: record type -> (kind shown to operators, fact model, or None when facts carry no fingerprint)
+RECORD_KINDS: dict[type, tuple[str, Any]] = {
+    EnrollmentChange: ("enrollment", EnrollmentFact),
+    Activity: ("activity", None),
+    VideoEvent: ("video", VideoEventFact),
+    ProblemSubmission: ("problem", ProblemSubmissionFact),
+    GradeChange: ("grade", GradeFact),
+    PassingChange: ("passing", PassingFact),
+    CertificateChange: ("certificate", CertificateFact),
+}
+
+
+class Admission(Protocol):
+    """Which events a run takes (a backfill's courses and time window); live takes all."""
+
+    def admits(self, course_id: str | None, time: Any) -> bool:
+        """Whether an accepted event of ``course_id`` at ``time`` is taken."""
+
+    def admits_rejected(self, raw: Any, time: Any) -> bool:
+        """Whether a rejected event may belong to what is taken (so its rejection is recorded)."""
 
 
 @dataclass
 class BatchResult:
-    """What one batch became."""
+    """What one batch became.
+
+    ``rejections`` pairs the index of each rejected event in the batch with its outcome,
+    so a caller can say where each came from (a backfill names file and line).
+    """
 
     accepted: int = 0
     rejected: Counter = field(default_factory=Counter)
+    out_of_scope: int = 0
+    by_course: Counter = field(default_factory=Counter)
     scopes: set[Scope] = field(default_factory=set)
-    outcomes: list[Outcome] = field(default_factory=list)
+    rejections: list[tuple[int, Outcome]] = field(default_factory=list)
 
     @property
     def courses(self) -> set[str]:
@@ -42,28 +93,85 @@ class BatchResult:
         return {scope[1] for scope in self.scopes}
 
 
-def normalize_batch(raw_events: Iterable[Any], *, generic: bool = True) -> tuple[list[Record], BatchResult]:
-    """Normalize every event; return the good records and a result with per-event outcomes."""
+class DryRun:
+    """Counts, instead of writing, what batches would store and how many of their facts are new.
+
+    Kept across the batches of one run, so a fact repeated in two batches counts as new once.
+    """
+
+    def __init__(self, records: Counter | None = None, new_facts: Counter | None = None) -> None:
+        self.records: Counter = records if records is not None else Counter()
+        self.new_facts: Counter = new_facts if new_facts is not None else Counter()
+        self._seen: set[str] = set()
+
+    def count(self, records: Iterable[Record]) -> None:
+        """Count ``records`` per course and kind, and the facts among them not stored yet."""
+        fingerprints: dict[Any, dict[str, str]] = {}
+        for record in records:
+            kind, model = RECORD_KINDS[type(record)]
+            label = f"{record.course_id} {kind}"
+            self.records[label] += 1
+            if model is not None:
+                fingerprint = record.fingerprint()
+                if fingerprint not in self._seen:
+                    self._seen.add(fingerprint)
+                    fingerprints.setdefault(model, {})[fingerprint] = label
+        using = conf.analytics_db()
+        for model, labels in fingerprints.items():
+            existing = set(
+                model.objects.using(using).filter(fingerprint__in=list(labels)).values_list("fingerprint", flat=True)
+            )
+            for fingerprint, label in labels.items():
+                if fingerprint not in existing:
+                    self.new_facts[label] += 1
+
+
+def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admit: Admission | None = None,
+           whole_courses: bool = False, dry_run: DryRun | None = None,
+           unparsed: Sequence[tuple[Any, Outcome]] = ()) -> BatchResult:
+    """Normalize and store a batch; record its rejections; return what happened.
+
+    ``admit`` drops (and counts as out of scope) events it does not take; ``whole_courses``
+    marks each touched course dirty as a whole; ``dry_run`` counts instead of writing;
+    ``unparsed`` are (raw text, outcome) of inputs rejected before normalizing (log lines
+    that are not JSON), recorded with the batch's own rejections.
+    """
+    events = raw_events if isinstance(raw_events, list) else list(raw_events)
     result = BatchResult()
     records: list[Record] = []
-    for raw in raw_events:
+    by_course = result.by_course
+    rejected = result.rejected
+    rejections = result.rejections
+    for index, raw in enumerate(events):
         outcome = normalize(raw, generic=generic)
-        result.outcomes.append(outcome)
         if outcome.reason is None:
+            produced = outcome.records
+            if produced:
+                course_id = produced[0].course_id
+                if admit is not None and not admit.admits(course_id, outcome.time):
+                    result.out_of_scope += 1
+                    continue
+                by_course[course_id] += 1
+                records.extend(produced)
             result.accepted += 1
-            records.extend(outcome.records)
         else:
-            result.rejected[outcome.reason] += 1
-    return records, result
-
-
-def ingest(raw_events: Iterable[Any], *, source: str, generic: bool = True) -> BatchResult:
-    """Normalize and store a batch; record its rejections; return what happened."""
-    events = list(raw_events)
-    records, result = normalize_batch(events, generic=generic)
-    result.scopes = write_facts(records)
-    if result.rejected:
-        record_rejections(source, events, result.outcomes)
+            if admit is not None and not admit.admits_rejected(raw, outcome.time):
+                result.out_of_scope += 1
+                continue
+            rejected[outcome.reason] += 1
+            rejections.append((index, outcome))
+    for _text, outcome in unparsed:
+        rejected[outcome.reason] += 1
+    if dry_run is not None:
+        dry_run.count(records)
+        return result
+    result.scopes = write_facts(records, whole_courses=whole_courses)
+    if rejections or unparsed:
+        record_rejections(
+            source,
+            [events[index] for index, _outcome in rejections] + [text for text, _outcome in unparsed],
+            [outcome for _index, outcome in rejections] + [outcome for _text, outcome in unparsed],
+        )
     return result
 
 

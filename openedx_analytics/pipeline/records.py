@@ -104,9 +104,13 @@ class ProblemSubmission:
     answers: tuple[PartAnswer, ...] = ()
 
     def fingerprint(self) -> str:
-        """Identity of the submission: the attempt number when the LMS gives one, else the time."""
-        when = self.attempt if self.attempt is not None else self.time.isoformat()
-        return _fingerprint("prb", self.course_id, self.problem_id, self.user_id, when)
+        """Identity of the submission: its time and attempt number.
+
+        Only a re-delivery of the same event has both equal; after staff reset a learner's
+        attempts the next submission repeats an attempt number at a new time, and counts.
+        """
+        return _fingerprint("prb", self.course_id, self.problem_id, self.user_id, self.time.isoformat(),
+                            self.attempt, at=self.time)
 
     def answers_json(self) -> list[dict]:
         """Answers as stored in the fact table."""

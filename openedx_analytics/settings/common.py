@@ -48,8 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_ANALYTICS_REJECTED_SAMPLE_SIZE": 100,
     # .. setting_name: OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO
     # .. setting_default: 0.05
-    # .. setting_description: When no event reports a video's duration, the last segment is the
-    #   first one (walking back) whose viewers are at least this fraction of the previous one's.
+    # .. setting_description: When no event reports a video's duration, the timeline ends at the
+    #   last segment (walking back from the last one watched) whose viewers are at least this
+    #   fraction of the video's peak viewers (those of its most-watched segment).
     "OPENEDX_ANALYTICS_VIDEO_DROPOFF_RATIO": 0.05,
     # .. setting_name: OPENEDX_ANALYTICS_BUSY_RETRY_SECONDS
     # .. setting_default: 2
@@ -57,6 +58,20 @@ DEFAULTS: dict[str, Any] = {
     #   another worker does not wait for it: it schedules one follow-up recompute of that course
     #   this many seconds later (at most one pending per course, through the Django cache).
     "OPENEDX_ANALYTICS_BUSY_RETRY_SECONDS": 2,
+    # .. setting_name: OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS
+    # .. setting_default: 3
+    # .. setting_description: How many times the recompute of one scope (a course's enrollment,
+    #   a problem, a video...) may fail with an error other than an unavailable database before
+    #   the scope is quarantined: its markers are removed so it stops costing its course, it is
+    #   logged at ERROR and listed in the admin ("Scope failures"), where an operator retries it.
+    "OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS": 3,
+    # .. setting_name: OPENEDX_ANALYTICS_SWEEP_SECONDS
+    # .. setting_default: 600
+    # .. setting_description: Dirty scopes older than this are recomputed by the next task any
+    #   worker runs (at most one such sweep per interval, through the Django cache): what a
+    #   crashed worker, a failed attempt or a long database outage left dirty is picked up
+    #   without an operator scheduling anything.
+    "OPENEDX_ANALYTICS_SWEEP_SECONDS": 600,
     # .. setting_name: OPENEDX_ANALYTICS_API_THROTTLE_RATE
     # .. setting_default: "120/minute"
     # .. setting_description: Requests per user to the analytics REST API ("<n>/<second|minute|hour|

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection, connections, transaction
 
 from openedx_analytics import api, conf, tasks
+from openedx_analytics.drain import drain
 from openedx_analytics.models import DirtyScope, ScopeLock
-from openedx_analytics.pipeline.drain import drain
 from openedx_analytics.pipeline.ingest import ingest
 from tests import doors
 

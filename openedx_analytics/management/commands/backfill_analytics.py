@@ -74,8 +74,8 @@ class Command(BaseCommand):
         for line in summary.render(dry_run=options.dry_run):
             self.stdout.write(line)
         if summary.scopes_failed:
-            raise CommandError(f"{summary.scopes_failed} scopes failed to recompute (they stay dirty; "
-                               "the periodic sweep or a rerun retries them)")
+            raise CommandError(f"{summary.scopes_failed} scopes failed to recompute (see the log and the admin's "
+                               "Scope failures: the workers retry them, a quarantined one is retried from there)")
 
     def _options(self, opts: dict[str, Any]) -> Options:
         if not opts["tracking_logs"] and not opts["from_lms"]:

@@ -5,10 +5,11 @@ Examples::
     ./manage.py lms verify_analytics --course course-v1:Org+Num+Run
     ./manage.py lms verify_analytics --all
 
-Recomputes each course's aggregates from its facts in memory and compares them with the
-stored aggregates; inside the LMS it also compares current enrollment counts with the
-LMS's enrollment table. Prints every difference; exits with status 1 when there is one.
-Writes nothing.
+Has each metric engine compute the course's aggregates from its facts in memory (a whole
+rebuild, with the engines' own ``compute()``) and compares them with every stored row,
+the running tallies the live recomputes adjust included; inside the LMS it also compares
+who is enrolled now, in all and per mode, by the facts and by the LMS's enrollment
+tables. Prints every differing row; exits with status 1 when there is one. Writes nothing.
 """
 from __future__ import annotations
 

@@ -13,12 +13,20 @@ were marked. Correct with many workers at once:
   handled while this one waited for the lock are skipped, so a busy course is recomputed
   once, not once per waiting worker.
 
-A unit that fails is retried key by key, so one bad problem or video never blocks the
-rest of its course; keys that still fail are logged and stay dirty.
+Failures are of two kinds (``failures.database_unavailable``):
+
+- the analytics database is unavailable (connection lost, server gone, lock timeout,
+  tables not migrated): the error propagates, so the calling task's retry policy (bounded,
+  with backoff) runs the drain again later; every marker not yet recomputed is still there;
+- anything else: the unit is retried key by key, so one bad problem or video never blocks
+  the rest of its course. A key that still fails is recorded (``ScopeFailure``) and stays
+  dirty for a later attempt; at its ``OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS``-th failure it
+  is quarantined: its markers go, an ERROR is logged, and the admin lists it for a retry.
 """
 from __future__ import annotations
 
 import logging
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,24 +35,25 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from openedx_analytics import conf
+from openedx_analytics.failures import database_unavailable
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.models import DirtyScope, ScopeLock
-from openedx_analytics.pipeline.facts import Scope
+from openedx_analytics.models.operations import ScopeFailure
+from openedx_analytics.pipeline.facts import Scope, mark_dirty
 
 log = logging.getLogger(__name__)
 
 #: kind -> engine(course_id, keys, now, using)
 ENGINES: dict[str, Callable] = {
-    DirtyScope.VIDEO_USER: video.recompute_viewers,
+    DirtyScope.VIDEO_USER: video.recompute,
     DirtyScope.ENROLLMENT: enrollment.recompute,
     DirtyScope.ACTIVITY: activity.recompute,
-    DirtyScope.VIDEO: video.recompute,
     DirtyScope.PROBLEM: problems.recompute,
     DirtyScope.GRADES: grades.recompute,
 }
-#: Kinds whose engines write the same aggregates share one lock.
-LOCK_KIND = {DirtyScope.VIDEO_USER: DirtyScope.VIDEO}
 ID_CHUNK = 900
+#: Characters of an error kept with a failed scope.
+ERROR_CHARS = 4000
 
 
 class UnitBusy(Exception):
@@ -53,11 +62,13 @@ class UnitBusy(Exception):
 
 @dataclass
 class DrainReport:
-    """What a drain did: keys recomputed per kind, scopes that failed (left dirty), and
-    courses with a unit another worker was recomputing (left for a follow-up)."""
+    """What a drain did: keys recomputed per kind, scopes that failed (left dirty for another
+    attempt), scopes quarantined, and courses with a unit another worker was recomputing
+    (left for a follow-up)."""
 
     recomputed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failed: list[Scope] = field(default_factory=list)
+    quarantined: list[Scope] = field(default_factory=list)
     busy: set[str] = field(default_factory=set)
 
     @property
@@ -88,7 +99,7 @@ def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: st
     raises ``UnitBusy`` at once (on databases that can skip locked rows), so a worker never
     sits idle behind a busy course.
     """
-    lock_kind = LOCK_KIND.get(kind, kind)
+    lock_kind = kind
     skip_locked = not wait and connections[using].features.has_select_for_update_skip_locked
     with transaction.atomic(using=using):
         lock, _ = ScopeLock.objects.using(using).get_or_create(kind=lock_kind, course_id=course_id, key="")
@@ -103,16 +114,29 @@ def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: st
         ENGINES[kind](course_id, keys, now, using)
         ScopeLock.objects.using(using).filter(pk=lock.pk).update(computed_at=now)
         _delete(alive, using)
+        _forget_failures(kind, course_id, keys, using)
     return len(keys)
 
 
-def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds: int = 1000) -> DrainReport:
+def _forget_failures(kind: str, course_id: str, keys: set[str], using: str) -> None:
+    """A scope that recomputed is healthy again: its failed attempts (and any quarantine) are forgotten."""
+    failures = ScopeFailure.objects.using(using).filter(kind=kind, course_id=course_id)
+    stale = [pk for pk, key in failures.values_list("pk", "key") if key in keys]
+    if stale:
+        ScopeFailure.objects.using(using).filter(pk__in=stale).delete()
+
+
+def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds: int = 1000,
+          last_attempt: bool = False) -> DrainReport:
     """Recompute dirty scopes (of ``courses`` only, if given) until none is left; return a report.
 
     Each round lists the (kind, course) units that have markers and recomputes each unit
     once for all its markers, however many there are (a backfill leaves tens of thousands
     of viewer markers per course; each video is still replayed once). With ``wait=False``
     units another worker is recomputing are skipped and their courses reported as busy.
+    With ``last_attempt`` (the calling task has no retry left) a scope that still meets a
+    database error is quarantined like any failing scope, instead of failing the task
+    again; if the database is really down, recording that fails too and every marker stays.
     """
     using = conf.analytics_db()
     course_filter = sorted(set(courses)) if courses is not None else None
@@ -141,22 +165,75 @@ def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds
             except UnitBusy:
                 busy_units.add((kind, course_id))
                 report.busy.add(course_id)
-            except Exception:  # noqa: BLE001 - retried key by key below
+            except Exception as exc:
+                if database_unavailable(exc) and not last_attempt:
+                    raise  # the task retries later; the markers are all still there
                 log.warning("openedx_analytics: recomputing %s of %s failed; retrying key by key",
                             kind, course_id, exc_info=True)
-                _recompute_key_by_key(kind, course_id, unit, using, report, failed_ids)
+                _recompute_key_by_key(kind, course_id, unit, using, report, failed_ids, last_attempt)
     return report
 
 
 def _recompute_key_by_key(kind: str, course_id: str, unit: dict[int, str], using: str, report: DrainReport,
-                          failed_ids: set[int]) -> None:
+                          failed_ids: set[int], last_attempt: bool) -> None:
     by_key: dict[str, dict[int, str]] = defaultdict(dict)
     for marker_id, key in unit.items():
         by_key[key][marker_id] = key
     for key, markers in sorted(by_key.items()):
         try:
             report.recomputed[kind] += recompute_unit(kind, course_id, markers, using)
-        except Exception:  # noqa: BLE001 - one bad scope must not stop the others
-            log.exception("openedx_analytics: recomputing %s failed; it stays dirty", (kind, course_id, key))
-            report.failed.append((kind, course_id, key))
+        except Exception as exc:
+            unavailable = database_unavailable(exc)
+            if unavailable and not last_attempt:
+                raise
+            scope = (kind, course_id, key)
+            if record_failure(scope, list(markers), exc, using, retries_exhausted=unavailable):
+                report.quarantined.append(scope)
+            else:
+                report.failed.append(scope)
             failed_ids.update(markers)
+
+
+def record_failure(scope: Scope, marker_ids: list[int], exc: BaseException, using: str, *,
+                   retries_exhausted: bool = False) -> bool:
+    """Count a failed recompute of ``scope``; quarantine it (drop ``marker_ids``) at the last attempt.
+
+    ``retries_exhausted``: the task's retries are spent already (on database errors), so
+    the scope is quarantined at once. Returns whether the scope is now quarantined.
+    """
+    kind, course_id, key = scope
+    limit = max(int(conf.get("OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS")), 1)
+    error = "".join(traceback.format_exception(exc))[-ERROR_CHARS:]
+    with transaction.atomic(using=using):
+        failure, _ = ScopeFailure.objects.using(using).select_for_update().get_or_create(
+            kind=kind, course_id=course_id, key=key)
+        failure.attempts += 1
+        failure.error = error
+        quarantined = retries_exhausted or failure.attempts >= limit
+        if quarantined:
+            failure.quarantined_at = timezone.now()
+            _delete(marker_ids, using)
+        failure.save(using=using)
+    if quarantined:
+        log.error("openedx_analytics: quarantined %s after %s failed recomputes; it no longer blocks its "
+                  "course. Fix the cause, then retry it in the admin (Scope failures). Last error: %s",
+                  failure, failure.attempts, error.strip().splitlines()[-1] if error.strip() else "?")
+    else:
+        log.warning("openedx_analytics: recomputing %s failed (attempt %s of %s); it stays dirty for a retry",
+                    failure, failure.attempts, limit, exc_info=exc)
+    return quarantined
+
+
+def retry_failed_scopes(failure_ids: list[int]) -> list[str]:
+    """Mark the scopes of these ``ScopeFailure`` rows dirty again and forget their failures; return their courses.
+
+    An operator's retry of quarantined scopes: the next drain of each course recomputes them
+    (and counts their attempts afresh).
+    """
+    using = conf.analytics_db()
+    with transaction.atomic(using=using):
+        failures = list(ScopeFailure.objects.using(using).filter(pk__in=failure_ids)
+                        .values_list("pk", "kind", "course_id", "key"))
+        mark_dirty({(kind, course_id, key) for _pk, kind, course_id, key in failures}, using=using)
+        ScopeFailure.objects.using(using).filter(pk__in=[pk for pk, *_scope in failures]).delete()
+    return sorted({course_id for _pk, _kind, course_id, _key in failures})

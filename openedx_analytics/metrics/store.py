@@ -1,0 +1,49 @@
+"""Write an engine's result: make a scope's aggregate rows equal what was computed, touching only rows that differ.
+
+An incremental recompute changes a handful of rows (today's enrollment, the segments a
+viewer touched, the answers a learner changed); a whole rebuild may change them all.
+One routine serves both, so the write costs what changed, not what the scope holds.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.db import models
+
+CHUNK = 900
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """``items`` in slices of ``size`` (keeps ``IN (...)`` lists under every database's limits)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def sync_rows(model: type[models.Model], scope: Mapping[str, Any], key_fields: Sequence[str],
+              value_fields: Sequence[str], wanted: Mapping[tuple, tuple], using: str,
+              *, within: Mapping[str, Any] | None = None) -> int:
+    """Make ``model``'s rows of ``scope`` (narrowed by the ``within`` filters) equal ``wanted``.
+
+    ``wanted`` maps each row's key (``key_fields`` values) to its ``value_fields`` values.
+    Rows that differ or are extra are deleted by id; missing and changed rows are inserted.
+    Returns how many rows were written or deleted.
+    """
+    queryset = model.objects.using(using).filter(**scope, **(within or {}))
+    width = len(key_fields)
+    existing: dict[tuple, tuple[int, tuple]] = {}
+    for row in queryset.values_list("pk", *key_fields, *value_fields).iterator(chunk_size=5000):
+        existing[tuple(row[1:1 + width])] = (row[0], tuple(row[1 + width:]))
+    stale = [pk for key, (pk, values) in existing.items() if wanted.get(key) != values]
+    fresh = [key for key, values in wanted.items() if key not in existing or existing[key][1] != values]
+    for ids in chunks(sorted(stale)):
+        model.objects.using(using).filter(pk__in=ids).delete()
+    model.objects.using(using).bulk_create(
+        [
+            model(**scope, **dict(zip(key_fields, key, strict=True)),
+                  **dict(zip(value_fields, wanted[key], strict=True)))
+            for key in fresh
+        ],
+        batch_size=1000,
+    )
+    return len(stale) + len(fresh)

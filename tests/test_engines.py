@@ -1,0 +1,203 @@
+"""The metric engines as a user meets them: events in through the real doors, numbers out of the API,
+and incremental recomputes that always equal a whole rebuild (spec: ../shared/spec/metrics.md)."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openedx_analytics import api, conf, tasks
+from openedx_analytics.backfill.verify import verify_course
+from openedx_analytics.drain import ENGINES, drain
+from openedx_analytics.metrics import activity, enrollment, grades, problems, video
+from openedx_analytics.models import DirtyScope, VideoSegment
+from openedx_analytics.pipeline.facts import ALL_KEYS, mark_dirty, write_facts
+from openedx_analytics.pipeline.records import (
+    Activity,
+    CertificateChange,
+    EnrollmentChange,
+    GradeChange,
+    PartAnswer,
+    PassingChange,
+    ProblemSubmission,
+    VideoEvent,
+)
+from tests import doors
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture
+def captured_batches():
+    """Record every batch handed to Celery, and still run it (eager)."""
+    batches: list[list[dict]] = []
+    original = tasks.process_event_batch.apply_async
+
+    def record(args=None, **kwargs):
+        batches.append(args[0])
+        return original(args=args, **kwargs)
+
+    with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=record):
+        yield batches
+
+
+def test_attempts_reset_by_staff_count_by_time(captured_batches):
+    """Attempts 1, 2, 3, a reset by staff, attempt 1 again: first is the oldest, last the newest, all four count."""
+    doors.problem_check(1, 1, False, "Paris")
+    doors.problem_check(1, 2, False, "Lyon")
+    doors.problem_check(1, 3, False, "Nice")
+    doors.problem_check(1, 1, True, "Marseille")  # after the reset
+    doors.problem_check(2, 1, True, "Marseille")
+    for batch in list(captured_batches):  # a re-delivery of the very same events changes nothing
+        tasks.process_event_batch.apply(args=[batch, "live"])
+
+    (problem,) = api.get_problems(doors.COURSE)
+    assert (problem["users_attempted"], problem["total_submissions"], problem["correct_submissions"],
+            problem["first_attempt_correct"], problem["attempts_mean"]) == (2, 5, 2, 1, 2.5)
+    answers = api.get_answer_distribution(doors.COURSE, doors.PROBLEM)
+    assert [(a["answer_value"], a["count"]) for a in answers] == [("Marseille", 2)]
+
+
+def test_one_learners_outlier_duration_does_not_stretch_the_video(captured_batches):
+    """Three players say 60 s, one says 1,000,000 s: the video lasts 60 s and its timeline 13 segments."""
+    for user_id, duration in ((1, 60), (2, 60), (3, 60), (4, 1e6)):
+        data = {"id": doors.VIDEO, "code": "html5", "duration": duration}
+        end = 59 if duration == 60 else 10
+        doors.emit("play_video", {**data, "currentTime": 0}, user_id, event_source="browser")
+        doors.emit("pause_video", {**data, "currentTime": end}, user_id, event_source="browser")
+    (summary,) = api.get_videos(doors.COURSE)
+    assert (summary["duration"], summary["users_at_start"], summary["users_at_end"]) == (60, 4, 3)
+    assert len(api.get_video_timeline(doors.COURSE, summary["video_id"])) == 13
+
+
+def test_a_tie_between_durations_goes_to_the_shortest():
+    assert video.robust_duration(video.Counter({60.0: 2, 90.0: 2, 1e6: 1})) == 60.0
+    assert video.robust_duration(video.Counter({60.0: 1, 90.0: 3})) == 90.0
+    assert video.robust_duration(video.Counter()) is None
+
+
+def test_markers_name_what_changed():
+    """What each kind of marker carries: the engines recompute from it."""
+    now = dt.datetime(2026, 3, 2, 10, tzinfo=dt.timezone.utc)
+    course = "course-v1:Mark+M1+2026"
+    scopes = write_facts([
+        EnrollmentChange(course, 7, now, "audit", True),
+        ProblemSubmission(course, "block-v1:Mark+M1+2026+type@problem+block@p", 7, now, 1, True),
+        VideoEvent(course, "v1", 7, now, "play", 0.0),
+        GradeChange(course, 8, now, 0.5),
+    ])
+    assert scopes == {
+        (DirtyScope.ENROLLMENT, course, "2026-03-02"), (DirtyScope.GRADES, course, "7"),
+        (DirtyScope.PROBLEM, course, "7 block-v1:Mark+M1+2026+type@problem+block@p"),
+        (DirtyScope.VIDEO_USER, course, "7 v1"), (DirtyScope.GRADES, course, "8"),
+    }
+    assert set(ENGINES) == set(DirtyScope.ORDER)
+
+
+def test_ids_too_long_to_carry_a_user_id_recompute_the_whole_block():
+    course = "course-v1:Long+L1+2026"
+    long_id = "block-v1:Long+L1+2026+type@problem+block@" + "x" * 210
+    now = dt.datetime.now(dt.timezone.utc)
+    scopes = write_facts([ProblemSubmission(course, long_id, 123456, now, 1, True),
+                          VideoEvent(course, long_id, 123456, now, "play", 0.0),
+                          VideoEvent(course, long_id, 123456, now + dt.timedelta(seconds=8), "pause", 8.0)])
+    assert {key for _kind, _course, key in scopes} == {long_id}
+    drain(courses=[course])
+    assert api.get_problems(course)[0]["users_attempted"] == 1
+    assert api.get_videos(course)[0]["users_at_start"] == 1
+    assert verify_course(course) == []
+
+
+# ------------------------------------------------------------ incremental == whole rebuild
+
+USERS = st.integers(1, 6)
+MODES = st.sampled_from(["audit", "verified"])
+_course_numbers = itertools.count()
+
+
+def _histories(today: dt.date) -> st.SearchStrategy:
+    """Random histories of one course: records of every kind over the last week, in batches."""
+    times = st.builds(
+        lambda day, second: dt.datetime.combine(today - dt.timedelta(days=day), dt.time(),
+                                                tzinfo=dt.timezone.utc) + dt.timedelta(seconds=second),
+        st.integers(0, 6), st.integers(0, 86_399),
+    )
+    positions = st.one_of(st.none(), st.floats(0, 130, allow_nan=False).map(lambda p: round(p, 1)))
+
+    def answers() -> st.SearchStrategy:
+        return st.lists(st.builds(PartAnswer, st.sampled_from(["p1", "p2"]), st.sampled_from(["A", "B", "C"]),
+                                  st.sampled_from([True, False, None]), st.sampled_from(["", "", "1", "2"])),
+                        max_size=2, unique_by=lambda a: a.part_id).map(tuple)
+
+    def record(course: str) -> st.SearchStrategy:
+        return st.one_of(
+            st.builds(EnrollmentChange, st.just(course), USERS, times, MODES, st.sampled_from([True, False, None])),
+            st.builds(Activity, st.just(course), USERS, times.map(lambda t: t.date()),
+                      st.sampled_from([("any",), ("any", "video"), ("any", "problem")])),
+            st.builds(VideoEvent, st.just(course), st.sampled_from(["v1", "v2"]), USERS, times,
+                      st.sampled_from(["play", "pause", "seek", "stop"]), positions, positions, positions,
+                      st.sampled_from([None, 60.0, 60.0, 90.0, 1e6])),
+            st.builds(ProblemSubmission, st.just(course), st.sampled_from(["pa", "pb"]), USERS, times,
+                      st.one_of(st.none(), st.integers(1, 3)), st.booleans(), answers()),
+            st.builds(GradeChange, st.just(course), USERS, times, st.floats(0, 1, allow_nan=False)),
+            st.builds(PassingChange, st.just(course), USERS, times, st.booleans()),
+            st.builds(CertificateChange, st.just(course), USERS, times, MODES,
+                      st.sampled_from(["downloadable", "notpassing"])),
+        )
+
+    return st.integers().map(lambda _: f"course-v1:Prop+P{next(_course_numbers)}+2026").flatmap(
+        lambda course: st.tuples(st.just(course), st.lists(st.lists(record(course), min_size=1, max_size=8),
+                                                           min_size=1, max_size=6)))
+
+
+def stored_rows(course: str) -> dict:
+    """Every stored aggregate and tally of a course, timestamps left out."""
+    using = conf.analytics_db()
+    return {
+        "enrollment": enrollment.stored(course, using),
+        "activity": activity.stored(course, using),
+        "video": video.stored(course, using),
+        "problem": problems.stored(course, using),
+        "grades": grades.stored(course, using),
+    }
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(history=_histories(_today()))
+def test_incremental_recomputes_equal_a_whole_rebuild(history):
+    course, batches = history
+    for batch in batches:  # each batch as the live path takes it: facts, markers, then a drain
+        write_facts(batch)
+        drain(courses=[course])
+    incremental = stored_rows(course)
+    assert verify_course(course) == []
+    mark_dirty([(kind, course, ALL_KEYS) for kind in DirtyScope.ORDER])
+    drain(courses=[course])
+    assert stored_rows(course) == incremental
+
+
+def test_a_course_fed_live_verifies_clean(captured_batches):
+    doors.run_scenario()
+    doors.problem_check(3, 1, False, "Paris")  # and a reset attempt
+    assert api.get_problems(doors.COURSE)[0]["total_submissions"] == 4
+    assert verify_course(doors.COURSE) == []
+
+
+def test_a_tampered_timeline_row_is_named():
+    course = "course-v1:Tamper+T1+2026"
+    now = dt.datetime.now(dt.timezone.utc)
+    write_facts([VideoEvent(course, "v1", 1, now, "play", 0.0, duration=60.0),
+                 VideoEvent(course, "v1", 1, now + dt.timedelta(seconds=9), "pause", 9.0, duration=60.0)])
+    drain(courses=[course])
+    assert verify_course(course) == []
+    VideoSegment.objects.using(conf.analytics_db()).filter(course_id=course, segment=1).update(num_views=7)
+    (difference,) = verify_course(course)
+    assert str(difference) == "video segment ('v1', 1): stored (1, 7), expected (1, 1)"
