@@ -35,7 +35,9 @@ from openedx_analytics.models import (
     CertificateFact,
     EnrollmentFact,
     GradeFact,
+    GradeLearner,
     PassingFact,
+    ProblemLearner,
     ProblemSubmissionFact,
     RejectedEventSample,
     VideoEventFact,
@@ -124,7 +126,7 @@ def deidentify(course_id: str, user_ids: Iterable[int], using: str) -> dict[str,
                          output_field=models.BigIntegerField())
     salt = models.Value(secrets.token_hex(20))
     with transaction.atomic(using=using):
-        for model in (*FINGERPRINTED, ActivityFact, VideoViewer):
+        for model in (*FINGERPRINTED, ActivityFact, VideoViewer, GradeLearner, ProblemLearner):
             rows = model.objects.using(using).filter(course_id=course_id, user_id__in=ids)
             changes: dict[str, object] = {"user_id": new_id}
             if model in FINGERPRINTED:

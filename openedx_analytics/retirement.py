@@ -31,13 +31,15 @@ from openedx_analytics.models import (
     DirtyScope,
     EnrollmentFact,
     GradeFact,
+    GradeLearner,
     PassingFact,
+    ProblemLearner,
     ProblemSubmissionFact,
     RejectedEventSample,
     VideoEventFact,
     VideoViewer,
 )
-from openedx_analytics.pipeline.facts import Scope, mark_dirty
+from openedx_analytics.pipeline.facts import ALL_KEYS, Scope, mark_dirty
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +110,17 @@ def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
             scopes.update((DirtyScope.VIDEO_USER, course, f"{user_id} {video}") for course, video in
                           rows.values_list("course_id", "video_id").distinct().order_by())
             retired.deleted[model.__name__] += rows.delete()[0]
+        # The engines' per-learner rows (what each learner last added to a course's tallies).
+        for model in (GradeLearner, ProblemLearner):
+            retired.deleted[model.__name__] += model.objects.using(using).filter(user_id=user_id).delete()[0]
         sample_ids = _samples_naming(user_id, usernames, using)
         if sample_ids:
             retired.deleted["RejectedEventSample"] += (
                 RejectedEventSample.objects.using(using).filter(id__in=sample_ids).delete()[0]
             )
+        # The learner's per-learner rows are gone, so their share of the tallies cannot be
+        # subtracted: each touched kind of each course is rebuilt from the facts that remain.
+        scopes = {(kind, course, ALL_KEYS) for kind, course, _key in scopes}
         if scopes:
             mark_dirty(scopes, using=using)
         retired.courses = {course for _kind, course, _key in scopes}

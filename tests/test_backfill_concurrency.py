@@ -23,10 +23,11 @@ from django.db import OperationalError, connections
 from django.utils import timezone
 
 from openedx_analytics import conf
-from openedx_analytics.backfill import retry, runner
+from openedx_analytics.backfill import retry
 from openedx_analytics.backfill.checkpoints import STALE_SECONDS, Checkpoint, run_key
 from openedx_analytics.backfill.runner import Options
 from openedx_analytics.models import BackfillCheckpoint
+from openedx_analytics.pipeline import ingest
 from tests.test_backfill import SampleLog, assert_matches_log
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
@@ -120,7 +121,7 @@ def test_a_holder_on_another_host_is_trusted_until_its_heartbeat_goes_stale(tmp_
 def test_a_deadlocked_batch_write_is_retried_and_the_run_finishes(tmp_path, monkeypatch):
     log = SampleLog()
     path = log.write(tmp_path / "tracking.log")
-    real_write = runner.facts.write_facts
+    real_write = ingest.write_facts
     calls = {"n": 0}
 
     def deadlocking_write(records, **kwargs):
@@ -129,7 +130,7 @@ def test_a_deadlocked_batch_write_is_retried_and_the_run_finishes(tmp_path, monk
             raise OperationalError(1213, "Deadlock found when trying to get lock; try restarting transaction")
         return real_write(records, **kwargs)
 
-    monkeypatch.setattr(runner.facts, "write_facts", deadlocking_write)
+    monkeypatch.setattr(ingest, "write_facts", deadlocking_write)
     monkeypatch.setattr(retry, "FIRST_DELAY", 0.001)
     output = backfill("--tracking-logs", str(path), "--batch-size", "100")
     assert "Lines read" in output and calls["n"] > 4

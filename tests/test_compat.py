@@ -146,7 +146,7 @@ def test_flag_override_newest_row_decides_and_a_disabled_one_unsets():
 
 
 def test_flag_override_that_cannot_be_read_is_unset(caplog):
-    with mock.patch.object(lms.WaffleFlagCourseOverrideModel, "override_value", side_effect=RuntimeError("db")):
+    with mock.patch.object(compat, "_newest_choices", side_effect=RuntimeError("db")):
         assert compat.course_flag_override(FLAG, NEW) is None
     assert "could not read the overrides" in caplog.text
 

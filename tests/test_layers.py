@@ -28,8 +28,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backfill batches", (
         f"{PACKAGE}.backfill.runner", f"{PACKAGE}.backfill.readers", f"{PACKAGE}.backfill.scope",
         f"{PACKAGE}.backfill.checkpoints", f"{PACKAGE}.backfill.progress", f"{PACKAGE}.backfill.summary",
+        f"{PACKAGE}.backfill.retry",
     )),
-    ("tasks and the hand-off to them", (f"{PACKAGE}.tasks", f"{PACKAGE}.dispatch")),
+    ("tasks and the hand-off to them", (f"{PACKAGE}.tasks", f"{PACKAGE}.dispatch", f"{PACKAGE}.retention")),
     ("doors, commands, API and admin", (PACKAGE,)),
 ]
 

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from openedx_analytics import conf, retention
+from openedx_analytics.drain import drain
 from openedx_analytics.models import (
     ActivityFact,
     DirtyScope,
@@ -21,7 +22,6 @@ from openedx_analytics.models import (
     VideoEventFact,
     VideoViewer,
 )
-from openedx_analytics.pipeline.drain import drain
 from openedx_analytics.pipeline.facts import ALL_KEYS, mark_dirty
 from openedx_analytics.tasks import process_event_batch
 from tests.test_backfill import ALPHA, COURSES, SampleLog, line, snapshot

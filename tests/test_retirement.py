@@ -14,7 +14,9 @@ from openedx_analytics.models import (
     DirtyScope,
     EnrollmentFact,
     GradeFact,
+    GradeLearner,
     PassingFact,
+    ProblemLearner,
     ProblemSubmissionFact,
     RejectedEventSample,
     VideoEventFact,
@@ -26,7 +28,7 @@ from tests.test_live_pipeline import FakeRequest
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
 LEARNER_TABLES = (EnrollmentFact, GradeFact, PassingFact, CertificateFact, ProblemSubmissionFact, VideoEventFact,
-                  ActivityFact, VideoViewer)
+                  ActivityFact, VideoViewer, GradeLearner, ProblemLearner)
 
 
 def rows_of(user_id: int) -> dict[str, int]:

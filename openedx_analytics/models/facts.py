@@ -193,7 +193,7 @@ class ProblemLearner(models.Model):
 
     .. pii: The LMS user id of the learner and the answers they submitted.
     .. pii_types: id, other
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     course_id = models.CharField(max_length=COURSE_ID_LENGTH)
@@ -221,7 +221,7 @@ class GradeLearner(models.Model):
 
     .. pii: The LMS user id of the learner and their grade bucket.
     .. pii_types: id, other
-    .. pii_retirement: retained
+    .. pii_retirement: local_api
     """
 
     course_id = models.CharField(max_length=COURSE_ID_LENGTH)
