@@ -12,8 +12,8 @@ from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
 from openedx_analytics import compat, conf
-from openedx_analytics.backfill import runner
 from openedx_analytics.models import BackfillCheckpoint, EnrollmentFact, GradeFact
+from openedx_analytics.pipeline import ingest
 from openedx_analytics.pipeline.records import GradeChange
 from tests.test_backfill_lms import ALPHA, day, enroll
 
@@ -38,7 +38,7 @@ def test_a_resumed_lms_backfill_reads_every_row_added_and_skips_none_after_remov
     for i, user in enumerate(users[:6]):
         lms.PersistentCourseGrade.objects.create(user_id=user.id, course_id=alpha, percent_grade=0.1 * (i + 1),
                                                  modified=day(i))
-    real_write = runner.facts.write_facts
+    real_write = ingest.write_facts
     grade_batches = {"n": 0}
 
     def dying_write(records, **kwargs):
@@ -48,7 +48,7 @@ def test_a_resumed_lms_backfill_reads_every_row_added_and_skips_none_after_remov
                 raise KeyboardInterrupt("killed after the first batch of grades")
         return real_write(records, **kwargs)
 
-    monkeypatch.setattr(runner.facts, "write_facts", dying_write)
+    monkeypatch.setattr(ingest, "write_facts", dying_write)
     with pytest.raises(KeyboardInterrupt):
         backfill("--from-lms", "--course", ALPHA, "--batch-size", "2")
     saved = BackfillCheckpoint.objects.using(conf.analytics_db()).get().position["lms:grade"]
@@ -61,7 +61,7 @@ def test_a_resumed_lms_backfill_reads_every_row_added_and_skips_none_after_remov
     for user in users[6:]:
         lms.PersistentCourseGrade.objects.create(user_id=user.id, course_id=alpha, percent_grade=0.9, modified=day(9))
 
-    monkeypatch.setattr(runner.facts, "write_facts", real_write)
+    monkeypatch.setattr(ingest, "write_facts", real_write)
     output = backfill("--from-lms", "--course", ALPHA, "--batch-size", "2")
     assert "Resumed from the checkpoint" in output
     graded = set(GradeFact.objects.using(conf.analytics_db()).values_list("user_id", flat=True))
