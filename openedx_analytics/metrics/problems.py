@@ -25,7 +25,7 @@ from openedx_analytics.models import (
     ProblemSummary,
 )
 from openedx_analytics.pipeline.bulk import insert_ignore
-from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys
+from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
 
 SubmissionRow = tuple[int, int | None, dt.datetime, bool, list, str]  # user, attempt, time, correct, answers, fp
 AnswerKey = tuple[str, str, "bool | None", str]  # part_id, answer_value, correct, variant
@@ -287,19 +287,11 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         for problem_id in problem_ids(course_id, using):
             _rebuild(course_id, problem_id, now, using)
         return
-    whole: set[str] = set()
-    users_by_problem: dict[str, set[int]] = defaultdict(set)
-    for key in keys:
-        user_text, _, problem_id = key.partition(" ")
-        if problem_id and user_text.isdigit():
-            users_by_problem[problem_id].add(int(user_text))
-        else:
-            whole.add(key)
+    whole, users_by_problem = split_learner_keys(keys)
     for problem_id in sorted(whole):
         _rebuild(course_id, problem_id, now, using)
     for problem_id, user_ids in sorted(users_by_problem.items()):
-        if problem_id not in whole:
-            _update(course_id, problem_id, sorted(user_ids), now, using)
+        _update(course_id, problem_id, sorted(user_ids), now, using)
 
 
 def _rebuild(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:

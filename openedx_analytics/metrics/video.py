@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -28,7 +28,7 @@ from openedx_analytics.models import (
     VideoViewer,
 )
 from openedx_analytics.pipeline.bulk import insert_ignore
-from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys
+from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
 
 SEGMENT_LENGTH = 5
 MIN_VIEWING_SECONDS = 0.25
@@ -310,19 +310,11 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         for video_id in video_ids(course_id, using):
             _rebuild(course_id, video_id, now, using)
         return
-    whole: set[str] = set()
-    users_by_video: dict[str, set[int]] = defaultdict(set)
-    for key in keys:
-        user_text, _, video_id = key.partition(" ")
-        if video_id and user_text.isdigit():
-            users_by_video[video_id].add(int(user_text))
-        else:
-            whole.add(key)
+    whole, users_by_video = split_learner_keys(keys)
     for video_id in sorted(whole):
         _rebuild(course_id, video_id, now, using)
     for video_id, user_ids in sorted(users_by_video.items()):
-        if video_id not in whole:
-            _update(course_id, video_id, sorted(user_ids), now, using)
+        _update(course_id, video_id, sorted(user_ids), now, using)
 
 
 def _rebuild(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:

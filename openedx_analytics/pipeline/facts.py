@@ -75,6 +75,22 @@ def _learner_key(user_id: int, block_id: str) -> str:
     return key if len(key) <= MARKER_KEY_LENGTH else block_id
 
 
+def split_learner_keys(keys: Iterable[str]) -> tuple[set[str], dict[str, set[int]]]:
+    """Read markers written by ``_learner_key``: (blocks to rebuild whole, block id -> learners to update).
+
+    A block that is also asked for whole is left out of the per-learner map: its rebuild covers them.
+    """
+    whole: set[str] = set()
+    learners: dict[str, set[int]] = defaultdict(set)
+    for key in keys:
+        user_text, _, block_id = key.partition(" ")
+        if block_id and user_text.isdigit():
+            learners[block_id].add(int(user_text))
+        else:
+            whole.add(key)
+    return whole, {block: users for block, users in learners.items() if block not in whole}
+
+
 #: model -> columns its ``_fact_values`` tuples fill, in order
 FACT_COLUMNS: dict[type, tuple[str, ...]] = {
     EnrollmentFact: ("course_id", "user_id", "time", "is_active", "mode", "fingerprint"),
