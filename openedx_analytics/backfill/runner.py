@@ -209,7 +209,9 @@ class Backfill:
         if self.checkpoint.resumed:
             courses = self.options.scope.courses or None
         started = time.monotonic()
-        report = drain(courses=courses)
+        # A concurrent run recomputing the same course can make this one a deadlock victim:
+        # the drain commits unit by unit and leaves unfinished markers, so it is simply rerun.
+        report = retry_lock_races(lambda: drain(courses=courses), what="recompute")
         self.summary.recompute_seconds += time.monotonic() - started
         self.summary.scopes_recomputed += report.total
         self.summary.scopes_failed += len(report.failed) + len(report.quarantined)
