@@ -32,6 +32,7 @@ from django.utils import timezone
 from openedx_analytics import conf
 from openedx_analytics.models import (
     ActivityFact,
+    ActivityLearnerWeek,
     CertificateFact,
     EnrollmentFact,
     GradeFact,
@@ -126,7 +127,8 @@ def deidentify(course_id: str, user_ids: Iterable[int], using: str) -> dict[str,
                          output_field=models.BigIntegerField())
     salt = models.Value(secrets.token_hex(20))
     with transaction.atomic(using=using):
-        for model in (*FINGERPRINTED, ActivityFact, VideoViewer, GradeLearner, ProblemLearner):
+        for model in (*FINGERPRINTED, ActivityFact, VideoViewer, GradeLearner, ProblemLearner,
+                      ActivityLearnerWeek):
             rows = model.objects.using(using).filter(course_id=course_id, user_id__in=ids)
             changes: dict[str, object] = {"user_id": new_id}
             if model in FINGERPRINTED:

@@ -4,7 +4,7 @@ The LMS's retirement API sends ``USER_RETIRE_LMS_MISC`` and ``USER_RETIRE_LMS_CR
 (reached through ``compat.retirement_signals``) with ``user=``. On either, in one
 transaction on the analytics database, we delete the learner's facts from every fact
 table (enrollments, grades, passing, certificates, problem submissions, player events,
-activity days, video viewers), the rejected-event samples that name them, and we mark
+activity days, video viewers) and the engines' per-learner rows, the rejected-event samples that name them, and we mark
 every scope those facts fed dirty; after the commit the courses are recomputed, so the
 aggregates stop counting the learner. Both signals may arrive: the second finds nothing.
 
@@ -27,6 +27,7 @@ from django.db import transaction
 from openedx_analytics import conf
 from openedx_analytics.models import (
     ActivityFact,
+    ActivityLearnerWeek,
     CertificateFact,
     DirtyScope,
     EnrollmentFact,
@@ -111,7 +112,7 @@ def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
                           rows.values_list("course_id", "video_id").distinct().order_by())
             retired.deleted[model.__name__] += rows.delete()[0]
         # The engines' per-learner rows (what each learner last added to a course's tallies).
-        for model in (GradeLearner, ProblemLearner):
+        for model in (GradeLearner, ProblemLearner, ActivityLearnerWeek):
             retired.deleted[model.__name__] += model.objects.using(using).filter(user_id=user_id).delete()[0]
         sample_ids = _samples_naming(user_id, usernames, using)
         if sample_ids:

@@ -3,10 +3,14 @@ and incremental recomputes that always equal a whole rebuild (spec: ../shared/sp
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +18,9 @@ from openedx_analytics import api, conf, tasks
 from openedx_analytics.backfill.verify import verify_course
 from openedx_analytics.drain import ENGINES, drain
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
-from openedx_analytics.models import DirtyScope, VideoSegment
-from openedx_analytics.pipeline.facts import ALL_KEYS, mark_dirty, write_facts
+from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, VideoSegment
+from openedx_analytics.pipeline.bulk import insert_ignore
+from openedx_analytics.pipeline.facts import ACTIVITY_COLUMNS, ALL_KEYS, mark_dirty, write_facts
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,
@@ -90,9 +95,11 @@ def test_markers_name_what_changed():
         ProblemSubmission(course, "block-v1:Mark+M1+2026+type@problem+block@p", 7, now, 1, True),
         VideoEvent(course, "v1", 7, now, "play", 0.0),
         GradeChange(course, 8, now, 0.5),
+        Activity(course, 7, now.date(), ("any", "problem")),
     ])
     assert scopes == {
         (DirtyScope.ENROLLMENT, course, "2026-03-02"), (DirtyScope.GRADES, course, "7"),
+        (DirtyScope.ACTIVITY, course, "7 2026-03-02"),
         (DirtyScope.PROBLEM, course, "7 block-v1:Mark+M1+2026+type@problem+block@p"),
         (DirtyScope.VIDEO_USER, course, "7 v1"), (DirtyScope.GRADES, course, "8"),
     }
@@ -134,11 +141,18 @@ def _histories(today: dt.date) -> st.SearchStrategy:
                                   st.sampled_from([True, False, None]), st.sampled_from(["", "", "1", "2"])),
                         max_size=2, unique_by=lambda a: a.part_id).map(tuple)
 
+    # Activity of a few learners over the last ten days (always across a week boundary), often on a day
+    # or week they were active before: what the engine must not count twice.
+    activity_days = st.integers(0, 9).map(lambda day: today - dt.timedelta(days=day))
+    activity_kinds = st.sampled_from([("any",), ("any", "video"), ("any", "problem"), ("any", "forum"),
+                                      ("any", "video", "problem")])
+
     def record(course: str) -> st.SearchStrategy:
+        activity = st.builds(Activity, st.just(course), st.integers(1, 3), activity_days, activity_kinds)
         return st.one_of(
             st.builds(EnrollmentChange, st.just(course), USERS, times, MODES, st.sampled_from([True, False, None])),
-            st.builds(Activity, st.just(course), USERS, times.map(lambda t: t.date()),
-                      st.sampled_from([("any",), ("any", "video"), ("any", "problem")])),
+            activity,
+            activity,
             st.builds(VideoEvent, st.just(course), st.sampled_from(["v1", "v2"]), USERS, times,
                       st.sampled_from(["play", "pause", "seek", "stop"]), positions, positions, positions,
                       st.sampled_from([None, 60.0, 60.0, 90.0, 1e6])),
@@ -150,9 +164,14 @@ def _histories(today: dt.date) -> st.SearchStrategy:
                       st.sampled_from(["downloadable", "notpassing"])),
         )
 
+    def batch(course: str) -> st.SearchStrategy:
+        """A live batch, sometimes with an event of it delivered again; now and then a backfill's batch."""
+        records = st.lists(record(course), min_size=1, max_size=8)
+        again = records.flatmap(lambda items: st.sampled_from(items).map(lambda repeat: [*items, repeat]))
+        return st.tuples(st.one_of(records, again), st.sampled_from([False, False, False, True]))
+
     return st.integers().map(lambda _: f"course-v1:Prop+P{next(_course_numbers)}+2026").flatmap(
-        lambda course: st.tuples(st.just(course), st.lists(st.lists(record(course), min_size=1, max_size=8),
-                                                           min_size=1, max_size=6)))
+        lambda course: st.tuples(st.just(course), st.lists(batch(course), min_size=1, max_size=6)))
 
 
 def stored_rows(course: str) -> dict:
@@ -161,6 +180,7 @@ def stored_rows(course: str) -> dict:
     return {
         "enrollment": enrollment.stored(course, using),
         "activity": activity.stored(course, using),
+        "activity learners": activity.stored_learners(course, using),
         "video": video.stored(course, using),
         "problem": problems.stored(course, using),
         "grades": grades.stored(course, using),
@@ -175,8 +195,8 @@ def _today() -> dt.date:
 @given(history=_histories(_today()))
 def test_incremental_recomputes_equal_a_whole_rebuild(history):
     course, batches = history
-    for batch in batches:  # each batch as the live path takes it: facts, markers, then a drain
-        write_facts(batch)
+    for batch, backfill in batches:  # each batch as the live path (or a backfill) takes it: facts, markers, drain
+        write_facts(batch, whole_courses=backfill)
         drain(courses=[course])
     incremental = stored_rows(course)
     assert verify_course(course) == []
@@ -202,3 +222,65 @@ def test_a_tampered_timeline_row_is_named():
     VideoSegment.objects.using(conf.analytics_db()).filter(course_id=course, segment=1).update(num_views=7)
     (difference,) = verify_course(course)
     assert str(difference) == "video segment ('v1', 1): stored (1, 7), expected (1, 1)"
+
+
+# ------------------------------------------------------------ engagement: upgrades and old markers
+
+
+def _activity_state(course: str) -> tuple:
+    using = conf.analytics_db()
+    return activity.stored(course, using), activity.stored_learners(course, using)
+
+
+def _rebuilt_state(course: str) -> tuple:
+    mark_dirty([(DirtyScope.ACTIVITY, course, ALL_KEYS)])
+    drain(courses=[course])
+    return _activity_state(course)
+
+
+def test_day_markers_stored_before_the_upgrade_recount_their_week():
+    """A marker naming only a day (what activity markers were before they named learners) still counts its
+    facts: that day's whole week is recounted, beside learner markers of the same and another week."""
+    course = "course-v1:Old+O1+2026"
+    monday = activity.week_start(_today()) - dt.timedelta(days=14)
+    write_facts([Activity(course, 1, monday, ("any",)), Activity(course, 2, monday + dt.timedelta(days=2),
+                                                                 ("any", "video"))])
+    drain(courses=[course])
+    using = conf.analytics_db()
+    thursday = monday + dt.timedelta(days=3)
+    insert_ignore(ActivityFact, ACTIVITY_COLUMNS, [(course, thursday, "any", 3), (course, thursday, "forum", 3),
+                                                   (course, thursday, "any", 1)], using)
+    mark_dirty([(DirtyScope.ACTIVITY, course, thursday.isoformat())])
+    write_facts([Activity(course, 4, monday + dt.timedelta(days=1), ("any",)),
+                 Activity(course, 4, monday + dt.timedelta(days=8), ("any", "problem"))])
+    drain(courses=[course])
+
+    assert verify_course(course) == []
+    weeks = {row["interval_start"]: row for row in api.get_activity(course, granularity="week")}
+    assert (weeks[monday]["any"], weeks[monday]["posted_forum"]) == (4, 1)
+    assert _activity_state(course) == _rebuilt_state(course)
+
+    # An old day marker alone, on a week whose learner rows are all there already, changes nothing.
+    before = _activity_state(course)
+    mark_dirty([(DirtyScope.ACTIVITY, course, thursday.isoformat())])
+    drain(courses=[course])
+    assert _activity_state(course) == before
+
+
+def test_a_site_upgraded_with_counts_and_no_learner_rows_rebuilds_once_then_counts_new_events():
+    """After the migration that adds learner-week rows a course has counts but no rows: the migration asks
+    for one whole rebuild, and later events add to what it built."""
+    course = "course-v1:Upgrade+U1+2026"
+    today = _today()
+    write_facts([Activity(course, user, today - dt.timedelta(days=user), ("any", "video")) for user in range(1, 6)])
+    drain(courses=[course])
+    using = conf.analytics_db()
+    ActivityLearnerWeek.objects.using(using).filter(course_id=course).delete()  # as 0007 finds a running site
+    migration = importlib.import_module("openedx_analytics.migrations.0007_activity_learner_weeks")
+    migration.rebuild_activity_of_every_course(django_apps, SimpleNamespace(connection=connections[using]))
+    write_facts([Activity(course, 1, today - dt.timedelta(days=1), ("any",)), Activity(course, 9, today, ("any",))])
+    drain(courses=[course])
+
+    assert verify_course(course) == []
+    assert ActivityLearnerWeek.objects.using(using).filter(course_id=course).exists()
+    assert _activity_state(course) == _rebuilt_state(course)

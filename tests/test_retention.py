@@ -15,6 +15,7 @@ from openedx_analytics import conf, retention
 from openedx_analytics.drain import drain
 from openedx_analytics.models import (
     ActivityFact,
+    ActivityLearnerWeek,
     DirtyScope,
     EnrollmentFact,
     ProblemSubmissionFact,
@@ -94,7 +95,7 @@ def test_pruning_cuts_stale_learners_from_their_facts_and_no_number_moves(histor
     assert old_fingerprints & fingerprints() == fingerprints(of=RETURNING), \
         "a fingerprint (a hash over the user id) still links a row to its learner"
     # One random id per learner and course: distinct counts hold, courses do not link.
-    for model in (ActivityFact, VideoViewer):
+    for model in (ActivityFact, VideoViewer, ActivityLearnerWeek):
         assert model.objects.using(using).filter(user_id__lt=0).exists()
     assert snapshot() == before, "pruning changed a number"
 

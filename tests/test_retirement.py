@@ -10,6 +10,7 @@ from lms_host.stub import signals as lms_retirement
 from openedx_analytics import api, compat, retirement
 from openedx_analytics.models import (
     ActivityFact,
+    ActivityLearnerWeek,
     CertificateFact,
     DirtyScope,
     EnrollmentFact,
@@ -28,7 +29,7 @@ from tests.test_live_pipeline import FakeRequest
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
 LEARNER_TABLES = (EnrollmentFact, GradeFact, PassingFact, CertificateFact, ProblemSubmissionFact, VideoEventFact,
-                  ActivityFact, VideoViewer, GradeLearner, ProblemLearner)
+                  ActivityFact, VideoViewer, GradeLearner, ProblemLearner, ActivityLearnerWeek)
 
 
 def rows_of(user_id: int) -> dict[str, int]:

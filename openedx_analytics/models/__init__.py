@@ -14,6 +14,7 @@ from openedx_analytics.models.aggregates import (
 from openedx_analytics.models.config import AnalyticsConfiguration, CourseAnalyticsOverride
 from openedx_analytics.models.facts import (
     ActivityFact,
+    ActivityLearnerWeek,
     CertificateFact,
     EnrollmentFact,
     GradeFact,
@@ -38,6 +39,7 @@ __all__ = [
     "CourseAnalyticsOverride",
     "ActivityDay",
     "ActivityFact",
+    "ActivityLearnerWeek",
     "ActivityWeek",
     "CertificateFact",
     "CourseGrades",

@@ -234,3 +234,29 @@ class GradeLearner(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course_id", "user_id"], name="oa_gradelearner_unique"),
         ]
+
+
+class ActivityLearnerWeek(models.Model):
+    """Derived fact: the days of one ISO week on which a learner was active in a course, for one kind.
+
+    ``week`` is the Monday of the week; ``days`` has bit ``n`` set when the learner has an
+    activity fact of ``kind`` on the week's ``n``-th day (Monday is bit 0). A week's count
+    of a kind is the number of its rows, a day's the number of rows with that day's bit,
+    so a recompute compares a learner's new bits with this row and adds only the
+    difference: an event costs the same in a course of any size.
+
+    .. pii: The LMS user id of the learner and the days they were active.
+    .. pii_types: id, other
+    .. pii_retirement: local_api
+    """
+
+    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    week = models.DateField()
+    kind = models.CharField(max_length=16)
+    user_id = models.BigIntegerField()
+    days = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "week", "user_id", "kind"], name="oa_activitylearner_unique"),
+        ]

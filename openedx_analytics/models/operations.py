@@ -16,7 +16,9 @@ class DirtyScope(models.Model):
 
     - ``enrollment``: the UTC day of the change (ISO date); the engine starts at the
       earliest day marked.
-    - ``activity``: the UTC day (ISO date) whose day and week counts change.
+    - ``activity``: ``"<user_id> <ISO date>"``, a learner active on that UTC day (their week
+      is updated); a bare ISO date (markers written before they named learners) recounts
+      that day's whole ISO week.
     - ``video_user``: ``"<user_id> <video_id>"``, a learner whose events on a video changed.
     - ``problem``: ``"<user_id> <problem_id>"``, a learner who submitted.
     - a bare video or problem id (an id too long to carry a user id as well): every
@@ -29,7 +31,7 @@ class DirtyScope(models.Model):
     for that learner, and ``"*"`` for ``enrollment`` (which replays only learners with a
     fact left on or after the day marked).
 
-    .. pii: Scopes name courses, videos, problems and days; video-viewer, problem and grades
+    .. pii: Scopes name courses, videos, problems and days; video-viewer, problem, activity and grades
        scopes carry the LMS user id of a learner in ``key`` until they are drained (retirement
        deletes them at once).
     .. pii_types: id
