@@ -91,25 +91,55 @@ def _delete(ids: Iterable[int], using: str) -> None:
         DirtyScope.objects.using(using).filter(id__in=ids[start:start + ID_CHUNK]).delete()
 
 
-def recompute_unit(kind: str, course_id: str, markers: dict[int, str], using: str, *, wait: bool = True) -> int:
-    """Recompute the keys of ``markers`` (id -> key) of one kind and course under its lock.
+#: (kind, course) units whose lock row this process has seen: locked with one query from then on.
+_known_locks: set[tuple[str, str]] = set()
+
+
+def _lock(kind: str, course_id: str, using: str, skip_locked: bool) -> ScopeLock:
+    """Lock the unit's row (SELECT ... FOR UPDATE), creating it the first time; ``UnitBusy`` if skipped.
+
+    A row this process has seen is locked by its natural key in one query; otherwise it is
+    created (or found) first, so a missing row never takes a gap lock two workers could
+    deadlock on.
+    """
+    rows = ScopeLock.objects.using(using).select_for_update(skip_locked=skip_locked)
+    if (kind, course_id) in _known_locks:
+        held = rows.filter(kind=kind, course_id=course_id, key="").first()
+        if held is not None:
+            return held
+    lock, _ = ScopeLock.objects.using(using).get_or_create(kind=kind, course_id=course_id, key="")
+    held = rows.filter(pk=lock.pk).first()
+    if held is None:
+        raise UnitBusy(f"{kind} of {course_id}")
+    _known_locks.add((kind, course_id))
+    return held
+
+
+def recompute_unit(kind: str, course_id: str, markers: dict[int, str] | None, using: str, *, wait: bool = True,
+                   skip: Iterable[int] = ()) -> int:
+    """Recompute the keys of one kind and course under its lock: those of ``markers`` (id -> key) still
+    there, or (``markers`` None) of every marker of the unit but ``skip``, read once the lock is held.
 
     Returns how many keys were recomputed (0 when another worker handled every marker
     while this one waited for the lock). With ``wait=False`` a lock held by another worker
     raises ``UnitBusy`` at once (on databases that can skip locked rows), so a worker never
     sits idle behind a busy course.
     """
-    lock_kind = kind
     skip_locked = not wait and connections[using].features.has_select_for_update_skip_locked
     with transaction.atomic(using=using):
-        lock, _ = ScopeLock.objects.using(using).get_or_create(kind=lock_kind, course_id=course_id, key="")
-        held = ScopeLock.objects.using(using).select_for_update(skip_locked=skip_locked).filter(pk=lock.pk).first()
-        if held is None:
-            raise UnitBusy(f"{lock_kind} of {course_id}")
-        alive = _existing(list(markers), using)
+        lock = _lock(kind, course_id, using, skip_locked)
+        if markers is None:
+            skipped = set(skip)
+            alive = {
+                marker_id: key for marker_id, key in DirtyScope.objects.using(using)
+                .filter(kind=kind, course_id=course_id).values_list("id", "key").iterator(chunk_size=5000)
+                if marker_id not in skipped
+            }
+        else:
+            alive = {marker_id: markers[marker_id] for marker_id in _existing(list(markers), using)}
         if not alive:
             return 0
-        keys = {markers[marker_id] for marker_id in alive}
+        keys = set(alive.values())
         now = timezone.now()
         ENGINES[kind](course_id, keys, now, using)
         ScopeLock.objects.using(using).filter(pk=lock.pk).update(computed_at=now)
@@ -153,15 +183,8 @@ def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds
         if not units:
             break
         for kind, course_id in units:
-            unit = {
-                marker_id: key
-                for marker_id, key in markers.filter(kind=kind, course_id=course_id).values_list("id", "key")
-                .iterator(chunk_size=5000)
-            }
-            if not unit:
-                continue
-            try:
-                report.recomputed[kind] += recompute_unit(kind, course_id, unit, using, wait=wait)
+            try:  # the unit's markers are read under its lock (those another worker handled meanwhile are gone)
+                report.recomputed[kind] += recompute_unit(kind, course_id, None, using, wait=wait, skip=failed_ids)
             except UnitBusy:
                 busy_units.add((kind, course_id))
                 report.busy.add(course_id)
@@ -170,6 +193,11 @@ def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds
                     raise  # the task retries later; the markers are all still there
                 log.warning("openedx_analytics: recomputing %s of %s failed; retrying key by key",
                             kind, course_id, exc_info=True)
+                unit = {
+                    marker_id: key
+                    for marker_id, key in markers.filter(kind=kind, course_id=course_id).values_list("id", "key")
+                    .iterator(chunk_size=5000)
+                }
                 _recompute_key_by_key(kind, course_id, unit, using, report, failed_ids, last_attempt)
     return report
 

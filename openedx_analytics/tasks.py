@@ -11,12 +11,19 @@ that still cannot be stored is logged at ERROR with the ``backfill_analytics`` a
 that recover it. Recomputes that could not run stay as dirty markers in the database:
 each task run also sweeps markers older than ``OPENEDX_ANALYTICS_SWEEP_SECONDS``, so
 nothing waits for an operator to schedule anything.
+
+A batch's task stores it; the courses it touched are recomputed by one delayed task per
+course and window of ``OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS`` (``coalesce``), which
+takes every batch stored meanwhile: a course receiving many batches a second is
+recomputed once a window instead of once per batch.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import logging
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,9 +33,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from openedx_analytics import conf, retention
-from openedx_analytics.dispatch import backfill_hint
 from openedx_analytics.drain import DrainReport, drain
 from openedx_analytics.failures import AnalyticsDatabaseUnavailable, database_unavailable
+from openedx_analytics.losses import backfill_hint
 from openedx_analytics.models import DirtyScope
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
@@ -103,14 +110,20 @@ def unavailable_database_retries(function: Callable) -> Callable:
 @shared_task(name="openedx_analytics.process_event_batch", ignore_result=True, **IDEMPOTENT_TASK)
 @unavailable_database_retries
 def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> dict[str, Any]:
-    """Store one batch of raw events as facts, then recompute the courses it touched.
+    """Store one batch of raw events as facts, then have the courses it touched recomputed.
 
-    Once the facts are stored the batch is safe; a recompute that then meets an unavailable
+    Recomputes are coalesced (``coalesce``): one delayed task per course and window takes
+    every batch stored meanwhile. Without a delay (eager Celery, or a delay of 0) the
+    courses are recomputed here. Once the facts are stored the batch is safe; a recompute that then meets an unavailable
     database is handed to ``recompute_dirty_scopes`` (with its own retries) rather than
     retrying this task, which would store the batch's rejections twice.
     """
     result = ingest(events, source=source)
     courses = sorted(result.courses)
+    if coalesce(courses):
+        sweep()
+        retention.schedule_if_due()
+        return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": 0}
     try:
         report = drain(courses=courses, wait=False)
     except DatabaseError as exc:
@@ -128,6 +141,75 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
     sweep()
     retention.schedule_if_due()
     return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": report.total}
+
+
+def _window_key(course_id: str) -> str:
+    return f"openedx_analytics.recompute_window.{course_id}"
+
+
+#: A course's window lasts at least this many times its last recompute in this process, so a
+#: course whose recompute grows with the load is recomputed less often rather than saturating
+#: the workers (each course's recomputes take at most a tenth of a worker's time).
+WINDOW_PER_RECOMPUTE = 10
+#: Seconds between a window's end and its recompute: covers a cache that expires keys to the
+#: second (memcached) and clocks of different hosts that differ by less than that.
+WINDOW_MARGIN_SECONDS = 1
+#: This process's knowledge of open windows: course -> ``time.monotonic()`` at which the window
+#: closes. Spares the cache a round trip per batch; each entry ends before its window's recompute runs.
+_open_windows: dict[str, float] = {}
+#: Seconds the last recompute of each course took in this process.
+_recompute_seconds: dict[str, float] = {}
+
+
+def window_seconds(course_id: str) -> int:
+    """The course's next window: the configured delay, or longer when its recompute has grown costly."""
+    base = int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS") or 0)
+    return max(base, math.ceil(WINDOW_PER_RECOMPUTE * _recompute_seconds.get(course_id, 0.0)))
+
+
+def coalesce(courses: list[str]) -> bool:
+    """Leave the recompute of ``courses`` to one delayed task per course and window; False: recompute now.
+
+    The first batch of a course in a window (``window_seconds``; a cache key that lives that
+    long, holding when it closes) schedules ``recompute_dirty_scopes`` for it, due
+    ``WINDOW_MARGIN_SECONDS`` after the window closes; the course's later batches of the
+    window find the key (or this process's note of it) and schedule nothing. The task starts
+    after the window is over, so it reads every marker stored during it; a batch stored
+    after that finds no open window and schedules the next one. No key ever has to be
+    cleared, so this holds with any cache, shared or per process (a per-process cache only
+    schedules one task per process and window); a cache or a broker that fails means one
+    more task, or a recompute at once. Nothing is delayed when Celery runs eagerly or the
+    delay is 0.
+    """
+    if int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS") or 0) <= 0 or current_app.conf.task_always_eager:
+        return False
+    for course_id in courses:
+        now = time.monotonic()
+        if _open_windows.get(course_id, 0.0) > now:
+            continue
+        seconds = window_seconds(course_id)
+        closes = time.time() + seconds
+        try:
+            if not cache.add(_window_key(course_id), closes, timeout=seconds):
+                other = cache.get(_window_key(course_id))  # another process's window: note when it closes
+                if isinstance(other, (int, float)):
+                    _open_windows[course_id] = now + min(other - time.time(), seconds)
+                continue
+        except Exception:  # noqa: BLE001 - no cache: schedule anyway (an extra recompute finds little to do)
+            log.debug("openedx_analytics: no cache for the recompute window of %s", course_id, exc_info=True)
+        try:
+            recompute_dirty_scopes.apply_async(args=[[course_id]], countdown=seconds + WINDOW_MARGIN_SECONDS,
+                                               queue=conf.celery_queue())
+        except Exception:  # noqa: BLE001 - the markers are stored; recompute here instead of waiting for the sweep
+            log.warning("openedx_analytics: could not schedule the recompute of %s; recomputing it now", course_id,
+                        exc_info=True)
+            try:
+                after_drain(drain(courses=[course_id], wait=False))
+            except DatabaseError:  # the batch is stored: the sweep recomputes its markers
+                log.warning("openedx_analytics: recomputing %s failed; the sweep will", course_id, exc_info=True)
+            continue
+        _open_windows[course_id] = now + seconds
+    return True
 
 
 def _follow_up_key(course_id: str) -> str:
@@ -206,7 +288,8 @@ def _waits(args: Any, kwargs: Any) -> bool:
 @unavailable_database_retries
 def recompute_dirty_scopes(self: Task, course_ids: list[str] | None = None, is_follow_up: bool = False,
                            wait: bool = False) -> int:
-    """Drain every dirty scope (or those of ``course_ids``): follow-ups, retries, a backfill's last step.
+    """Drain every dirty scope (or those of ``course_ids``): a window's recompute, follow-ups, retries, a
+    backfill's last step.
 
     ``wait`` waits for courses another worker is recomputing (a backfill's last step must
     not return before its courses are done); otherwise they get a follow-up. On the last
@@ -218,7 +301,10 @@ def recompute_dirty_scopes(self: Task, course_ids: list[str] | None = None, is_f
                 cache.delete(_follow_up_key(course_id))
             except Exception:  # noqa: BLE001
                 log.warning("openedx_analytics: could not clear the follow-up mark of %s", course_id)
+    started = time.monotonic()
     report = drain(courses=course_ids, wait=wait, last_attempt=self.request.retries >= (self.max_retries or 0))
+    if course_ids is not None and len(course_ids) == 1:  # what the course's next window is sized on
+        _recompute_seconds[course_ids[0]] = time.monotonic() - started
     after_drain(report)
     if course_ids is not None:
         sweep()

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openedx_analytics.metrics.store import chunks, sync_rows
+from openedx_analytics.metrics.store import chunks, pair_filters, sync_rows
 from openedx_analytics.models import (
     ProblemAnswer,
     ProblemAnswerTally,
@@ -24,7 +24,7 @@ from openedx_analytics.models import (
     ProblemSubmissionFact,
     ProblemSummary,
 )
-from openedx_analytics.pipeline.bulk import insert_ignore
+from openedx_analytics.pipeline.bulk import insert_ignore, upsert
 from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
 
 SubmissionRow = tuple[int, int | None, dt.datetime, bool, list, str]  # user, attempt, time, correct, answers, fp
@@ -290,8 +290,7 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     whole, users_by_problem = split_learner_keys(keys)
     for problem_id in sorted(whole):
         _rebuild(course_id, problem_id, now, using)
-    for problem_id, user_ids in sorted(users_by_problem.items()):
-        _update(course_id, problem_id, sorted(user_ids), now, using)
+    _update(course_id, users_by_problem, now, using)
 
 
 def _rebuild(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:
@@ -307,42 +306,109 @@ def _rebuild(course_id: str, problem_id: str, now: dt.datetime, using: str) -> N
     write(course_id, problem_id, tally, now, using)
 
 
-def _update(course_id: str, problem_id: str, user_ids: list[int], now: dt.datetime, using: str) -> None:
-    """Rebuild ``user_ids``' rows of one problem: subtract their old rows from its tally, add the new ones."""
-    scope = {"course_id": course_id, "problem_id": problem_id}
-    summary = ProblemSummary.objects.using(using).filter(**scope).first()
-    if summary is None:
-        _rebuild(course_id, problem_id, now, using)
+def _update(course_id: str, users_by_problem: dict[str, set[int]], now: dt.datetime, using: str) -> None:
+    """Rebuild the learners' rows of their problems: subtract their old rows from each problem's tally, add
+    the new ones. A few queries for all the problems of the unit, not per problem; a problem whose tally is
+    not stored yet is rebuilt from all its learners."""
+    if not users_by_problem:
         return
-    old: list[Learner] = []
-    for ids in chunks(user_ids):
-        rows = ProblemLearner.objects.using(using).filter(**scope, user_id__in=ids)
-        old.extend(_learner_from_row(*row) for row in rows.values_list(*_LEARNER_COLUMNS[3:]))
+    summaries: dict[str, ProblemSummary] = {}
+    for ids in chunks(sorted(users_by_problem)):
+        for summary in ProblemSummary.objects.using(using).filter(course_id=course_id, problem_id__in=ids):
+            summaries[summary.problem_id] = summary
+    for problem_id in sorted(set(users_by_problem) - set(summaries)):
+        _rebuild(course_id, problem_id, now, using)
+    changed = {problem_id: users for problem_id, users in users_by_problem.items() if problem_id in summaries}
+    if not changed:
+        return
+    old: dict[str, list[Learner]] = defaultdict(list)
+    learner_rows = ProblemLearner.objects.using(using).filter(course_id=course_id)
+    for condition, _covered in pair_filters("problem_id", "user_id", changed):
+        rows = learner_rows.filter(condition)
+        for problem_id, *row in rows.values_list("problem_id", *_LEARNER_COLUMNS[3:]):
+            old[problem_id].append(_learner_from_row(*row))
         rows.delete()
-    new = list(load_learners(course_id, problem_id, using, user_ids))
+    submissions: dict[str, list[SubmissionRow]] = defaultdict(list)
+    facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id)
+    for condition, _covered in pair_filters("problem_id", "user_id", changed):
+        for problem_id, *row in facts.filter(condition).values_list("problem_id", *_FACT_COLUMNS).order_by() \
+                .iterator(chunk_size=5000):
+            submissions[problem_id].append(tuple(row))
+    new = {problem_id: list(_learners(rows)) for problem_id, rows in submissions.items()}
     insert_ignore(ProblemLearner, _LEARNER_COLUMNS,
-                  [_learner_row(course_id, problem_id, user_id, learner) for user_id, learner in new], using,
+                  [_learner_row(course_id, problem_id, user_id, learner)
+                   for problem_id in sorted(new) for user_id, learner in new[problem_id]], using,
                   ignore_conflicts=False)
-    changed = old + [learner for _user, learner in new]
-    answers = {answer for learner in changed for answer in learner.answers}
-    tally = Tally(users=summary.users_attempted, submissions=summary.total_submissions,
-                  correct=summary.correct_submissions, first_correct=summary.first_attempt_correct,
-                  attempts=summary.attempts_total, parts=Counter(summary.part_counts),
-                  answers=_stored_answers(course_id, problem_id, answers, using))
-    for learner in old:
-        tally.add(learner, -1)
-    for _user, learner in new:
-        tally.add(learner)
-    write(course_id, problem_id, tally, now, using,
-          parts={part for learner in changed for part in learner.parts}, answers=answers)
+    touched = {problem_id: old[problem_id] + [learner for _user, learner in new.get(problem_id, ())]
+               for problem_id in changed}
+    answers = {problem_id: {answer for learner in learners for answer in learner.answers}
+               for problem_id, learners in touched.items()}
+    stored_counts = _stored_answers(course_id, answers, using)
+    tallies: dict[str, Tally] = {}
+    for problem_id in sorted(changed):
+        summary = summaries[problem_id]
+        tally = Tally(users=summary.users_attempted, submissions=summary.total_submissions,
+                      correct=summary.correct_submissions, first_correct=summary.first_attempt_correct,
+                      attempts=summary.attempts_total, parts=Counter(summary.part_counts),
+                      answers=stored_counts[problem_id])
+        for learner in old[problem_id]:
+            tally.add(learner, -1)
+        for _user, learner in new.get(problem_id, ()):
+            tally.add(learner)
+        tallies[problem_id] = tally
+    _write_changes(course_id, tallies, {problem_id: {part for learner in learners for part in learner.parts}
+                                        for problem_id, learners in touched.items()}, answers, now, using)
 
 
-def _stored_answers(course_id: str, problem_id: str, answers: set[AnswerKey], using: str) -> Counter:
-    """The stored tally counts of ``answers``."""
-    by_hash = {answer_key(key): key for key in answers}
-    counts: Counter = Counter()
-    rows = ProblemAnswerTally.objects.using(using).filter(course_id=course_id, problem_id=problem_id)
-    for hashes in chunks(sorted(by_hash)):
-        for key_hash, n in rows.filter(answer_key__in=hashes).values_list("answer_key", "count"):
-            counts[by_hash[key_hash]] = n
+def _write_changes(course_id: str, tallies: dict[str, Tally], parts: dict[str, set[str]],
+                   answers: dict[str, set[AnswerKey]], now: dt.datetime, using: str) -> None:
+    """``write`` for many problems at once, where only ``answers`` (and the ``parts`` they or the changed
+    learners belong to) changed in each: the tally rows of those answers are rewritten, those parts merged again."""
+    gone = sorted(problem_id for problem_id, tally in tallies.items() if tally.users <= 0)
+    for ids in chunks(gone):
+        for model in (ProblemSummary, ProblemAnswer, ProblemAnswerTally):
+            model.objects.using(using).filter(course_id=course_id, problem_id__in=ids).delete()
+    live = {problem_id: tally for problem_id, tally in tallies.items() if tally.users > 0}
+    if not live:
+        return
+    summaries = []
+    for problem_id, tally in sorted(live.items()):
+        figures = compute(tally)
+        summaries.append(ProblemSummary(
+            course_id=course_id, problem_id=problem_id, attempts_total=tally.attempts,
+            part_counts=_positive(tally.parts), last_updated=now,
+            **{name: getattr(figures, name) for name in SUMMARY_FIELDS}))
+    upsert(ProblemSummary, summaries, ["course_id", "problem_id"],
+           [*SUMMARY_FIELDS, "attempts_total", "part_counts", "last_updated"], using)
+    hashes = {problem_id: {answer_key(key): key for key in answers[problem_id]} for problem_id in live}
+    for condition, covered in pair_filters("problem_id", "answer_key", hashes):
+        wanted = {(problem_id, key_hash): (*hashes[problem_id][key_hash], n)
+                  for problem_id, key_hashes in covered.items() for key_hash in key_hashes
+                  if (n := live[problem_id].answers.get(hashes[problem_id][key_hash], 0)) > 0}
+        sync_rows(ProblemAnswerTally, {"course_id": course_id}, ("problem_id", "answer_key"),
+                  ("part_id", "answer_value", "correct", "variant", "count"), wanted, using, condition=condition)
+    touched_parts = {problem_id: {key[0] for key in answers[problem_id]} | parts.get(problem_id, set())
+                     for problem_id in live}
+    by_part: dict[str, Counter] = defaultdict(Counter)
+    raw = ProblemAnswerTally.objects.using(using).filter(course_id=course_id)
+    for condition, _covered in pair_filters("problem_id", "part_id", touched_parts):
+        for problem_id, *key, n in raw.filter(condition).values_list(
+                "problem_id", "part_id", "answer_value", "correct", "variant", "count"):
+            by_part[problem_id][tuple(key)] = n
+    merged = {problem_id: consolidate_variants(by_part[problem_id]) for problem_id in live}
+    fields = ("problem_id", "part_id", "answer_value", "correct", "variant")
+    for condition, covered in pair_filters("problem_id", "part_id", touched_parts):
+        wanted = {(problem_id, *key): (n,) for problem_id, part_ids in covered.items()
+                  for key, n in merged[problem_id].items() if key[0] in set(part_ids)}
+        sync_rows(ProblemAnswer, {"course_id": course_id}, fields, ("count",), wanted, using, condition=condition)
+
+
+def _stored_answers(course_id: str, answers: dict[str, set[AnswerKey]], using: str) -> dict[str, Counter]:
+    """The stored tally counts of each problem's ``answers``."""
+    by_hash = {problem_id: {answer_key(key): key for key in keys} for problem_id, keys in answers.items()}
+    counts: dict[str, Counter] = {problem_id: Counter() for problem_id in answers}
+    rows = ProblemAnswerTally.objects.using(using).filter(course_id=course_id)
+    for condition, _covered in pair_filters("problem_id", "answer_key", by_hash):
+        for problem_id, key_hash, n in rows.filter(condition).values_list("problem_id", "answer_key", "count"):
+            counts[problem_id][by_hash[problem_id][key_hash]] = n
     return counts

@@ -6,12 +6,15 @@ One routine serves both, so the write costs what changed, not what the scope hol
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 
 CHUNK = 900
+#: Values named in one query of ``pair_filters`` (keeps its parameters under every database's limit).
+PAIRS_PER_QUERY = 800
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -20,16 +23,39 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
+def pair_filters(block_field: str, value_field: str, values_by_block: Mapping[str, Iterable[Any]],
+                 size: int = PAIRS_PER_QUERY) -> Iterator[tuple[Q, dict[str, list[Any]]]]:
+    """Filters matching exactly the (block, value) pairs of ``values_by_block``, a few hundred values each.
+
+    Yields each filter with the part of ``values_by_block`` it covers, so an engine reads or
+    rewrites the rows of many videos or problems (and of the learners or answers changed in
+    each) in a few queries instead of a few per block.
+    """
+    condition, covered, count = Q(), {}, 0
+    for block, values in sorted(values_by_block.items()):
+        for part in chunks(sorted(values), size):
+            condition |= Q(**{block_field: block, f"{value_field}__in": list(part)})
+            covered.setdefault(block, []).extend(part)
+            count += len(part)
+            if count >= size:
+                yield condition, covered
+                condition, covered, count = Q(), {}, 0
+    if count:
+        yield condition, covered
+
+
 def sync_rows(model: type[models.Model], scope: Mapping[str, Any], key_fields: Sequence[str],
               value_fields: Sequence[str], wanted: Mapping[tuple, tuple], using: str,
-              *, within: Mapping[str, Any] | None = None) -> int:
-    """Make ``model``'s rows of ``scope`` (narrowed by the ``within`` filters) equal ``wanted``.
+              *, within: Mapping[str, Any] | None = None, condition: Q | None = None) -> int:
+    """Make ``model``'s rows of ``scope`` (narrowed by the ``within`` filters and ``condition``) equal ``wanted``.
 
     ``wanted`` maps each row's key (``key_fields`` values) to its ``value_fields`` values.
     Rows that differ or are extra are deleted by id; missing and changed rows are inserted.
     Returns how many rows were written or deleted.
     """
     queryset = model.objects.using(using).filter(**scope, **(within or {}))
+    if condition is not None:
+        queryset = queryset.filter(condition)
     width = len(key_fields)
     existing: dict[tuple, tuple[int, tuple]] = {}
     for row in queryset.values_list("pk", *key_fields, *value_fields).iterator(chunk_size=5000):

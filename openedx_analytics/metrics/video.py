@@ -19,7 +19,7 @@ from operator import itemgetter
 from typing import Any
 
 from openedx_analytics import conf
-from openedx_analytics.metrics.store import chunks, sync_rows
+from openedx_analytics.metrics.store import chunks, pair_filters, sync_rows
 from openedx_analytics.models import (
     VideoEventFact,
     VideoSegment,
@@ -27,7 +27,7 @@ from openedx_analytics.models import (
     VideoTally,
     VideoViewer,
 )
-from openedx_analytics.pipeline.bulk import insert_ignore
+from openedx_analytics.pipeline.bulk import insert_ignore, upsert
 from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
 
 SEGMENT_LENGTH = 5
@@ -274,19 +274,31 @@ def as_rows(video_id: str, tally: Tally, ratio: float) -> dict[str, dict[Any, An
 
 def write(course_id: str, video_id: str, tally: Tally, now: dt.datetime, using: str) -> None:
     """Store a video's tally, timeline and summary (a video nobody watched keeps only its tally)."""
-    scope = {"course_id": course_id, "video_id": video_id}
-    users, views, viewings_total, durations = tally.as_row()
-    VideoTally.objects.using(using).update_or_create(
-        **scope, defaults={"users": users, "views": views, "viewings": viewings_total, "durations": durations},
-    )
-    figures = compute(tally, _ratio())
-    timeline = figures.timeline if figures else {}
-    sync_rows(VideoSegment, scope, ("segment",), ("num_users", "num_views"),
-              {(segment, ): value for segment, value in timeline.items()}, using)
-    if figures is None:
-        VideoSummary.objects.using(using).filter(**scope).delete()
+    write_many(course_id, {video_id: tally}, now, using)
+
+
+def write_many(course_id: str, tallies: dict[str, Tally], now: dt.datetime, using: str) -> None:
+    """Store the tally, timeline and summary of each video of ``tallies``: a few queries for them all."""
+    if not tallies:
         return
-    VideoSummary.objects.using(using).update_or_create(**scope, defaults={**figures.summary, "last_updated": now})
+    ratio = _ratio()
+    figures = {video_id: compute(tally, ratio) for video_id, tally in tallies.items()}
+    upsert(VideoTally, [VideoTally(course_id=course_id, video_id=video_id, users=users, views=views,
+                                   viewings=viewings_total, durations=durations)
+                        for video_id, (users, views, viewings_total, durations)
+                        in sorted((video_id, tally.as_row()) for video_id, tally in tallies.items())],
+           ["course_id", "video_id"], ["users", "views", "viewings", "durations"], using)
+    for video_ids_chunk in chunks(sorted(tallies)):
+        sync_rows(VideoSegment, {"course_id": course_id}, ("video_id", "segment"), ("num_users", "num_views"),
+                  {(video_id, segment): value for video_id in video_ids_chunk if figures[video_id]
+                   for segment, value in figures[video_id].timeline.items()},
+                  using, within={"video_id__in": list(video_ids_chunk)})
+    unwatched = sorted(video_id for video_id, found in figures.items() if found is None)
+    for ids in chunks(unwatched):
+        VideoSummary.objects.using(using).filter(course_id=course_id, video_id__in=ids).delete()
+    upsert(VideoSummary, [VideoSummary(course_id=course_id, video_id=video_id, last_updated=now, **found.summary)
+                          for video_id, found in sorted(figures.items()) if found is not None],
+           ["course_id", "video_id"], [*SUMMARY_FIELDS, "last_updated"], using)
 
 
 def _ratio() -> float:
@@ -313,8 +325,7 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     whole, users_by_video = split_learner_keys(keys)
     for video_id in sorted(whole):
         _rebuild(course_id, video_id, now, using)
-    for video_id, user_ids in sorted(users_by_video.items()):
-        _update(course_id, video_id, sorted(user_ids), now, using)
+    _update(course_id, users_by_video, now, using)
 
 
 def _rebuild(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
@@ -333,23 +344,37 @@ def _rebuild(course_id: str, video_id: str, now: dt.datetime, using: str) -> Non
     write(course_id, video_id, tally, now, using)
 
 
-def _update(course_id: str, video_id: str, user_ids: list[int], now: dt.datetime, using: str) -> None:
-    """Replay ``user_ids`` on one video: subtract their old viewer rows from its tally, add the new ones."""
-    scope = {"course_id": course_id, "video_id": video_id}
-    stored_tally = VideoTally.objects.using(using).filter(**scope).values_list(
-        "users", "views", "viewings", "durations").first()
-    if stored_tally is None:
-        _rebuild(course_id, video_id, now, using)
+def _update(course_id: str, users_by_video: dict[str, set[int]], now: dt.datetime, using: str) -> None:
+    """Replay the learners of ``users_by_video`` on their videos: subtract their old viewer rows from each
+    video's stored tally, add the new ones. A few queries for all the videos of the unit, not per video;
+    a video whose tally is not stored yet is rebuilt from all its viewers."""
+    if not users_by_video:
         return
-    tally = Tally.from_row(*stored_tally)
-    for ids in chunks(user_ids):
-        old = VideoViewer.objects.using(using).filter(**scope, user_id__in=ids)
-        for viewings_count, duration, segments in old.values_list("viewings", "max_duration", "segments"):
-            tally.add(Viewer({s: n for s, n in segments}, viewings_count, duration), -1)
+    tallies: dict[str, Tally] = {}
+    for ids in chunks(sorted(users_by_video)):
+        for video_id, *row in VideoTally.objects.using(using).filter(course_id=course_id, video_id__in=ids) \
+                .values_list("video_id", "users", "views", "viewings", "durations"):
+            tallies[video_id] = Tally.from_row(*row)
+    for video_id in sorted(set(users_by_video) - set(tallies)):
+        _rebuild(course_id, video_id, now, using)
+    changed = {video_id: users for video_id, users in users_by_video.items() if video_id in tallies}
+    if not changed:
+        return
+    viewers = VideoViewer.objects.using(using).filter(course_id=course_id)
+    for condition, _covered in pair_filters("video_id", "user_id", changed):
+        old = viewers.filter(condition)
+        for video_id, viewings_count, duration, segments in old.values_list(
+                "video_id", "viewings", "max_duration", "segments"):
+            tallies[video_id].add(Viewer({s: n for s, n in segments}, viewings_count, duration), -1)
         old.delete()
     rows = []
-    for user_id, viewer in load_viewers(course_id, video_id, using, user_ids):
-        tally.add(viewer)
-        rows.append(_viewer_row(course_id, video_id, user_id, viewer))
+    facts = VideoEventFact.objects.using(using).filter(course_id=course_id)
+    for condition, _covered in pair_filters("video_id", "user_id", changed):
+        events = facts.filter(condition).order_by("video_id", "user_id", *REPLAY_ORDER) \
+            .values_list("video_id", *_EVENT_COLUMNS).iterator(chunk_size=5000)
+        for (video_id, user_id), learner_events in groupby(events, key=itemgetter(0, 1)):
+            viewer = viewer_of(event[2:] for event in learner_events)
+            tallies[video_id].add(viewer)
+            rows.append(_viewer_row(course_id, video_id, user_id, viewer))
     insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
-    write(course_id, video_id, tally, now, using)
+    write_many(course_id, {video_id: tallies[video_id] for video_id in changed}, now, using)

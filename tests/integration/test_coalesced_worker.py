@@ -1,0 +1,46 @@
+"""A real worker taking a burst of batches for one course recomputes it a few times, not once per batch.
+
+The numbers are those of recomputing after every batch (Celery eager, in this process).
+"""
+import re
+
+import pytest
+from django.apps import apps
+
+from openedx_analytics import conf
+from openedx_analytics.tasks import process_event_batch
+from tests.integration.streams import api_snapshot, batches, course_stream
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+COURSE = "course-v1:Org+Burst+Live"
+RECOMPUTED = re.compile(r"openedx_analytics\.recompute_dirty_scopes\[[^\]]+\] succeeded")
+STORED = re.compile(r"openedx_analytics\.process_event_batch\[[^\]]+\] succeeded")
+
+
+def _count(pattern: re.Pattern, log_path) -> int:
+    return len(pattern.findall(log_path.read_text(errors="replace"))) if log_path.exists() else 0
+
+
+def test_a_burst_through_a_real_worker_is_recomputed_per_window_with_the_same_numbers(celery_workers):
+    parts = batches(course_stream(COURSE, learners=60, seed=3), 4)
+    assert len(parts) >= 60
+    for part in parts:  # the reference: every batch recomputed at once, in this process
+        process_event_batch.apply(args=[part, "live"]).get()
+    expected = api_snapshot(COURSE)
+    assert expected["enrollment"] and expected["videos"] and expected["problems"]
+    for model in apps.get_app_config("openedx_analytics").get_models():
+        if not getattr(model, "ANALYTICS_DEFAULT_DB", False):
+            model.objects.using(conf.analytics_db()).all().delete()
+
+    celery_worker = celery_workers(1)
+    [log] = [log for _name, _process, log in celery_worker.pool.processes]
+    before = (_count(STORED, log), _count(RECOMPUTED, log))
+    for part in parts:
+        process_event_batch.apply_async(args=[part, "live"])
+    celery_worker.wait_idle()  # every batch stored and no dirty scope left
+
+    stored, recomputed = _count(STORED, log) - before[0], _count(RECOMPUTED, log) - before[1]
+    assert stored == len(parts)
+    assert 1 <= recomputed <= len(parts) // 2, f"{recomputed} recomputes for {len(parts)} batches"
+    assert api_snapshot(COURSE) == expected
