@@ -81,16 +81,17 @@ class BatchWriter:
         self.summary = summary
         self.dry_run = DryRun(summary.records, summary.new_facts) if dry_run else None
 
-    def write(self, events: list[tuple[Any, str]], bad_lines: list[tuple[str, str, str, str]]) -> None:
-        """Store one batch: ``events`` are (decoded event, "file:line"); ``bad_lines`` are
-        (line text, "file:line", reason, detail) of lines that were not JSON."""
+    def write(self, events: list[Any], where: Callable[[int], str], bad_lines: list[tuple[str, str, str, str]]) -> None:
+        """Store one batch: ``events`` are decoded events, ``where(index)`` names the "file:line" of one
+        (asked for rejected events only); ``bad_lines`` are (line text, "file:line", reason, detail) of
+        lines that were not JSON."""
         summary = self.summary
-        unparsed = [(text, Outcome(records=[], reason=reason, detail=f"{where}: {detail}"))
-                    for text, where, reason, detail in bad_lines]
+        unparsed = [(text, Outcome(records=[], reason=reason, detail=f"{place}: {detail}"))
+                    for text, place, reason, detail in bad_lines]
         # A deadlock with a concurrent run rolls back the failing transaction only; facts already
         # stored are no-ops the second time, so the whole batch can be sent through again.
         result = retry_lock_races(
-            lambda: ingest([raw for raw, _where in events], source=SOURCE, admit=self.admit, whole_courses=True,
+            lambda: ingest(events, source=SOURCE, admit=self.admit, whole_courses=True,
                            dry_run=self.dry_run, unparsed=unparsed),
             what="batch write")
         summary.events_read += len(events)
@@ -98,7 +99,7 @@ class BatchWriter:
         summary.out_of_scope += result.out_of_scope
         summary.events_by_course.update(result.by_course)
         for index, outcome in result.rejections:
-            summary.reject(outcome.reason, events[index][1], outcome.detail or outcome.name)
+            summary.reject(outcome.reason, where(index), outcome.detail or outcome.name)
         for _text, where, reason, detail in bad_lines:
             summary.reject(reason, where, detail)
         summary.courses.update(result.courses)
@@ -127,7 +128,8 @@ class Backfill:
         reader = LineReader(chunk, saved["line"] if saved else None, saved["offset"] if saved else None)
         name = chunk.path if chunk.path != STDIN else "<stdin>"
         batch_size = self.options.batch_size
-        events: list[tuple[Any, str]] = []
+        events: list[Any] = []
+        numbers: list[int] = []  # the line number of each event, for naming the rejected ones
         bad_lines: list[tuple[str, str, str, str]] = []
         lines = skipped = 0
         reported_bytes = 0
@@ -137,25 +139,27 @@ class Backfill:
             lines += 1
             event, reason, detail = parse_line(line)
             if reason is None:
-                events.append((event, f"{name}:{line_number + 1}"))
+                events.append(event)
+                numbers.append(next_line)
             elif reason == SKIP:
                 skipped += 1
             else:
                 text = line.decode("utf-8", "replace").rstrip("\n")
-                bad_lines.append((text, f"{name}:{line_number + 1}", reason, detail))
+                bad_lines.append((text, f"{name}:{next_line}", reason, detail))
             if len(events) >= batch_size or lines >= 2 * batch_size:
-                reported_bytes = self._flush(chunk, events, bad_lines, lines, skipped, next_line, offset,
-                                             reader, reported_bytes)
-                events, bad_lines, lines, skipped = [], [], 0, 0
-        self._flush(chunk, events, bad_lines, lines, skipped, next_line, offset, reader, reported_bytes,
-                    done=True)
+                reported_bytes = self._flush(chunk, events, _line_names(name, numbers), bad_lines, lines, skipped,
+                                             next_line, offset, reader, reported_bytes)
+                events, numbers, bad_lines, lines, skipped = [], [], [], 0, 0
+        self._flush(chunk, events, _line_names(name, numbers), bad_lines, lines, skipped, next_line, offset, reader,
+                    reported_bytes, done=True)
         self.summary.inputs_done += 1
 
-    def _flush(self, chunk: Chunk, events: list, bad_lines: list, lines: int, skipped: int, next_line: int,
-               offset: int | None, reader: LineReader, reported_bytes: int, done: bool = False) -> int:
+    def _flush(self, chunk: Chunk, events: list, where: Callable[[int], str], bad_lines: list, lines: int,
+               skipped: int, next_line: int, offset: int | None, reader: LineReader, reported_bytes: int,
+               done: bool = False) -> int:
         self.summary.lines_read += lines
         self.summary.lines_skipped += skipped
-        self.writer.write(events, bad_lines)
+        self.writer.write(events, where, bad_lines)
         if not self.options.dry_run:
             self.checkpoint.save(chunk.key, next_line, offset, done=done)
         if self.after_batch is not None:
@@ -185,10 +189,10 @@ class Backfill:
         ))
         while True:
             batch = list(itertools.islice(iterator, self.options.batch_size))
-            events = [(event, f"{key}:{done + index + 1}") for index, event in enumerate(batch)]
+            first = done
             done += len(batch)
             self.summary.lines_read += len(batch)
-            self.writer.write(events, [])
+            self.writer.write(batch, lambda index, first=first: f"{key}:{first + index + 1}", [])
             if not self.options.dry_run:
                 self.checkpoint.save(key, done, None, done=not batch, key=cursor.key)
             if self.after_batch is not None:
@@ -215,6 +219,11 @@ class Backfill:
         self.summary.recompute_seconds += time.monotonic() - started
         self.summary.scopes_recomputed += report.total
         self.summary.scopes_failed += len(report.failed) + len(report.quarantined)
+
+
+def _line_names(name: str, numbers: list[int]) -> Callable[[int], str]:
+    """``where`` for a batch of log events: the "file:line" of the event at an index."""
+    return lambda index: f"{name}:{numbers[index]}"
 
 
 def lms_iterator(kind: str) -> Callable[..., Iterable[dict[str, Any]]]:

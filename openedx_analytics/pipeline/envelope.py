@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -64,7 +64,6 @@ class Envelope:
     event_source: str = ""
     page: str = ""
     raw_data: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def from_server(self) -> bool:
@@ -118,14 +117,27 @@ def _canonical_course_id(text: str) -> str:
     return str(CourseKey.from_string(text))
 
 
+#: Most course id texts ``parse_course_id`` remembers (a site has few courses; past this it starts over).
+_COURSE_IDS = 8192
+_course_ids: dict[str, str] = {}
+
+
 def parse_course_id(raw: Any) -> str:
     """Validate a course id string (new or old ``Org/Num/Run`` form); return its canonical text."""
+    if type(raw) is str:
+        known = _course_ids.get(raw)  # every event of a course asks again
+        if known is not None:
+            return known
     if not isinstance(raw, str):
         raise Rejected("bad_course_id", f"course id is a {type(raw).__name__}")
     try:
-        return _canonical_course_id(raw.strip())
+        canonical = _canonical_course_id(raw.strip())
     except InvalidKeyError:
         raise Rejected("bad_course_id", f"not a course key: {raw[:100]!r}") from None
+    if len(_course_ids) >= _COURSE_IDS:
+        _course_ids.clear()
+    _course_ids[raw] = canonical
+    return canonical
 
 
 def parse_user_id(raw: Any) -> int:
@@ -157,6 +169,8 @@ def parse_time(raw: Any) -> dt.datetime:
         raise Rejected("bad_time", "event has no timestamp")
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
+    if value.tzinfo is dt.timezone.utc:
+        return value
     try:
         return value.astimezone(dt.timezone.utc)
     except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the last representable UTC time
@@ -168,9 +182,16 @@ def check_time(value: dt.datetime, earliest: dt.datetime, max_ahead: dt.timedelt
     before Open edX, and a clock far ahead (year 9999) would break weekly and daily ranges."""
     if value < earliest:
         raise Rejected("implausible_time", f"{value.isoformat()} is before {earliest.isoformat()}")
+    if value <= _latest_seen.get(max_ahead, earliest):
+        return  # below a bound computed earlier, so below now's (the clock only moves forward)
     latest = dt.datetime.now(dt.timezone.utc) + max_ahead
+    _latest_seen[max_ahead] = latest
     if value > latest:
         raise Rejected("implausible_time", f"{value.isoformat()} is after {latest.isoformat()}")
+
+
+#: ``max_ahead`` -> the latest upper bound ``check_time`` computed for it (saves reading the clock per event).
+_latest_seen: dict[dt.timedelta, dt.datetime] = {}
 
 
 def number(data: dict[str, Any], *keys: str, required: bool = False) -> float | None:
@@ -315,12 +336,17 @@ def _check_depth(value: Any, limit: int = MAX_PAYLOAD_DEPTH) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+_NOT_KEPT = ("",)  # a marker no ``DATA_FIELDS`` entry is
+
+
 def _kept_data(payload: dict[str, Any]) -> dict[str, Any]:
+    """The allowed fields of ``payload`` (in its own order: one lookup per field it has)."""
     kept: dict[str, Any] = {}
-    for key, sub_fields in DATA_FIELDS.items():
-        if key not in payload:
+    allowed = DATA_FIELDS.get
+    for key, value in payload.items():
+        sub_fields = allowed(key, _NOT_KEPT)
+        if sub_fields is _NOT_KEPT:
             continue
-        value = payload[key]
         if sub_fields and isinstance(value, dict):
             value = {
                 part: {name: entry[name] for name in sub_fields if name in entry} if isinstance(entry, dict) else entry

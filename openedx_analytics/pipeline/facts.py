@@ -58,7 +58,7 @@ def scopes_of(record: Record) -> list[Scope]:
         return [(DirtyScope.ENROLLMENT, course, record.time.date().isoformat()),
                 (DirtyScope.GRADES, course, str(record.user_id))]
     if isinstance(record, Activity):
-        return [(DirtyScope.ACTIVITY, course, record.day.isoformat())]
+        return [(DirtyScope.ACTIVITY, course, _learner_key(record.user_id, record.day.isoformat()))]
     if isinstance(record, VideoEvent):
         return [(DirtyScope.VIDEO_USER, course, _learner_key(record.user_id, record.video_id))]
     if isinstance(record, ProblemSubmission):
@@ -66,11 +66,23 @@ def scopes_of(record: Record) -> list[Scope]:
     return [(DirtyScope.GRADES, course, str(record.user_id))]
 
 
+#: record type -> the kinds of the scopes ``scopes_of`` gives its records (whole-course markers need no more)
+SCOPE_KINDS: dict[type, tuple[str, ...]] = {
+    EnrollmentChange: (DirtyScope.ENROLLMENT, DirtyScope.GRADES),
+    Activity: (DirtyScope.ACTIVITY,),
+    VideoEvent: (DirtyScope.VIDEO_USER,),
+    ProblemSubmission: (DirtyScope.PROBLEM,),
+    GradeChange: (DirtyScope.GRADES,),
+    PassingChange: (DirtyScope.GRADES,),
+    CertificateChange: (DirtyScope.GRADES,),
+}
+
 MARKER_KEY_LENGTH = DirtyScope._meta.get_field("key").max_length
 
 
 def _learner_key(user_id: int, block_id: str) -> str:
-    """``"<user_id> <block_id>"``; a block id too long for that asks for the whole block instead."""
+    """``"<user_id> <block_id>"`` (or ``"<user_id> <ISO date>"``); a block id too long for that asks for the
+    whole block instead."""
     key = f"{user_id} {block_id}"
     return key if len(key) <= MARKER_KEY_LENGTH else block_id
 
@@ -144,24 +156,29 @@ def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> se
     rows: dict[type, dict[str, tuple]] = defaultdict(dict)
     activity: set[tuple[str, object, str, int]] = set()
     scopes: set[Scope] = set()
+    whole: set[tuple[type, str]] = set()
     for record in records:
-        scopes.update(scopes_of(record))
-        if isinstance(record, Activity):
+        if whole_courses:
+            whole.add((type(record), record.course_id))  # the keys are not needed: "*" replaces them
+        else:
+            scopes.update(scopes_of(record))
+        if type(record) is Activity:
             for kind in record.kinds:
                 activity.add((record.course_id, record.day, kind, record.user_id))
             continue
         model, row = _fact_values(record)
         rows[model][row[-1]] = row  # de-duplicate within the batch too
+    if whole_courses:
+        scopes = {(kind, course, ALL_KEYS) for record_type, course in whole for kind in SCOPE_KINDS[record_type]}
     if not scopes:
         return scopes
-    if whole_courses:
-        scopes = {(kind, course, ALL_KEYS) for kind, course, _key in scopes}
     using = conf.analytics_db()
     with transaction.atomic(using=using):
         for model, by_fingerprint in rows.items():
             insert_ignore(model, FACT_COLUMNS[model], list(by_fingerprint.values()), using)
         if activity:
-            insert_ignore(ActivityFact, ACTIVITY_COLUMNS, sorted(activity, key=str), using)
+            # One order for every writer (fewer lock waits between concurrent batches).
+            insert_ignore(ActivityFact, ACTIVITY_COLUMNS, sorted(activity), using)
         mark_dirty(scopes, using=using)
     return scopes
 

@@ -402,8 +402,28 @@ VIDEO_ACTIONS = {
 _BLOCK_ID = re.compile(r"[0-9A-Za-z_\-.]+$")
 
 
+#: Most (course, raw video id) pairs ``video_usage_id`` remembers (a site has a few thousand videos).
+_VIDEO_IDS = 20_000
+_video_ids: dict[tuple[str, str], str] = {}
+
+
 def video_usage_id(course_id: str, raw_id: Any) -> str:
-    """Name a video within its course by usage key where one can be built, else by its raw id."""
+    """Name a video within its course by usage key where one can be built, else by its raw id.
+
+    Answers are remembered: every player event of a video asks the same question.
+    """
+    if type(raw_id) is str:
+        known = _video_ids.get((course_id, raw_id))
+        if known is not None:
+            return known
+    usage_id = _video_usage_id(course_id, raw_id)
+    if len(_video_ids) >= _VIDEO_IDS:
+        _video_ids.clear()
+    _video_ids[(course_id, raw_id)] = usage_id
+    return usage_id
+
+
+def _video_usage_id(course_id: str, raw_id: Any) -> str:
     if not isinstance(raw_id, str) or not raw_id.strip():
         raise Rejected("missing_field", "video id")
     raw_id = raw_id.strip()

@@ -26,7 +26,7 @@ def _fingerprint(*parts: object, at: dt.datetime | None = None) -> str:
     order arrive in index order, so the unique index grows at its end instead of at random
     places; the hash that follows still covers every part, the time included.
     """
-    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    text = "\x1f".join(["" if part is None else str(part) for part in parts])
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
     if at is None:
         return digest
@@ -218,7 +218,14 @@ def check_bounds(record: Record) -> None:
     under another name, and a failing insert would take its whole batch down with it.
     """
     for attribute, max_length, integer_range in _limits(type(record)):
-        _check(attribute, getattr(record, attribute), max_length, integer_range)
+        value = getattr(record, attribute)
+        if type(value) is str:  # the common cases inline, ``_check`` says what is wrong
+            if max_length is None or len(value) <= max_length:
+                continue
+        elif type(value) is int:
+            if integer_range is None or integer_range[0] <= value <= integer_range[1]:
+                continue
+        _check(attribute, value, max_length, integer_range)
     if isinstance(record, VideoEvent):  # its dirty marker's key names the learner and the video
         _check("video scope key", f"{record.user_id} {record.video_id}", *_column_limit("DirtyScope", "key"))
     elif isinstance(record, ProblemSubmission):
