@@ -10,6 +10,8 @@ Environment:
 - ``OA_MYSQL_PREFIX``: prefix of the MariaDB database names (default ``oa``: ``oa_lms``,
   ``oa_analytics``, test databases ``oa_test_lms``, ``oa_test_analytics``), so parallel runs
   do not share databases.
+- ``OA_CACHE_URL``: a Redis URL makes the Django cache a shared Redis cache (as an LMS's
+  memcached or Redis is shared by its workers); default: local memory, per process.
 - ``OA_USE_TEST_DB_NAMES``: ``1`` makes ``NAME`` the ``TEST`` name: how a Celery worker started
   by the tests opens the very databases pytest-django created.
 """
@@ -113,6 +115,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
 DATABASE_ROUTERS = ["edx_django_utils.db.read_replica.ReadReplicaRouter"]
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("OA_CACHE_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["OA_CACHE_URL"], "KEY_PREFIX": "oa-cache"}}
 
 # event-tracking, as the LMS configures it (the plugin appends its own backend).
 EVENT_TRACKING_ENABLED = True

@@ -1,56 +1,64 @@
-"""Hand events from the live doors to Celery: after commit, batched, never raising.
+"""Hand events from the live doors to Celery: after commit, off the request thread, never raising.
 
 - An event emitted inside a transaction is staged only when that transaction commits
   (``transaction.on_commit``); a rolled-back transaction's events are never sent.
-- Staged events are held per thread and sent as one Celery message when the request
-  ends (``request_finished``) or the Celery task ends (``task_postrun``); elsewhere, at
-  once. A batch over ``OPENEDX_ANALYTICS_MAX_BATCH_SIZE`` is sent early.
-- The ``pause_enqueueing`` waffle switch drops everything; a broker failure is logged
-  with the courses and time window to backfill, and the caller carries on.
-- Publishing has hard connect and send timeouts (``OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT``,
-  ``OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT``) on a connection of our own, so a broker that
-  accepts connections and never answers costs a request a bounded time, not forever; the
-  LMS's Celery settings are left as the operator set them.
+- Staged events are held per thread until the request ends (``request_finished``) or the
+  Celery task ends (``task_postrun``); elsewhere they are handed over at once. A thread
+  holding ``OPENEDX_ANALYTICS_MAX_BATCH_SIZE`` events hands them over early.
+- Handing over means giving them to this process's publisher (``publisher.py``): a bounded
+  buffer that a background thread drains into Celery messages, batched across requests. The
+  request's thread never waits on the broker, never reads the ``pause_enqueueing`` switch
+  (the publisher thread reads it per batch), and a full buffer drops events rather than block.
+- When Celery runs eagerly (``task_always_eager``: the tests and the demo) or
+  ``OPENEDX_ANALYTICS_PUBLISH_IN_BACKGROUND`` is off, the batch is published on the calling
+  thread at the request's or task's end instead, as one message, so results are there when
+  the request returns.
+- The ``pause_enqueueing`` waffle switch drops everything; a broker failure (down, or hung
+  past the timeouts of ``broker.py``) is logged with the courses and time window to
+  backfill. Nothing here raises into the LMS.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 import threading
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_shutdown
 from django.core.signals import request_finished, request_started
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.dispatch import receiver
+from edx_django_utils.cache import RequestCache
 
-from openedx_analytics import conf
+from openedx_analytics import broker, conf, publisher
+from openedx_analytics.losses import backfill_hint
 
 log = logging.getLogger(__name__)
-
 
 class _State(threading.local):
     def __init__(self) -> None:
         self.staged: list[dict[str, Any]] = []
         self.deferred = 0  # >0 while inside a request or a Celery task
-        self.connection: Any = None  # this thread's broker connection for publishing
-        self.connection_key: tuple = ()
 
 
 _state = _State()
 
 
-def json_safe(event: dict[str, Any]) -> dict[str, Any]:
+def json_safe(event: Any) -> Any:
     """A JSON-serialisable deep copy (datetimes, keys and UUIDs become strings)."""
     return json.loads(json.dumps(event, default=str))
 
 
 def enqueue(event: dict[str, Any]) -> None:
-    """Send ``event`` (a raw event dict) to Celery once the current transaction commits. Never raises."""
+    """Send ``event`` (a raw event dict) to Celery once the current transaction commits. Never raises.
+
+    ``event`` must be the caller's own (the doors build it afresh; its nested values are the
+    emitting call's copy): it is made JSON-safe when its batch is sent, off the request thread.
+    """
     try:
-        event = json_safe(event)
-        connection = transaction.get_connection()
-        if connection.in_atomic_block:
+        if transaction.get_connection().in_atomic_block:
             transaction.on_commit(lambda: _stage(event), robust=True)
         else:
             _stage(event)
@@ -59,23 +67,48 @@ def enqueue(event: dict[str, Any]) -> None:
 
 
 def _stage(event: dict[str, Any]) -> None:
-    _state.staged.append(event)
-    if not _state.deferred or len(_state.staged) >= int(conf.get("OPENEDX_ANALYTICS_MAX_BATCH_SIZE")):
-        flush()
+    state = _state
+    state.staged.append(event)
+    if not state.deferred or len(state.staged) >= int(conf.get("OPENEDX_ANALYTICS_MAX_BATCH_SIZE")):
+        _hand_over()
 
 
-def flush() -> None:
-    """Send what is staged in this thread as one Celery message. Never raises."""
+def _hand_over() -> None:
+    """Give what this thread has staged to the publisher (or publish it here, eager or synchronous). Never raises."""
     events, _state.staged = _state.staged, []
     if not events:
         return
+    try:
+        if _in_background():
+            publisher.current(_send_from_publisher).submit(events)
+        else:
+            send_batch(events)
+    except Exception as exc:  # noqa: BLE001 - a bug must not reach the LMS; the events are logged as lost
+        log.error("openedx_analytics: LOST %s events, could not hand them over (%s: %s). %s",
+                  len(events), type(exc).__name__, exc, backfill_hint(events))
+
+
+def _in_background() -> bool:
+    from openedx_analytics.tasks import process_event_batch
+
+    eager = process_event_batch.app.conf.task_always_eager
+    return bool(conf.get("OPENEDX_ANALYTICS_PUBLISH_IN_BACKGROUND")) and not eager
+
+
+def send_batch(events: list[dict[str, Any]]) -> None:
+    """Publish ``events`` as one Celery message on this thread, unless enqueueing is paused. Never raises.
+
+    A broker failure is logged at ERROR with the ``backfill_analytics`` arguments that recover the batch.
+    """
     try:
         from openedx_analytics.toggles import PAUSE_ENQUEUEING
 
         if PAUSE_ENQUEUEING.is_enabled():
             log.info("openedx_analytics: enqueueing paused; dropped %s events. %s", len(events), backfill_hint(events))
             return
-        _publish(events)
+        events = _json_safe_batch(events)
+        if events:
+            broker.publish(events)
     except Exception as exc:  # noqa: BLE001 - broker down, hung or misconfigured: log the loss, spare the LMS
         log.error(
             "openedx_analytics: LOST %s events, could not hand them to Celery (%s: %s). %s",
@@ -83,87 +116,77 @@ def flush() -> None:
         )
 
 
-def _publish(events: list[dict[str, Any]]) -> None:
-    """Hand one batch to Celery on this thread's time-bounded broker connection (raises on failure)."""
-    from openedx_analytics.tasks import process_event_batch
-
-    retries = int(conf.get("OPENEDX_ANALYTICS_PUBLISH_RETRIES"))
-    options: dict[str, Any] = {
-        "args": [events, "live"],
-        "queue": conf.celery_queue(),
-        "retry": retries > 0,
-        "retry_policy": {"max_retries": retries, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
-    }
-    if process_event_batch.app.conf.task_always_eager:  # runs in-process: no broker to wait for
-        process_event_batch.apply_async(**options)
-        return
-    connection = _connection(process_event_batch.app)
+def _json_safe_batch(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` made JSON-safe in one pass; should one of them fail, the others still go and it is logged lost."""
     try:
-        process_event_batch.apply_async(connection=connection, **options)
-    except Exception:
-        _drop_connection()  # never reuse a connection left mid-command by a timeout
-        raise
+        return json_safe(events)
+    except Exception:  # noqa: BLE001 - find the culprit, keep the rest
+        safe = []
+        for event in events:
+            try:
+                safe.append(json_safe(event))
+            except Exception as exc:  # noqa: BLE001
+                log.error("openedx_analytics: LOST 1 event, it cannot be serialised (%s: %s). %s",
+                          type(exc).__name__, exc, backfill_hint([event]))
+        return safe
 
 
-def _connection(app: Any) -> Any:
-    """This thread's publishing connection: the app's broker, with our connect and send timeouts.
+def _send_from_publisher(events: list[dict[str, Any]]) -> None:
+    """``send_batch`` on the publisher thread, each batch as if it were a request of its own.
 
-    Timeouts are given both as kombu's ``connect_timeout`` and as transport options, in the
-    names the Redis transport (``socket_connect_timeout``/``socket_timeout``, passed to
-    redis-py) and the AMQP transport (``read_timeout``/``write_timeout``, passed to py-amqp)
-    read; the app's own ``broker_transport_options`` are kept, ours win.
+    The switch is cached in the thread's request cache (edx-django-utils), which only the
+    request middleware clears: cleared here, every batch reads the switch afresh (the waffle
+    cache, then the database). The database connection that read used is given back after.
     """
-    connect = float(conf.get("OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT"))
-    send = float(conf.get("OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT"))
-    key = (app.conf.broker_write_url or app.conf.broker_url, connect, send)
-    if _state.connection is None or _state.connection_key != key:
-        _drop_connection()
-        connection = app.connection_for_write(connect_timeout=connect)
-        timeouts = ({"socket_connect_timeout": connect, "socket_timeout": send}
-                    if connection.transport.driver_type == "redis"
-                    else {"read_timeout": send, "write_timeout": send})
-        connection.close()
-        _state.connection = app.connection_for_write(connect_timeout=connect, transport_options=timeouts)
-        _state.connection_key = key
-    return _state.connection
-
-
-def _drop_connection() -> None:
-    connection, _state.connection, _state.connection_key = _state.connection, None, ()
-    if connection is not None:
+    try:
+        RequestCache.clear_all_namespaces()
+        send_batch(events)
+    finally:
         try:
-            connection.collect()  # release sockets without talking to the broker again
+            close_old_connections()  # this thread's own connections only; it never holds a transaction
         except Exception:  # noqa: BLE001
-            log.debug("openedx_analytics: could not release a broker connection", exc_info=True)
+            log.debug("openedx_analytics: could not close the publisher's database connections", exc_info=True)
 
 
-def backfill_hint(events: list[dict[str, Any]]) -> str:
-    """What an operator needs to recover ``events``: their courses and time window."""
-    courses: set[str] = set()
-    times: list[str] = []
-    for event in events:
-        context = event.get("context") or {}
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        course = context.get("course_id") or data.get("course_id")
-        if course:
-            courses.add(str(course))
-        when = event.get("timestamp") or event.get("time")
-        if when:
-            times.append(str(when))
-    window = f"--since {min(times)} --until {max(times)}" if times else "(time unknown)"
-    course_args = " ".join(f"--course {c}" for c in sorted(courses)) or "(no course id)"
-    return f"Recover with: backfill_analytics {course_args} {window} --tracking-logs <log files>"
+def wait_for_publisher(timeout: float) -> bool:
+    """Wait until every event handed over in this process so far is sent (or logged lost); False on timeout.
+
+    For code that must see its events leave before it goes on (tests, scripts that exit
+    through ``os._exit``); nothing in a request needs it.
+    """
+    _hand_over()
+    current = publisher.existing()
+    return True if current is None else current.flush(timeout)
+
+
+def _close_publisher(**_kwargs: Any) -> None:
+    """Process exit (or a Celery pool process shutting down): send what waits, within a bounded time."""
+    try:
+        _hand_over()
+        current = publisher.existing()
+        if current is not None:
+            current.close(float(conf.get("OPENEDX_ANALYTICS_PUBLISH_EXIT_SECONDS")))
+    except Exception:  # noqa: BLE001 - exiting anyway
+        log.exception("openedx_analytics: could not flush the publisher at exit")
+
+
+def _forget_after_fork() -> None:
+    """In a forked child, events the parent's threads staged are the parent's to send."""
+    global _state
+    _state = _State()
 
 
 def _request_started(**_kwargs: Any) -> None:
     """A request starts: whatever an earlier one left staged goes now; this one's events wait for its end."""
-    flush()
+    if _state.staged:
+        _hand_over()
     _state.deferred = 1
 
 
 def _request_finished(**_kwargs: Any) -> None:
     _state.deferred = 0
-    flush()
+    if _state.staged:
+        _hand_over()
 
 
 def _task_started(**_kwargs: Any) -> None:
@@ -172,11 +195,15 @@ def _task_started(**_kwargs: Any) -> None:
 
 def _task_finished(**_kwargs: Any) -> None:
     _state.deferred = max(_state.deferred - 1, 0)
-    if not _state.deferred:
-        flush()
+    if not _state.deferred and _state.staged:
+        _hand_over()
 
 
 receiver(request_started, dispatch_uid="openedx_analytics.request_started")(_request_started)
 receiver(request_finished, dispatch_uid="openedx_analytics.request_finished")(_request_finished)
 receiver(task_prerun, dispatch_uid="openedx_analytics.task_prerun", weak=False)(_task_started)
 receiver(task_postrun, dispatch_uid="openedx_analytics.task_postrun", weak=False)(_task_finished)
+receiver(worker_process_shutdown, dispatch_uid="openedx_analytics.worker_process_shutdown",
+         weak=False)(_close_publisher)
+atexit.register(_close_publisher)
+os.register_at_fork(after_in_child=_forget_after_fork)

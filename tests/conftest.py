@@ -155,9 +155,11 @@ class LiveWorkers:
         Fails if a task failed, if none was sent while ``expect_tasks``, on timeout, or if
         dirty scopes are left over once all tasks are done.
         """
-        from openedx_analytics import conf
+        from openedx_analytics import conf, dispatch
         from openedx_analytics.models import DirtyScope
 
+        # The doors hand events to this process's publisher thread: wait until it has sent them.
+        assert dispatch.wait_for_publisher(timeout), f"events still unpublished after {timeout}s"
         if expect_tasks and not self.task_ids:
             pytest.fail("no Celery task was sent")
         from tests import worker_probe
@@ -221,8 +223,12 @@ def celery_workers(request: pytest.FixtureRequest, _worker_pool: WorkerPool) -> 
 
     try:
         yield start
-        if not celery_app.conf.task_always_eager and live.task_ids:
-            live.wait_idle(expect_tasks=False)  # nothing may still write when the databases are flushed
+        if not celery_app.conf.task_always_eager:
+            from openedx_analytics import dispatch
+
+            dispatch.wait_for_publisher(IDLE_TIMEOUT)  # events the test handed over go to its workers
+            if live.task_ids:
+                live.wait_idle(expect_tasks=False)  # nothing may still write when the databases are flushed
     finally:
         after_task_publish.disconnect(live._published)
         setattr(celery_app.conf, EAGER, eager)
@@ -235,7 +241,13 @@ def celery_worker(celery_workers: Callable[[int], LiveWorkers]) -> LiveWorkers:
 
 
 def _drop_broker_connections() -> None:
-    """Forget pooled broker connections, so the next publish connects to the URL configured now."""
+    """Send what the doors handed over to the broker configured so far, then forget pooled connections.
+
+    After this, the next publish connects to the URL configured now.
+    """
+    from openedx_analytics import dispatch
+
+    dispatch.wait_for_publisher(IDLE_TIMEOUT)
     celery_app.close()
     # ``close`` leaves the app's producer pool in place. Forget it without closing it: kombu keeps
     # one producer pool per broker URL and hands the same one back when that URL is used again.

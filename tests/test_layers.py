@@ -30,7 +30,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         f"{PACKAGE}.backfill.checkpoints", f"{PACKAGE}.backfill.progress", f"{PACKAGE}.backfill.summary",
         f"{PACKAGE}.backfill.retry",
     )),
-    ("tasks and the hand-off to them", (f"{PACKAGE}.tasks", f"{PACKAGE}.dispatch", f"{PACKAGE}.retention")),
+    ("tasks and the hand-off to them", (
+        f"{PACKAGE}.tasks", f"{PACKAGE}.dispatch", f"{PACKAGE}.retention", f"{PACKAGE}.losses", f"{PACKAGE}.broker",
+        f"{PACKAGE}.publisher",
+    )),
     ("doors, commands, API and admin", (PACKAGE,)),
 ]
 

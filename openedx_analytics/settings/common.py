@@ -11,6 +11,7 @@ from typing import Any
 
 ROUTER_PATH = "openedx_analytics.router.AnalyticsRouter"
 TRACKING_BACKEND_KEY = "openedx_analytics"
+TRACKING_BACKEND_ENGINE = "openedx_analytics.tracking.AnalyticsTrackingBackend"
 #: openedx-filters steps we add, by filter type (appended to the operator's pipelines).
 SECTION_FILTER = "org.openedx.learning.instructor.dashboard.render.started.v1"
 SECTION_STEP = "openedx_analytics.filters.AddAnalyticsSection"
@@ -32,8 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_ANALYTICS_CELERY_QUEUE": None,
     # .. setting_name: OPENEDX_ANALYTICS_MAX_BATCH_SIZE
     # .. setting_default: 500
-    # .. setting_description: Most events one Celery message carries. A request that emits more
-    #   sends several messages; memory held per request stays bounded.
+    # .. setting_description: Most events one Celery message carries. The publisher thread batches
+    #   events of several requests up to this; a request or task holding this many events hands
+    #   them over at once, so memory held per request stays bounded.
     "OPENEDX_ANALYTICS_MAX_BATCH_SIZE": 500,
     # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_RETRIES
     # .. setting_default: 1
@@ -58,6 +60,16 @@ DEFAULTS: dict[str, Any] = {
     #   another worker does not wait for it: it schedules one follow-up recompute of that course
     #   this many seconds later (at most one pending per course, through the Django cache).
     "OPENEDX_ANALYTICS_BUSY_RETRY_SECONDS": 2,
+    # .. setting_name: OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS
+    # .. setting_default: 1
+    # .. setting_description: Whole seconds during which the event batches touching a course are
+    #   recomputed together. The first batch of a course in such a window schedules one recompute
+    #   of that course (through the Django cache, at most one per course and window), which runs
+    #   one second after the window closes and takes every batch stored meanwhile: a worker
+    #   recomputes a busy course once per window instead of once per batch. An event's figures
+    #   are current about this plus two seconds after it arrives. 0 recomputes each batch's
+    #   courses at once, in the task that stored it.
+    "OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS": 1,
     # .. setting_name: OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS
     # .. setting_default: 3
     # .. setting_description: How many times the recompute of one scope (a course's enrollment,
@@ -114,17 +126,44 @@ DEFAULTS: dict[str, Any] = {
     "OPENEDX_ANALYTICS_MAX_FUTURE_SECONDS": 86400,
     # .. setting_name: OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT
     # .. setting_default: 1.0
-    # .. setting_description: Seconds the doors wait to connect to the Celery broker when handing
-    #   it a batch, per attempt. Past it the batch is logged as lost, with its backfill window, and
-    #   the LMS request carries on.
+    # .. setting_description: Seconds the publisher waits to connect to the Celery broker when
+    #   handing it a batch, per attempt. Past it the batch is logged as lost, with its backfill
+    #   window. LMS requests never wait on it (only with OPENEDX_ANALYTICS_PUBLISH_IN_BACKGROUND off).
     "OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT": 1.0,
     # .. setting_name: OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT
     # .. setting_default: 1.0
-    # .. setting_description: Seconds the doors wait for the Celery broker to take a batch once
+    # .. setting_description: Seconds the publisher waits for the Celery broker to take a batch once
     #   connected (socket read/write timeout), per attempt: a broker that accepts connections but
-    #   never answers costs an LMS request at most (1 + OPENEDX_ANALYTICS_PUBLISH_RETRIES) x (this +
-    #   the connect timeout).
+    #   never answers holds the publisher thread at most (1 + OPENEDX_ANALYTICS_PUBLISH_RETRIES) x
+    #   (this + the connect timeout) per batch, while requests carry on and the buffer fills.
     "OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT": 1.0,
+    # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_IN_BACKGROUND
+    # .. setting_default: True
+    # .. setting_description: Whether events are handed to Celery by a background thread of each
+    #   process (requests and tasks only put them in a bounded buffer, batched across requests).
+    #   False publishes each request's or task's events at its end, on its own thread (the
+    #   request then pays the broker round trip, and the broker timeouts when the broker hangs).
+    #   Celery running eagerly (task_always_eager) always publishes at the end, on the thread.
+    "OPENEDX_ANALYTICS_PUBLISH_IN_BACKGROUND": True,
+    # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_LINGER_SECONDS
+    # .. setting_default: 0.1
+    # .. setting_description: Longest time an event waits in the publishing buffer for its batch
+    #   to fill (OPENEDX_ANALYTICS_MAX_BATCH_SIZE events): a partly full batch is sent when its
+    #   oldest event has waited this long. Longer means fewer, larger Celery messages.
+    "OPENEDX_ANALYTICS_PUBLISH_LINGER_SECONDS": 0.1,
+    # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE
+    # .. setting_default: 10000
+    # .. setting_description: Most events waiting to be published, per process. When the buffer
+    #   is full (the broker down, hung or slower than events arrive), new events are dropped
+    #   instead of holding the request, and one ERROR a minute gives their count and the
+    #   backfill_analytics command that recovers them.
+    "OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE": 10000,
+    # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_EXIT_SECONDS
+    # .. setting_default: 5.0
+    # .. setting_description: At process exit (and when a Celery pool process shuts down), how long
+    #   the publisher may take to send the events still in its buffer. Events not sent by then are
+    #   logged at ERROR as lost, with the backfill_analytics command that recovers them.
+    "OPENEDX_ANALYTICS_PUBLISH_EXIT_SECONDS": 5.0,
     # .. setting_name: OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS
     # .. setting_default: 60
     # .. setting_description: How long the rendered content of a course's analytics page (and of
@@ -158,17 +197,10 @@ def plugin_settings(settings: Any) -> None:
     settings.DATABASE_ROUTERS = routers_with_ours_first(getattr(settings, "DATABASE_ROUTERS", None))
 
     backends = dict(getattr(settings, "EVENT_TRACKING_BACKENDS", {}) or {})
-    backends.setdefault(
-        TRACKING_BACKEND_KEY,
-        {
-            "ENGINE": "eventtracking.backends.routing.RoutingBackend",
-            "OPTIONS": {
-                "backends": {
-                    "analytics": {"ENGINE": "openedx_analytics.tracking.AnalyticsTrackingBackend"},
-                },
-            },
-        },
-    )
+    # Our backend directly, not under a RoutingBackend of its own: a RoutingBackend deep-copies
+    # every event (the LMS's whole context) before its backends see it; ours copies only the
+    # fields it keeps.
+    backends.setdefault(TRACKING_BACKEND_KEY, {"ENGINE": TRACKING_BACKEND_ENGINE})
     settings.EVENT_TRACKING_BACKENDS = backends
 
     filters = dict(getattr(settings, "OPEN_EDX_FILTERS_CONFIG", {}) or {})

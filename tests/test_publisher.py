@@ -1,0 +1,111 @@
+"""The publisher's buffer on its own, with a stand-in for the broker: batching, lingering, exit.
+
+The door-level behaviour (requests never wait, losses and drops logged with their backfill
+window, exit and fork) is tested against real brokers in tests/integration.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from openedx_analytics.publisher import Publisher
+
+EVENTUALLY_SECONDS = 10.0
+
+
+def event(user_id: int) -> dict:
+    return {"name": "play_video", "time": f"2026-11-22T10:00:{user_id:02d}+00:00",
+            "context": {"course_id": "course-v1:Org+Pub+Run", "user_id": user_id}}
+
+
+class Broker:
+    """Records each batch; ``hold`` makes sends block until released."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.released = threading.Event()
+        self.released.set()
+
+    def send(self, batch: list[dict]) -> None:
+        self.released.wait()
+        self.batches.append([e["context"]["user_id"] for e in batch])
+
+
+def eventually(condition) -> None:
+    deadline = time.monotonic() + EVENTUALLY_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, "did not happen"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def broker(settings) -> Broker:
+    settings.OPENEDX_ANALYTICS_PUBLISH_LINGER_SECONDS = 600
+    settings.OPENEDX_ANALYTICS_MAX_BATCH_SIZE = 4
+    return Broker()
+
+
+def test_batches_span_hand_overs_keep_their_order_and_stop_at_the_batch_size(broker):
+    publisher = Publisher(broker.send)
+    for users in ([1, 2, 3], [4, 5], [6]):
+        publisher.submit([event(u) for u in users])
+    assert publisher.flush(EVENTUALLY_SECONDS)
+    assert broker.batches == [[1, 2, 3, 4], [5, 6]]
+    assert publisher.pending() == 0
+
+
+def test_a_full_batch_leaves_without_lingering(broker):
+    publisher = Publisher(broker.send)
+    publisher.submit([event(u) for u in range(1, 6)])
+    eventually(lambda: broker.batches)  # the linger is ten minutes
+    assert broker.batches[0] == [1, 2, 3, 4]
+    assert publisher.pending() == 1  # the fifth waits for company
+
+
+def test_a_partly_full_batch_leaves_after_the_linger(broker, settings):
+    settings.OPENEDX_ANALYTICS_PUBLISH_LINGER_SECONDS = 0.01
+    publisher = Publisher(broker.send)
+    publisher.submit([event(1)])
+    eventually(lambda: broker.batches == [[1]])
+
+
+def test_a_full_buffer_drops_only_what_does_not_fit_and_reports_drops_at_a_bounded_rate(broker, settings, caplog):
+    settings.OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE = 3
+    broker.released.clear()
+    publisher = Publisher(broker.send)
+
+    def reports() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "DROPPED" in r.getMessage()]
+
+    with caplog.at_level(logging.ERROR, logger="openedx_analytics"):
+        publisher.submit([event(1), event(2)])
+        publisher.submit([event(3), event(4)])  # the 4th does not fit: reported at once
+        eventually(lambda: reports())
+        publisher.submit([event(5)])  # within the rate limit: counted, held back
+        publisher.submit([event(6)])
+        time.sleep(0.05)
+        assert len(reports()) == 1
+        broker.released.set()
+        assert publisher.flush(EVENTUALLY_SECONDS)  # a flush reports what was held back
+    assert broker.batches == [[1, 2, 3]]
+    first, held_back = reports()
+    assert "DROPPED 1 events" in first
+    assert "--course course-v1:Org+Pub+Run --since 2026-11-22T10:00:04+00:00 --until 2026-11-22T10:00:04+00:00" in first
+    assert "DROPPED 2 events" in held_back
+    assert "--since 2026-11-22T10:00:05+00:00 --until 2026-11-22T10:00:06+00:00" in held_back
+
+
+def test_at_exit_what_the_broker_did_not_take_in_time_is_logged_lost(broker, caplog):
+    broker.released.clear()  # a broker that never answers
+    publisher = Publisher(broker.send)
+    publisher.submit([event(u) for u in range(1, 7)])  # a batch of 4 stuck in flight, 2 more waiting
+    eventually(lambda: publisher._in_flight)
+    with caplog.at_level(logging.ERROR, logger="openedx_analytics"):
+        publisher.close(0.2)
+    [report] = [r.getMessage() for r in caplog.records]
+    assert "LOST 6 events at process exit" in report
+    assert "--since 2026-11-22T10:00:01+00:00 --until 2026-11-22T10:00:06+00:00" in report
+    broker.released.set()
