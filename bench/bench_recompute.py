@@ -3,8 +3,9 @@
 Usage: python bench/bench_recompute.py [--learners 100000] [--databases sqlite mysql] [--workdir DIR]
 
 For each database it migrates fresh databases (SQLite files in the work directory;
-MariaDB ``oa_recompute_lms``/``oa_recompute_analytics`` on the server of
-OA_MYSQL_HOST/PORT/USER/PASSWORD, default 127.0.0.1:3306 root), writes the
+MariaDB ``oa_recompute_lms``/``oa_recompute_analytics``, or ``<OA_BENCH_MYSQL_PREFIX>_lms``
+and ``_analytics``, on the server of OA_MYSQL_HOST/PORT/USER/PASSWORD, default
+127.0.0.1:3306 root), writes the
 facts of one course straight into the fact tables (every learner enrolled over a year,
 graded, on one 10-minute video, on one problem, active on three days), rebuilds every
 aggregate of the course from all its facts (the baseline: what each kind cost before
@@ -129,13 +130,14 @@ def prepare(database: str, workdir: Path) -> dict[str, str]:
     if database == "mysql":
         import MySQLdb
 
-        env["OA_MYSQL_PREFIX"] = "oa_recompute"
+        prefix = os.environ.get("OA_BENCH_MYSQL_PREFIX", "oa_recompute")
+        env["OA_MYSQL_PREFIX"] = prefix
         connection = MySQLdb.connect(host=os.environ.get("OA_MYSQL_HOST", "127.0.0.1"),
                                      port=int(os.environ.get("OA_MYSQL_PORT", "3306")),
                                      user=os.environ.get("OA_MYSQL_USER", "root"),
                                      passwd=os.environ.get("OA_MYSQL_PASSWORD", ""))
         cursor = connection.cursor()
-        for name in ("oa_recompute_lms", "oa_recompute_analytics"):
+        for name in (f"{prefix}_lms", f"{prefix}_analytics"):
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
             cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
         connection.close()

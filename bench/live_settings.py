@@ -1,0 +1,14 @@
+"""Django settings of bench_live.py's processes: the test host's, with the analytics tasks on a queue of their own.
+
+Every process of a run (load generators, probe, Celery workers, gunicorn, the commands) uses
+these settings, so they all open the same databases (``OA_TEST_DB``, ``OA_MYSQL_PREFIX`` or
+``OA_SQLITE_DIR``, as ``test_settings`` reads them) and the same broker (``OA_BROKER_URL``).
+``OA_LIVE_QUEUE`` names the queue (``OPENEDX_ANALYTICS_CELERY_QUEUE``) the doors send to and the
+workers consume, as an operator routes the plugin's tasks to workers of their own.
+"""
+import os
+
+from test_settings import *  # noqa: F401,F403  (the host's settings, built as the LMS builds its own)
+
+OPENEDX_ANALYTICS_CELERY_QUEUE = os.environ.get("OA_LIVE_QUEUE", "openedx_analytics_bench")
+CELERY_TASK_ALWAYS_EAGER = False
