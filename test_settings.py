@@ -49,6 +49,7 @@ if _DB == "mysql":
     }
 else:
     _dir = Path(os.environ.get("OA_SQLITE_DIR", BASE_DIR / ".data"))
+    _dir.mkdir(parents=True, exist_ok=True)  # a plain `pytest` in a fresh clone works too
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_dir / "lms.sqlite3"),
                     "TEST": {"NAME": str(_dir / "test_lms.sqlite3")}},

@@ -162,9 +162,16 @@ _recompute_seconds: dict[str, float] = {}
 
 
 def window_seconds(course_id: str) -> int:
-    """The course's next window: the configured delay, or longer when its recompute has grown costly."""
+    """The course's next window: the configured delay, or longer when its recompute has grown costly.
+
+    Never longer than ``OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS`` (unless the delay itself
+    is): under contention a recompute slows down, and an uncapped window would stretch with
+    it, leaving the figures minutes behind when they matter most.
+    """
     base = int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS") or 0)
-    return max(base, math.ceil(WINDOW_PER_RECOMPUTE * _recompute_seconds.get(course_id, 0.0)))
+    longest = int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS") or 0)
+    adaptive = math.ceil(WINDOW_PER_RECOMPUTE * _recompute_seconds.get(course_id, 0.0))
+    return max(base, min(longest, adaptive))
 
 
 def coalesce(courses: list[str]) -> bool:

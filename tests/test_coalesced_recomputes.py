@@ -137,13 +137,19 @@ def test_a_broken_cache_or_broker_still_gets_the_course_recomputed(settings, wor
     assert not DirtyScope.objects.using(conf.analytics_db()).exists()  # recomputed in the batch's own task instead
 
 
-def test_a_course_whose_recompute_grows_costly_gets_longer_windows(settings, worker):
+def test_a_course_whose_recompute_grows_costly_gets_longer_windows_up_to_the_cap(settings, worker):
     settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 1
+    settings.OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS = 10
     assert tasks.window_seconds(COURSE) == 1
     tasks._recompute_seconds[COURSE] = 0.35  # its last recompute took 0.35 s
     assert tasks.window_seconds(COURSE) == 4  # at most a tenth of the time goes to recomputing it
     tasks.process_event_batch.run(course_stream(COURSE, learners=2)[:3], "live")
     assert [call["countdown"] for call in worker.scheduled] == [4 + 1]
+
+    tasks._recompute_seconds[COURSE] = 30.0  # under heavy contention: freshness wins past the cap
+    assert tasks.window_seconds(COURSE) == 10
+    settings.OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS = 0  # a cap below the delay leaves the delay
+    assert tasks.window_seconds(COURSE) == 1
 
 
 def test_a_window_another_process_opened_is_noted_not_asked_again(settings, worker):

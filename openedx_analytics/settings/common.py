@@ -70,6 +70,15 @@ DEFAULTS: dict[str, Any] = {
     #   are current about this plus two seconds after it arrives. 0 recomputes each batch's
     #   courses at once, in the task that stored it.
     "OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS": 1,
+    # .. setting_name: OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS
+    # .. setting_default: 2
+    # .. setting_description: The longest a course's recompute window may grow. A course whose
+    #   recompute takes longer gets a longer window (ten times its last recompute), so that
+    #   recomputing one busy course takes at most about a tenth of a worker; past this cap,
+    #   freshness wins: an event's figures stay current within about this plus two seconds,
+    #   and a very costly course takes a larger share of the workers. Below
+    #   ``OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS`` it has no effect.
+    "OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS": 2,
     # .. setting_name: OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS
     # .. setting_default: 3
     # .. setting_description: How many times the recompute of one scope (a course's enrollment,
