@@ -284,3 +284,44 @@ def test_a_site_upgraded_with_counts_and_no_learner_rows_rebuilds_once_then_coun
     assert verify_course(course) == []
     assert ActivityLearnerWeek.objects.using(using).filter(course_id=course).exists()
     assert _activity_state(course) == _rebuilt_state(course)
+
+
+def _viewer_rows(course: str) -> list[tuple]:
+    from openedx_analytics.models import VideoViewer
+
+    return sorted(VideoViewer.objects.using(conf.analytics_db()).filter(course_id=course).values_list(
+        "video_id", "user_id", "viewings", "max_duration", "segments"))
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+def test_a_whole_course_video_rebuild_equals_one_rebuild_per_video(interleaved):
+    """The course-wide replay (one ordered read) stores what replaying each video alone stores; ids a
+    case-insensitive collation sorts together (``Vid``/``vid``), or any interleaving, fall back to per video."""
+    course = "course-v1:Whole+Video+2026"
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=2)
+    records = []
+    for n, (video_id, user) in enumerate(itertools.product(["Vid", "vid", "other"], [3, 4, 5])):
+        at = start + dt.timedelta(minutes=n)
+        records += [VideoEvent(course, video_id, user, at, "play", 0.0, duration=60.0),
+                    VideoEvent(course, video_id, user, at + dt.timedelta(seconds=12 + user), "pause", 12.0 + user),
+                    VideoEvent(course, video_id, user, at + dt.timedelta(seconds=40), "play", 3.0 * user),
+                    VideoEvent(course, video_id, user, at + dt.timedelta(seconds=50), "stop", 50.0)]
+    write_facts(records, whole_courses=True)
+    using, now = conf.analytics_db(), dt.datetime.now(dt.timezone.utc)
+    for video_id in video.video_ids(course, using):
+        video._rebuild(course, video_id, now, using)
+    per_video = (stored_rows(course)["video"], _viewer_rows(course))
+    original = video._rebuild_course
+
+    def interleaving(*args):
+        original(*args)
+        raise video._Interleaved("as a case-insensitive order would")
+
+    with mock.patch.object(video, "_rebuild_course", side_effect=interleaving if interleaved else original) as spy, \
+            mock.patch.object(video, "_rebuild", wraps=video._rebuild) as fallback:
+        mark_dirty([(DirtyScope.VIDEO_USER, course, ALL_KEYS)])
+        report = drain(courses=[course])
+    assert spy.called and not report.failed and not report.quarantined
+    collapsed = len(video.video_ids(course, using)) < 3  # "Vid" and "vid" are one id to this database
+    assert fallback.called == (interleaved or collapsed)
+    assert (stored_rows(course)["video"], _viewer_rows(course)) == per_video
