@@ -21,7 +21,7 @@ from typing import Any
 from django.db import transaction
 
 from openedx_analytics import conf
-from openedx_analytics.metrics.store import chunks, pair_filters, sync_rows
+from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, sync_rows
 from openedx_analytics.models import (
     VideoEventFact,
     VideoSegment,
@@ -324,7 +324,7 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         try:
             with transaction.atomic(using=using):  # a savepoint: the fallback starts from what was stored
                 _rebuild_course(course_id, now, using)
-        except _Interleaved:
+        except IdsMerged:
             for video_id in video_ids(course_id, using):
                 _rebuild(course_id, video_id, now, using)
         return
@@ -334,17 +334,12 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     _update(course_id, users_by_video, now, using)
 
 
-class _Interleaved(Exception):
-    """The database holds video ids it compares as equal (a case-insensitive collation): ``Vid`` and ``vid``."""
-
-
 def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
     """Replay every viewer of every video of the course (what ``_rebuild`` does per video, in a few queries):
     one ordered read of the course's events, viewer rows written in chunks, all tallies written together.
 
-    Raises ``_Interleaved`` when the events name a video id the database's own distinct list
-    lacks: it holds ids it compares as equal (MySQL's collations ignore case), which sort
-    together and are one video to ``_rebuild``, the reference the caller then falls back to.
+    Raises ``IdsMerged`` when the events name a video id the database's own distinct list
+    lacks (it holds ids it compares as equal); the caller then rebuilds one video at a time.
     """
     known = video_ids(course_id, using)
     for ids in chunks(known):  # videos without events keep their rows, as before
@@ -359,7 +354,7 @@ def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
         tally = tallies.get(video_id)
         if tally is None:
             if video_id not in known_ids:
-                raise _Interleaved(video_id)
+                raise IdsMerged(video_id)
             tally = tallies[video_id] = Tally()
         viewer = viewer_of(event[2:] for event in learner_events)
         tally.add(viewer)
