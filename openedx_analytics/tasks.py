@@ -327,9 +327,11 @@ def backfill_chunk(arguments: dict[str, Any], spec: dict[str, Any], options: dic
     The chunk resumes from the run's checkpoint, so a retried or redelivered chunk only
     redoes its last unfinished batch. The command recomputes aggregates once all chunks are done.
     """
+    from openedx_analytics.backfill.heap import startup_objects_frozen
     from openedx_analytics.backfill.runner import run_spec
 
-    return run_spec(arguments, spec, options)
+    with startup_objects_frozen():
+        return run_spec(arguments, spec, options)
 
 
 @shared_task(name="openedx_analytics.prune_learner_data", **IDEMPOTENT_TASK)

@@ -18,6 +18,7 @@ from openedx_analytics import api, conf, tasks
 from openedx_analytics.backfill.verify import verify_course
 from openedx_analytics.drain import ENGINES, drain
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
+from openedx_analytics.metrics.store import IdsMerged
 from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, VideoSegment
 from openedx_analytics.pipeline.bulk import insert_ignore
 from openedx_analytics.pipeline.facts import ACTIVITY_COLUMNS, ALL_KEYS, mark_dirty, write_facts
@@ -284,3 +285,92 @@ def test_a_site_upgraded_with_counts_and_no_learner_rows_rebuilds_once_then_coun
     assert verify_course(course) == []
     assert ActivityLearnerWeek.objects.using(using).filter(course_id=course).exists()
     assert _activity_state(course) == _rebuilt_state(course)
+
+
+def _viewer_rows(course: str) -> list[tuple]:
+    from openedx_analytics.models import VideoViewer
+
+    return sorted(VideoViewer.objects.using(conf.analytics_db()).filter(course_id=course).values_list(
+        "video_id", "user_id", "viewings", "max_duration", "segments"))
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+def test_a_whole_course_video_rebuild_equals_one_rebuild_per_video(interleaved):
+    """The course-wide replay (one ordered read) stores what replaying each video alone stores; ids a
+    case-insensitive collation sorts together (``Vid``/``vid``), or any interleaving, fall back to per video."""
+    course = "course-v1:Whole+Video+2026"
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=2)
+    records = []
+    for n, (video_id, user) in enumerate(itertools.product(["Vid", "vid", "other"], [3, 4, 5])):
+        at = start + dt.timedelta(minutes=n)
+        records += [VideoEvent(course, video_id, user, at, "play", 0.0, duration=60.0),
+                    VideoEvent(course, video_id, user, at + dt.timedelta(seconds=12 + user), "pause", 12.0 + user),
+                    VideoEvent(course, video_id, user, at + dt.timedelta(seconds=40), "play", 3.0 * user),
+                    VideoEvent(course, video_id, user, at + dt.timedelta(seconds=50), "stop", 50.0)]
+    write_facts(records, whole_courses=True)
+    using, now = conf.analytics_db(), dt.datetime.now(dt.timezone.utc)
+    for video_id in video.video_ids(course, using):
+        video._rebuild(course, video_id, now, using)
+    per_video = (stored_rows(course)["video"], _viewer_rows(course))
+    from openedx_analytics.models import VideoSummary, VideoTally, VideoViewer
+
+    for model in (VideoSegment, VideoSummary, VideoTally, VideoViewer):  # rebuilt from nothing
+        model.objects.using(using).filter(course_id=course).delete()
+    original = video._rebuild_course
+
+    def interleaving(*args):
+        original(*args)
+        raise IdsMerged("as a case-insensitive order would")
+
+    with mock.patch.object(video, "_rebuild_course", side_effect=interleaving if interleaved else original) as spy, \
+            mock.patch.object(video, "_rebuild", wraps=video._rebuild) as fallback:
+        mark_dirty([(DirtyScope.VIDEO_USER, course, ALL_KEYS)])
+        report = drain(courses=[course])
+    assert spy.called and not report.failed and not report.quarantined
+    collapsed = len(video.video_ids(course, using)) < 3  # "Vid" and "vid" are one id to this database
+    assert fallback.called == (interleaved or collapsed)
+    assert (stored_rows(course)["video"], _viewer_rows(course)) == per_video
+
+
+def _learner_rows(course: str) -> list[tuple]:
+    from openedx_analytics.models import ProblemLearner
+
+    return sorted(ProblemLearner.objects.using(conf.analytics_db()).filter(course_id=course).values_list(
+        "problem_id", "user_id", "submissions", "attempts", "first_correct", "last_correct", "answers", "parts"))
+
+
+@pytest.mark.parametrize("merged", [False, True])
+def test_a_whole_course_problem_rebuild_equals_one_rebuild_per_problem(merged):
+    """The course-wide problem rebuild stores what rebuilding each problem alone stores (variants, parts and
+    answers included); ids the database merges (``Prob``/``prob`` on MySQL) fall back to per problem."""
+    course = "course-v1:Whole+Problem+2026"
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=2)
+    records = []
+    for n, (problem_id, user, attempt) in enumerate(itertools.product(["Prob", "prob", "other"], [3, 4, 5], [1, 2])):
+        answers = (PartAnswer("p1", f"answer {(user + attempt) % 3}", (user + attempt) % 3 == 0, f"v{user % 2}"),
+                   PartAnswer(f"p{attempt + 1}", "x", None))
+        records.append(ProblemSubmission(course, problem_id, user, start + dt.timedelta(minutes=n), attempt,
+                                         (user + attempt) % 3 == 0, answers))
+    write_facts(records, whole_courses=True)
+    using, now = conf.analytics_db(), dt.datetime.now(dt.timezone.utc)
+    for problem_id in problems.problem_ids(course, using):
+        problems._rebuild(course, problem_id, now, using)
+    per_problem = (stored_rows(course)["problem"], _learner_rows(course))
+    from openedx_analytics.models import ProblemAnswer, ProblemAnswerTally, ProblemLearner, ProblemSummary
+
+    for model in (ProblemAnswer, ProblemAnswerTally, ProblemLearner, ProblemSummary):  # rebuilt from nothing
+        model.objects.using(using).filter(course_id=course).delete()
+    original = problems._rebuild_course
+
+    def merging(*args):
+        original(*args)
+        raise IdsMerged("as a case-insensitive collation would")
+
+    with mock.patch.object(problems, "_rebuild_course", side_effect=merging if merged else original) as spy, \
+            mock.patch.object(problems, "_rebuild", wraps=problems._rebuild) as fallback:
+        mark_dirty([(DirtyScope.PROBLEM, course, ALL_KEYS)])
+        report = drain(courses=[course])
+    assert spy.called and not report.failed and not report.quarantined
+    collapsed = len(problems.problem_ids(course, using)) < 3
+    assert fallback.called == (merged or collapsed)
+    assert (stored_rows(course)["problem"], _learner_rows(course)) == per_problem

@@ -14,9 +14,13 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
-from openedx_analytics.metrics.store import chunks, pair_filters, sync_rows
+from django.db import transaction
+
+from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, sync_rows
 from openedx_analytics.models import (
     ProblemAnswer,
     ProblemAnswerTally,
@@ -284,13 +288,75 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     A problem whose tally is not stored yet is rebuilt from all its learners.
     """
     if ALL_KEYS in keys:
-        for problem_id in problem_ids(course_id, using):
-            _rebuild(course_id, problem_id, now, using)
+        try:
+            with transaction.atomic(using=using):  # a savepoint: the fallback starts from what was stored
+                _rebuild_course(course_id, now, using)
+        except IdsMerged:
+            for problem_id in problem_ids(course_id, using):
+                _rebuild(course_id, problem_id, now, using)
         return
     whole, users_by_problem = split_learner_keys(keys)
     for problem_id in sorted(whole):
         _rebuild(course_id, problem_id, now, using)
     _update(course_id, users_by_problem, now, using)
+
+
+def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
+    """Rebuild every problem of the course (what ``_rebuild`` does per problem, in a few queries): one read of
+    the course's submissions grouped by problem, learner rows written per problem, all figures written together.
+
+    Raises ``IdsMerged`` when the submissions name a problem id the database's own distinct
+    list lacks (it holds ids it compares as equal); the caller then rebuilds one problem at a time.
+    """
+    known = problem_ids(course_id, using)
+    for ids in chunks(known):
+        ProblemLearner.objects.using(using).filter(course_id=course_id, problem_id__in=ids).delete()
+    known_ids = set(known)
+    facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id)
+    tallies: dict[str, Tally] = {}
+    # One problem's submissions at a time, as ``load_learners`` reads them (grouped by learner here).
+    for problem_id, submissions in groupby(
+            facts.order_by("problem_id").values_list("problem_id", *_FACT_COLUMNS).iterator(chunk_size=5000),
+            key=itemgetter(0)):
+        if problem_id not in known_ids or problem_id in tallies:
+            raise IdsMerged(problem_id)
+        tally = tallies[problem_id] = Tally()
+        rows: list[tuple] = []
+        for user_id, learner in _learners(submission[1:] for submission in submissions):
+            tally.add(learner)
+            rows.append(_learner_row(course_id, problem_id, user_id, learner))
+        insert_ignore(ProblemLearner, _LEARNER_COLUMNS, rows, using, ignore_conflicts=False)
+    write_many(course_id, tallies, now, using)
+
+
+def write_many(course_id: str, tallies: dict[str, Tally], now: dt.datetime, using: str) -> None:
+    """``write`` (every answer) for many problems of a course: a few queries per chunk of problems, not per problem."""
+    gone = sorted(problem_id for problem_id, tally in tallies.items() if tally.users <= 0)
+    for ids in chunks(gone):
+        for model in (ProblemSummary, ProblemAnswer, ProblemAnswerTally):
+            model.objects.using(using).filter(course_id=course_id, problem_id__in=ids).delete()
+    live = {problem_id: tally for problem_id, tally in tallies.items() if tally.users > 0}
+    summaries = []
+    for problem_id, tally in sorted(live.items()):
+        figures = compute(tally)
+        summaries.append(ProblemSummary(
+            course_id=course_id, problem_id=problem_id, attempts_total=tally.attempts,
+            part_counts=_positive(tally.parts), last_updated=now,
+            **{name: getattr(figures, name) for name in SUMMARY_FIELDS}))
+    upsert(ProblemSummary, summaries, ["course_id", "problem_id"],
+           [*SUMMARY_FIELDS, "attempts_total", "part_counts", "last_updated"], using)
+    scope = {"course_id": course_id}
+    for ids in chunks(sorted(live)):
+        within = {"problem_id__in": list(ids)}
+        sync_rows(ProblemAnswerTally, scope, ("problem_id", "answer_key"),
+                  ("part_id", "answer_value", "correct", "variant", "count"),
+                  {(problem_id, answer_key(key)): (*key, n) for problem_id in ids
+                   for key, n in live[problem_id].answers.items() if n > 0}, using, within=within)
+        sync_rows(ProblemAnswer, scope, ("problem_id", "part_id", "answer_value", "correct", "variant"), ("count",),
+                  {(problem_id, *key): (n,) for problem_id in ids
+                   for key, n in consolidate_variants(Counter(
+                       {key: n for key, n in live[problem_id].answers.items() if n > 0})).items()},
+                  using, within=within)
 
 
 def _rebuild(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:

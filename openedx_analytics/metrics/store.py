@@ -13,6 +13,15 @@ from django.db import models
 from django.db.models import Q
 
 CHUNK = 900
+
+
+class IdsMerged(Exception):
+    """The database holds block ids it compares as equal (MySQL's collations ignore case): ``Vid`` and ``vid``.
+
+    They sort together and are one block to a query naming either; a course-wide rebuild
+    that groups rows by exact id raises this, and its engine falls back to rebuilding one
+    block at a time, the reference behaviour.
+    """
 #: Values named in one query of ``pair_filters`` (keeps its parameters under every database's limit).
 PAIRS_PER_QUERY = 800
 

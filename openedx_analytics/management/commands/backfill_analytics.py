@@ -18,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from openedx_analytics import compat
+from openedx_analytics.backfill.heap import startup_objects_frozen
 from openedx_analytics.backfill.orchestrate import BackfillError, execute
 from openedx_analytics.backfill.readers import InputError, expand_inputs
 from openedx_analytics.backfill.runner import Options
@@ -57,9 +58,10 @@ class Command(BaseCommand):
         """Validate the options, run (or resume) the backfill and print its summary."""
         options = self._options(opts)
         try:
-            summary, checkpoint, already = execute(
-                options, progress_stream=sys.stderr, progress=not opts["no_progress"]
-            )
+            with startup_objects_frozen():
+                summary, checkpoint, already = execute(
+                    options, progress_stream=sys.stderr, progress=not opts["no_progress"]
+                )
         except BackfillError as exc:
             raise CommandError(str(exc)) from exc
         except compat.NotAvailable as exc:
