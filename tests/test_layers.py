@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backfill batches", (
         f"{PACKAGE}.backfill.runner", f"{PACKAGE}.backfill.readers", f"{PACKAGE}.backfill.scope",
         f"{PACKAGE}.backfill.checkpoints", f"{PACKAGE}.backfill.progress", f"{PACKAGE}.backfill.summary",
-        f"{PACKAGE}.backfill.retry",
+        f"{PACKAGE}.backfill.retry", f"{PACKAGE}.backfill.heap",
     )),
     ("tasks and the hand-off to them", (
         f"{PACKAGE}.tasks", f"{PACKAGE}.dispatch", f"{PACKAGE}.retention", f"{PACKAGE}.losses", f"{PACKAGE}.broker",
