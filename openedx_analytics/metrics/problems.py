@@ -329,8 +329,9 @@ def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
     write_many(course_id, tallies, now, using)
 
 
-def write_many(course_id: str, tallies: dict[str, Tally], now: dt.datetime, using: str) -> None:
-    """``write`` (every answer) for many problems of a course: a few queries per chunk of problems, not per problem."""
+def _store_summaries(course_id: str, tallies: dict[str, Tally], now: dt.datetime,
+                     using: str) -> dict[str, Tally]:
+    """Drop the rows of problems left with no learner, upsert the others' summaries; return those others."""
     gone = sorted(problem_id for problem_id, tally in tallies.items() if tally.users <= 0)
     for ids in chunks(gone):
         for model in (ProblemSummary, ProblemAnswer, ProblemAnswerTally):
@@ -345,6 +346,12 @@ def write_many(course_id: str, tallies: dict[str, Tally], now: dt.datetime, usin
             **{name: getattr(figures, name) for name in SUMMARY_FIELDS}))
     upsert(ProblemSummary, summaries, ["course_id", "problem_id"],
            [*SUMMARY_FIELDS, "attempts_total", "part_counts", "last_updated"], using)
+    return live
+
+
+def write_many(course_id: str, tallies: dict[str, Tally], now: dt.datetime, using: str) -> None:
+    """``write`` (every answer) for many problems of a course: a few queries per chunk of problems, not per problem."""
+    live = _store_summaries(course_id, tallies, now, using)
     scope = {"course_id": course_id}
     for ids in chunks(sorted(live)):
         within = {"problem_id__in": list(ids)}
@@ -430,22 +437,9 @@ def _write_changes(course_id: str, tallies: dict[str, Tally], parts: dict[str, s
                    answers: dict[str, set[AnswerKey]], now: dt.datetime, using: str) -> None:
     """``write`` for many problems at once, where only ``answers`` (and the ``parts`` they or the changed
     learners belong to) changed in each: the tally rows of those answers are rewritten, those parts merged again."""
-    gone = sorted(problem_id for problem_id, tally in tallies.items() if tally.users <= 0)
-    for ids in chunks(gone):
-        for model in (ProblemSummary, ProblemAnswer, ProblemAnswerTally):
-            model.objects.using(using).filter(course_id=course_id, problem_id__in=ids).delete()
-    live = {problem_id: tally for problem_id, tally in tallies.items() if tally.users > 0}
+    live = _store_summaries(course_id, tallies, now, using)
     if not live:
         return
-    summaries = []
-    for problem_id, tally in sorted(live.items()):
-        figures = compute(tally)
-        summaries.append(ProblemSummary(
-            course_id=course_id, problem_id=problem_id, attempts_total=tally.attempts,
-            part_counts=_positive(tally.parts), last_updated=now,
-            **{name: getattr(figures, name) for name in SUMMARY_FIELDS}))
-    upsert(ProblemSummary, summaries, ["course_id", "problem_id"],
-           [*SUMMARY_FIELDS, "attempts_total", "part_counts", "last_updated"], using)
     hashes = {problem_id: {answer_key(key): key for key in answers[problem_id]} for problem_id in live}
     for condition, covered in pair_filters("problem_id", "answer_key", hashes):
         wanted = {(problem_id, key_hash): (*hashes[problem_id][key_hash], n)
