@@ -18,9 +18,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from django.db import transaction
-
-from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, sync_rows
+from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, rebuild_course, sync_rows
 from openedx_analytics.models import (
     ProblemAnswer,
     ProblemAnswerTally,
@@ -288,12 +286,8 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     A problem whose tally is not stored yet is rebuilt from all its learners.
     """
     if ALL_KEYS in keys:
-        try:
-            with transaction.atomic(using=using):  # a savepoint: the fallback starts from what was stored
-                _rebuild_course(course_id, now, using)
-        except IdsMerged:
-            for problem_id in problem_ids(course_id, using):
-                _rebuild(course_id, problem_id, now, using)
+        rebuild_course(lambda: _rebuild_course(course_id, now, using), lambda: problem_ids(course_id, using),
+                       lambda problem_id: _rebuild(course_id, problem_id, now, using), using)
         return
     whole, users_by_problem = split_learner_keys(keys)
     for problem_id in sorted(whole):

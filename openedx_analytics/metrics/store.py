@@ -6,10 +6,10 @@ One routine serves both, so the write costs what changed, not what the scope hol
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 CHUNK = 900
@@ -22,6 +22,22 @@ class IdsMerged(Exception):
     that groups rows by exact id raises this, and its engine falls back to rebuilding one
     block at a time, the reference behaviour.
     """
+
+
+def rebuild_course(course_wide: Callable[[], None], block_ids: Callable[[], Iterable[str]],
+                   rebuild_block: Callable[[str], None], using: str) -> None:
+    """Rebuild every block of a course with ``course_wide`` (a few queries), or, when it raises ``IdsMerged``,
+    with ``rebuild_block`` on each of ``block_ids()``: slower, but right whatever the collation.
+
+    The course-wide attempt runs in a savepoint, so the fallback starts from what was stored.
+    """
+    try:
+        with transaction.atomic(using=using):
+            course_wide()
+    except IdsMerged:
+        for block_id in block_ids():
+            rebuild_block(block_id)
+
 #: Values named in one query of ``pair_filters`` (keeps its parameters under every database's limit).
 PAIRS_PER_QUERY = 800
 

@@ -18,10 +18,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from django.db import transaction
-
 from openedx_analytics import conf
-from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, sync_rows
+from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, rebuild_course, sync_rows
 from openedx_analytics.models import (
     VideoEventFact,
     VideoSegment,
@@ -321,12 +319,8 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     learner at a time; so does a video whose tally is not stored yet.
     """
     if ALL_KEYS in keys:
-        try:
-            with transaction.atomic(using=using):  # a savepoint: the fallback starts from what was stored
-                _rebuild_course(course_id, now, using)
-        except IdsMerged:
-            for video_id in video_ids(course_id, using):
-                _rebuild(course_id, video_id, now, using)
+        rebuild_course(lambda: _rebuild_course(course_id, now, using), lambda: video_ids(course_id, using),
+                       lambda video_id: _rebuild(course_id, video_id, now, using), using)
         return
     whole, users_by_video = split_learner_keys(keys)
     for video_id in sorted(whole):
@@ -349,21 +343,31 @@ def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
         .order_by("video_id", "user_id", *REPLAY_ORDER).values_list("video_id", *_EVENT_COLUMNS) \
         .iterator(chunk_size=5000)
     tallies: dict[str, Tally] = {}
-    rows: list[tuple] = []
-    for (video_id, user_id), learner_events in groupby(events, key=itemgetter(0, 1)):
-        tally = tallies.get(video_id)
-        if tally is None:
-            if video_id not in known_ids:
-                raise IdsMerged(video_id)
-            tally = tallies[video_id] = Tally()
-        viewer = viewer_of(event[2:] for event in learner_events)
-        tally.add(viewer)
-        rows.append(_viewer_row(course_id, video_id, user_id, viewer))
-        if len(rows) >= WRITE_CHUNK:
-            insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
-            rows = []
-    insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
+
+    def viewer_rows() -> Iterator[tuple]:
+        for (video_id, user_id), learner_events in groupby(events, key=itemgetter(0, 1)):
+            tally = tallies.get(video_id)
+            if tally is None:
+                if video_id not in known_ids:
+                    raise IdsMerged(video_id)
+                tally = tallies[video_id] = Tally()
+            viewer = viewer_of(event[2:] for event in learner_events)
+            tally.add(viewer)
+            yield _viewer_row(course_id, video_id, user_id, viewer)
+
+    _insert_viewers(viewer_rows(), using)
     write_many(course_id, tallies, now, using)
+
+
+def _insert_viewers(rows: Iterable[tuple], using: str) -> None:
+    """Insert viewer rows ``WRITE_CHUNK`` at a time: a replayed course's viewers never sit in memory at once."""
+    chunk: list[tuple] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= WRITE_CHUNK:
+            insert_ignore(VideoViewer, _VIEWER_COLUMNS, chunk, using, ignore_conflicts=False)
+            chunk = []
+    insert_ignore(VideoViewer, _VIEWER_COLUMNS, chunk, using, ignore_conflicts=False)
 
 
 def _rebuild(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
@@ -371,14 +375,13 @@ def _rebuild(course_id: str, video_id: str, now: dt.datetime, using: str) -> Non
     scope = {"course_id": course_id, "video_id": video_id}
     VideoViewer.objects.using(using).filter(**scope).delete()
     tally = Tally()
-    rows: list[tuple] = []
-    for user_id, viewer in load_viewers(course_id, video_id, using):
-        tally.add(viewer)
-        rows.append(_viewer_row(course_id, video_id, user_id, viewer))
-        if len(rows) >= WRITE_CHUNK:
-            insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
-            rows = []
-    insert_ignore(VideoViewer, _VIEWER_COLUMNS, rows, using, ignore_conflicts=False)
+
+    def viewer_rows() -> Iterator[tuple]:
+        for user_id, viewer in load_viewers(course_id, video_id, using):
+            tally.add(viewer)
+            yield _viewer_row(course_id, video_id, user_id, viewer)
+
+    _insert_viewers(viewer_rows(), using)
     write(course_id, video_id, tally, now, using)
 
 
