@@ -103,6 +103,9 @@ class DemoHost:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+        self._reader.join(timeout=5)  # the pipe ends with the process group; then close our end
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 

@@ -57,6 +57,7 @@ def test_sigkill_mid_file_then_rerun_equals_one_clean_run(tmp_path):
         time.sleep(0.05)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=30)
+    doomed.stdout.close()
     killed_at = checkpointed_line()
     assert LINES // 4 <= killed_at < LINES
 
