@@ -463,7 +463,8 @@ def soak(run: Run) -> None:
     """A long run at one rate; memory, dirty scopes and backlog over time; then verify and compare with a backfill."""
     args = run.args
     run.fresh_live()
-    workers = h.Workers(run.processes, run.live, args.queue)
+    workers = h.Workers(run.processes, run.live, args.queue,
+                        heap_dir=run.work / "python-heap" if args.trace_python_heap else None)
     workers.start(args.workers[0])
     generators = run.generators("soak", args.seconds + 300)
     workers.wait_ready()
@@ -479,6 +480,8 @@ def soak(run: Run) -> None:
     hours = [(s.t - start) / 3600 for s in samples]
     memory = [h.trend(list(zip(hours, [s.rss_mib[i] for s in samples], strict=True))).slope
               for i in range(len(idle_rss))]
+    heap = [python_heap_trend(hours, [s.heap_mib[i] if s.heap_mib else None for s in samples])
+            for i in range(len(idle_rss))] if args.trace_python_heap else []
     dirty = h.trend(list(zip(hours, [s.dirty for s in samples], strict=True)))
     backlog = h.trend(list(zip(hours, [s.backlog for s in samples], strict=True)))
     workers.stop()
@@ -490,6 +493,9 @@ def soak(run: Run) -> None:
         "backlog_slope_per_hour": backlog.slope, "backlog_growing": backlog.growing(),
         "dirty_max": max((s.dirty for s in samples), default=0),
         "series": [(round(s.t - start, 1), s.messages, s.dirty, [round(r, 1) for r in s.rss_mib]) for s in samples],
+        "python_heap": heap,
+        "python_heap_series": [(round(s.t - start, 1), [None if m is None else round(m, 2) for m in s.heap_mib])
+                               for s in samples] if args.trace_python_heap else [],
     }
     run.report["soak"] = result
     print(f"soak: {events:,} events in {end - start:.0f} s ({result['achieved']:.1f}/s of {args.rate:g} offered); "
@@ -497,6 +503,10 @@ def soak(run: Run) -> None:
     print("  worker RSS MiB idle " + ", ".join(f"{r:.0f}" for r in idle_rss) + "; at the end " +
           ", ".join(f"{r:.0f}" for r in result["end_rss_mib"]) + "; slope " +
           ", ".join(f"{m:+.1f}" for m in memory) + " MiB/hour", flush=True)
+    for index, traced in enumerate(heap):
+        print(f"  worker {index + 1} traced Python heap MiB: first {traced['first_mib']}, last {traced['last_mib']}, "
+              f"slope {traced['slope_mib_per_hour']:+.2f} MiB/hour over {traced['samples']} samples "
+              f"(RSS slope {memory[index]:+.1f} MiB/hour in the same run)", flush=True)
     print(f"  dirty scopes: max {result['dirty_max']}, slope {dirty.slope:+.1f}/hour; backlog slope "
           f"{backlog.slope:+.1f}/hour ({'GROWING' if result['backlog_growing'] else 'not growing'})", flush=True)
     verify = h.run_command(run.live, ["verify_analytics", "--all"], timeout=1800)
@@ -510,6 +520,14 @@ def soak(run: Run) -> None:
         result["row_sizes"] = h.table_sizes(run.live, FACT_TABLES)
         for table, size in result["row_sizes"].items():
             print(f"  {table}: {size['rows']:,} rows, {size['bytes_per_row']:.0f} bytes/row (data + indexes)")
+
+
+def python_heap_trend(hours: list[float], sizes: list[float | None]) -> dict[str, Any]:
+    """First, last and fitted slope of one worker's traced Python heap (samples it had not reported yet left out)."""
+    points = [(t, size) for t, size in zip(hours, sizes, strict=True) if size is not None]
+    return {"samples": len(points), "first_mib": round(points[0][1], 2) if points else None,
+            "last_mib": round(points[-1][1], 2) if points else None,
+            "slope_mib_per_hour": h.trend(points).slope if len(points) >= 2 else math.nan}
 
 
 def compare_with_backfill(run: Run, result: dict[str, Any], logs: list[Path]) -> None:
@@ -609,6 +627,8 @@ def parser() -> argparse.ArgumentParser:
     soak_mode = modes.add_parser("soak", parents=[common], help="memory and backlog over a long run, then compare")
     soak_mode.add_argument("--rate", type=float, default=50.0)
     soak_mode.add_argument("--seconds", type=float, default=3600.0)
+    soak_mode.add_argument("--trace-python-heap", action="store_true",
+                           help="workers trace their Python heap (tracemalloc: slower) to tell a leak from RSS warm-up")
 
     sizes_mode = modes.add_parser("rowsizes", parents=[common], help="bytes per fact row (MariaDB)")
     sizes_mode.add_argument("--lines", type=int, default=200_000)

@@ -191,10 +191,11 @@ class Processes:
 class Workers:
     """``celery -A lms_host worker`` processes (concurrency 1 each) consuming the analytics queue."""
 
-    def __init__(self, processes: Processes, pair: DatabasePair, queue: str) -> None:
+    def __init__(self, processes: Processes, pair: DatabasePair, queue: str, heap_dir: Path | None = None) -> None:
         self.processes = processes
         self.pair = pair
         self.queue = queue
+        self.heap_dir = heap_dir  # set: the workers trace their Python heap and report it there (heap_probe)
         self.running: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, count: int) -> None:
@@ -204,7 +205,10 @@ class Workers:
             command = [PYTHON, "-m", "celery", "-A", "lms_host", "worker", "-Q", self.queue, "--concurrency=1",
                        "--pool=prefork", "--loglevel=WARNING", "-n", name, "--without-gossip", "--without-mingle",
                        "--without-heartbeat"]
-            self.running.append((name, self.processes.start(f"worker-{index + 1}", command, self.pair.env())))
+            env = self.pair.env()
+            if self.heap_dir:
+                env["OA_BENCH_HEAP_DIR"] = str(self.heap_dir)
+            self.running.append((name, self.processes.start(f"worker-{index + 1}", command, env)))
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Wait until every worker answers a ping."""
@@ -229,6 +233,27 @@ class Workers:
             except psutil.Error:
                 rss = 0
             sizes.append(rss / 2**20)
+        return sizes
+
+    def python_heap_mib(self) -> list[float | None]:
+        """Traced Python heap of each worker (main process + pool child) as last reported, MiB.
+
+        None for a worker whose processes have not all reported yet, and for every worker when
+        the heap is not traced.
+        """
+        import psutil
+
+        sizes: list[float | None] = []
+        for _name, process in self.running:
+            total: float | None = None
+            if self.heap_dir:
+                try:
+                    parent = psutil.Process(process.pid)
+                    pids = [parent.pid] + [child.pid for child in parent.children(recursive=True)]
+                    total = sum(json.loads((self.heap_dir / f"{pid}.json").read_text())["traced_mib"] for pid in pids)
+                except (psutil.Error, OSError, ValueError, KeyError):
+                    total = None
+            sizes.append(total)
         return sizes
 
     def stop(self) -> None:
@@ -391,6 +416,7 @@ class Sample:
     messages: int
     dirty: int
     rss_mib: list[float] = field(default_factory=list)
+    heap_mib: list[float | None] = field(default_factory=list)  # traced Python heap (soak --trace-python-heap)
 
     @property
     def backlog(self) -> int:
@@ -424,7 +450,8 @@ class Sampler:
             while True:
                 messages, dirty = self.backlog.sample()
                 rss = self.workers.rss_mib() if self.workers else []
-                self.samples.append(Sample(time.monotonic(), messages, dirty, rss))
+                heap = self.workers.python_heap_mib() if self.workers and self.workers.heap_dir else []
+                self.samples.append(Sample(time.monotonic(), messages, dirty, rss, heap))
                 if self._stop.wait(self.every):
                     break
         finally:

@@ -5,6 +5,8 @@ these settings, so they all open the same databases (``OA_TEST_DB``, ``OA_MYSQL_
 ``OA_SQLITE_DIR``, as ``test_settings`` reads them) and the same broker (``OA_BROKER_URL``).
 ``OA_LIVE_QUEUE`` names the queue (``OPENEDX_ANALYTICS_CELERY_QUEUE``) the doors send to and the
 workers consume, as an operator routes the plugin's tasks to workers of their own.
+``OA_BENCH_HEAP_DIR``, set for a soak's workers by ``--trace-python-heap``, makes them trace
+their Python heap (``heap_probe``).
 """
 import os
 
@@ -12,3 +14,6 @@ from test_settings import *  # noqa: F401,F403  (the host's settings, built as t
 
 OPENEDX_ANALYTICS_CELERY_QUEUE = os.environ.get("OA_LIVE_QUEUE", "openedx_analytics_bench")
 CELERY_TASK_ALWAYS_EAGER = False
+
+if os.environ.get("OA_BENCH_HEAP_DIR"):
+    import heap_probe  # noqa: F401  (starts tracing this worker's Python heap)

@@ -78,7 +78,8 @@ def test_freshness_sees_every_probe_through_the_rest_api(tmp_path):
 
 def test_soak_then_verify_and_the_backfill_of_the_same_events_match_the_live_figures(tmp_path):
     mariadb_only()
-    report = run_mode(tmp_path, "soak", "--rate", "8", "--seconds", "6", "--sample-seconds", "1")
+    report = run_mode(tmp_path, "soak", "--rate", "8", "--seconds", "6", "--sample-seconds", "1",
+                      "--trace-python-heap")
 
     soak = report["soak"]
     assert soak["events"] > 0 and soak["drain_seconds"] is not None, soak
@@ -86,3 +87,5 @@ def test_soak_then_verify_and_the_backfill_of_the_same_events_match_the_live_fig
     assert soak["comparison_equal"], soak["comparison"]
     assert soak["comparison"]["openedx_analytics_videosegment"]["live"] > 0
     assert all(rss > 0 for rss in soak["idle_rss_mib"])
+    [heap] = soak["python_heap"]  # the worker's main process and pool child traced their Python heap
+    assert heap["samples"] > 0 and heap["first_mib"] > 10 and heap["last_mib"] > 10, soak["python_heap_series"]
