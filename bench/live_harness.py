@@ -238,22 +238,22 @@ class Workers:
     def python_heap_mib(self) -> list[float | None]:
         """Traced Python heap of each worker (main process + pool child) as last reported, MiB.
 
-        None for a worker whose processes have not all reported yet, and for every worker when
-        the heap is not traced.
+        None for a worker whose processes have not all reported yet; an empty list when the
+        heap is not traced.
         """
         import psutil
 
+        if not self.heap_dir:
+            return []
         sizes: list[float | None] = []
         for _name, process in self.running:
-            total: float | None = None
-            if self.heap_dir:
-                try:
-                    parent = psutil.Process(process.pid)
-                    pids = [parent.pid] + [child.pid for child in parent.children(recursive=True)]
-                    total = sum(json.loads((self.heap_dir / f"{pid}.json").read_text())["traced_mib"] for pid in pids)
-                except (psutil.Error, OSError, ValueError, KeyError):
-                    total = None
-            sizes.append(total)
+            try:
+                parent = psutil.Process(process.pid)
+                pids = [parent.pid] + [child.pid for child in parent.children(recursive=True)]
+                sizes.append(sum(json.loads((self.heap_dir / f"{pid}.json").read_text())["traced_mib"]
+                                 for pid in pids))
+            except (psutil.Error, OSError, ValueError, KeyError):
+                sizes.append(None)
         return sizes
 
     def stop(self) -> None:
@@ -450,7 +450,7 @@ class Sampler:
             while True:
                 messages, dirty = self.backlog.sample()
                 rss = self.workers.rss_mib() if self.workers else []
-                heap = self.workers.python_heap_mib() if self.workers and self.workers.heap_dir else []
+                heap = self.workers.python_heap_mib() if self.workers else []
                 self.samples.append(Sample(time.monotonic(), messages, dirty, rss, heap))
                 if self._stop.wait(self.every):
                     break
