@@ -221,6 +221,14 @@ class Workers:
                     raise RuntimeError(f"worker {name} did not start:\n"
                                        f"{self.processes.log_tail('worker-' + name.split('-')[-1].split('@')[0])}")
 
+    @staticmethod
+    def _processes_of(process: subprocess.Popen) -> list[Any]:
+        """The ``psutil`` processes of one worker: its main process and its pool child."""
+        import psutil
+
+        parent = psutil.Process(process.pid)
+        return [parent, *parent.children(recursive=True)]
+
     def rss_mib(self) -> list[float]:
         """Resident memory of each worker (its main process and its pool child), MiB."""
         import psutil
@@ -228,8 +236,7 @@ class Workers:
         sizes = []
         for _name, process in self.running:
             try:
-                parent = psutil.Process(process.pid)
-                rss = parent.memory_info().rss + sum(c.memory_info().rss for c in parent.children(recursive=True))
+                rss = sum(p.memory_info().rss for p in self._processes_of(process))
             except psutil.Error:
                 rss = 0
             sizes.append(rss / 2**20)
@@ -248,10 +255,8 @@ class Workers:
         sizes: list[float | None] = []
         for _name, process in self.running:
             try:
-                parent = psutil.Process(process.pid)
-                pids = [parent.pid] + [child.pid for child in parent.children(recursive=True)]
-                sizes.append(sum(json.loads((self.heap_dir / f"{pid}.json").read_text())["traced_mib"]
-                                 for pid in pids))
+                sizes.append(sum(json.loads((self.heap_dir / f"{p.pid}.json").read_text())["traced_mib"]
+                                 for p in self._processes_of(process)))
             except (psutil.Error, OSError, ValueError, KeyError):
                 sizes.append(None)
         return sizes
