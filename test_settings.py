@@ -74,11 +74,13 @@ INSTALLED_APPS = [
     "config_models",
     "rest_framework",
     "eventtracking.django.apps.EventTrackingConfig",
-    "lms_host.stub",
+    "lms_host.stub",  # stand-ins of the LMS tables the plugin reads (OPENEDX_ANALYTICS_LMS_STAND_IN_APP)
     "lms_host",  # the host's pages (login, course list, stand-in instructor dashboard) and seed_demo
 ]
 # The plugins installed in this environment (our own included), as lms/envs/common.py adds them.
 INSTALLED_APPS += [app for app in get_plugin_apps("lms.djangoapp") if app not in INSTALLED_APPS]
+# The plugin reads the LMS tables from the stand-in app's models (by its label, never imported by name).
+OPENEDX_ANALYTICS_LMS_STAND_IN_APP = "lms_stub"
 
 MIDDLEWARE = [
     "edx_django_utils.cache.middleware.RequestCacheMiddleware",  # as the LMS: request caches live one request

@@ -145,8 +145,8 @@ def people(many: list[str]) -> tuple[str, str]:
     from waffle.models import Flag
 
     from lms_host.stub.models import CourseAccessRole, CourseOverview
+    from openedx_analytics.lms.rollout import FLAG_NAME
     from openedx_analytics.models import AnalyticsConfiguration
-    from openedx_analytics.rollout import FLAG_NAME
 
     keys = [CourseKey.from_string(c) for c in [BIG, *many]]
     CourseOverview.objects.bulk_create([CourseOverview(id=k, display_name=str(k), org=k.org) for k in keys],

@@ -298,8 +298,8 @@ def seed_lms(learners: int) -> str:
     from waffle.models import Flag
 
     from lms_host.stub.models import CourseAccessRole, CourseOverview
+    from openedx_analytics.lms.rollout import FLAG_NAME
     from openedx_analytics.models import AnalyticsConfiguration
-    from openedx_analytics.rollout import FLAG_NAME
 
     user_model = get_user_model()
     user_model.objects.using("default").bulk_create(

@@ -40,6 +40,7 @@ REPEATS = 5
 def seed(learners: int, now: dt.datetime) -> None:
     """Write one course's facts for ``learners`` learners straight into the fact tables."""
     from openedx_analytics import conf
+    from openedx_analytics.db.bulk import insert_ignore
     from openedx_analytics.models import (
         ActivityFact,
         CertificateFact,
@@ -49,7 +50,6 @@ def seed(learners: int, now: dt.datetime) -> None:
         ProblemSubmissionFact,
         VideoEventFact,
     )
-    from openedx_analytics.pipeline.bulk import insert_ignore
     from openedx_analytics.pipeline.facts import FACT_COLUMNS
     from openedx_analytics.pipeline.records import (
         CertificateChange,
@@ -159,9 +159,9 @@ def run(database: str, learners: int, workdir: Path) -> list[str]:
     from django.utils import timezone
 
     from openedx_analytics import conf
-    from openedx_analytics.drain import ENGINES, drain
     from openedx_analytics.models import DirtyScope
     from openedx_analytics.pipeline.facts import ALL_KEYS, write_facts
+    from openedx_analytics.worker.drain import ENGINES, drain
 
     using = conf.analytics_db()
     now = timezone.now()

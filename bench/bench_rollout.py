@@ -5,7 +5,7 @@ overrides of the rollout flag on a third of them, an org override, and a course 
 row of our own on every fiftieth. Then times, in one process on the test host's settings:
 
 - the baseline: the overrides read per course, as the LMS's ``CourseWaffleFlag`` reads them
-  (``compat.course_flag_override`` for each course: two queries per course);
+  (``flags.course_flag_override`` for each course: two queries per course);
 - ``rollout.enabled_courses`` over the same 5,000 courses (the bulk read);
 - what the ``courses/`` list does before its page of summaries (roles, then the rollout check);
 - a whole ``GET courses/`` (page 1 of 100) through Django's test client.
@@ -63,7 +63,7 @@ def lay_out() -> object:
         WaffleFlagCourseOverrideModel,
         WaffleFlagOrgOverrideModel,
     )
-    from openedx_analytics import rollout
+    from openedx_analytics.lms import rollout
     from openedx_analytics.models import CourseAnalyticsOverride
 
     keys = [CourseKey.from_string(f"course-v1:Bench{i % 7}+C{i:04d}+2026") for i in range(MANY)]
@@ -113,8 +113,8 @@ def main() -> None:
     from django.test import Client
     from edx_toggles.toggles.testutils import override_waffle_flag
 
-    from openedx_analytics import compat, rollout
     from openedx_analytics.api.v1 import permissions
+    from openedx_analytics.lms import flags, rollout
 
     staff = lay_out()
     client = Client()
@@ -125,7 +125,7 @@ def main() -> None:
     print("| step | time |\n|---|---|")
     with override_waffle_flag(rollout.ENABLED, active=True):
         baseline = timed(f"baseline: overrides read per course ({MANY:,} x 2 queries, as CourseWaffleFlag)",
-                         lambda: [compat.course_flag_override(rollout.FLAG_NAME, c) for c in courses], runs=1)
+                         lambda: [flags.course_flag_override(rollout.FLAG_NAME, c) for c in courses], runs=1)
         bulk = timed("rollout.enabled_courses, overrides read in bulk", lambda: rollout.enabled_courses(courses))
         listing = timed("roles + rollout check (the course list before its page of summaries)",
                         lambda: rollout.enabled_courses(permissions.visible_courses(staff)))

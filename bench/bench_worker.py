@@ -176,8 +176,8 @@ def empty_analytics() -> None:
 
 def store_history(lines: list[str]) -> None:
     """The courses' past, as a backfill stores it, recomputed."""
-    from openedx_analytics.drain import drain
     from openedx_analytics.pipeline.ingest import ingest
+    from openedx_analytics.worker.drain import drain
 
     raws = []
     for line in lines:
@@ -201,8 +201,8 @@ def floor(parts: list[list[dict]]) -> tuple[float, float]:
     """In-process: ingest every batch (no Celery, no recompute), then one drain; seconds of each."""
     from django.db import close_old_connections
 
-    from openedx_analytics.drain import drain
     from openedx_analytics.pipeline.ingest import ingest
+    from openedx_analytics.worker.drain import drain
 
     close_old_connections()
     started = time.perf_counter()
@@ -293,7 +293,7 @@ def clear_probe_keys() -> None:
 def run_live(parts: list[list[dict]], workers: Workers, timeout: float) -> dict[str, float]:
     """Publish every batch while the consumers are off, turn them on, time until all is current."""
     from lms_host.celery import app
-    from openedx_analytics.tasks import process_event_batch
+    from openedx_analytics.worker.tasks import process_event_batch
 
     queue = app.conf.task_default_queue
     clear_probe_keys()
@@ -335,7 +335,7 @@ def users_at_start(course: str) -> int:
 
 def run_freshness(events: list[dict], size: int, rate: float, seconds: float, timeout: float) -> list[float]:
     """Publish batches at ``rate`` events/s with a probe each; return publish-to-visible seconds per probe."""
-    from openedx_analytics.tasks import process_event_batch
+    from openedx_analytics.worker.tasks import process_event_batch
 
     course = probe_course(events)
     parts = batches(events, size)

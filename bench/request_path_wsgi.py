@@ -19,8 +19,8 @@ from django.utils.module_loading import import_string
 from eventtracking import tracker
 from request_path_views import add
 
-from openedx_analytics import dispatch
 from openedx_analytics.apps import OpenedxAnalyticsConfig
+from openedx_analytics.live import dispatch
 from openedx_analytics.settings.common import TRACKING_BACKEND_KEY
 
 django_application = get_wsgi_application()

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from lms_host import roles
-from openedx_analytics.dashboard import access
+from openedx_analytics import access
 
 
 def demo_accounts() -> list[tuple[str, str]]:

@@ -7,7 +7,6 @@ from config_models.admin import ConfigurationModelAdmin, KeyedConfigurationModel
 from django.contrib import admin, messages
 
 from openedx_analytics import conf
-from openedx_analytics.drain import retry_failed_scopes
 from openedx_analytics.models import (
     AnalyticsConfiguration,
     CourseAnalyticsOverride,
@@ -15,7 +14,8 @@ from openedx_analytics.models import (
     RejectionCount,
 )
 from openedx_analytics.models.operations import ScopeFailure
-from openedx_analytics.tasks import recompute_dirty_scopes
+from openedx_analytics.worker.drain import retry_failed_scopes
+from openedx_analytics.worker.tasks import recompute_dirty_scopes
 
 admin.site.register(AnalyticsConfiguration, ConfigurationModelAdmin)
 admin.site.register(CourseAnalyticsOverride, KeyedConfigurationModelAdmin)

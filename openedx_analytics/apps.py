@@ -80,10 +80,11 @@ class OpenedxAnalyticsConfig(AppConfig):
                 dispatch_uid=config["dispatch_uid"],
                 weak=False,
             )
-        from openedx_analytics import compat, retirement
+        from openedx_analytics.live import retirement
+        from openedx_analytics.lms.retirement_signals import retirement_signals
 
-        for retire_signal in compat.retirement_signals():  # the LMS's learner retirement (or the stub's)
+        for retire_signal in retirement_signals():  # the LMS's learner retirement (or a stand-in host's)
             retire_signal.connect(retirement.receive_retirement, dispatch_uid=retirement.DISPATCH_UID, weak=False)
         from openedx_analytics.checks import report_at_startup  # registers the system checks
         report_at_startup()
-        from openedx_analytics import dispatch  # noqa: F401  (connects request/task end hooks)
+        from openedx_analytics.live import dispatch  # noqa: F401  (connects request/task end hooks)

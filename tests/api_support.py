@@ -21,7 +21,8 @@ from opaque_keys.edx.keys import CourseKey
 from rest_framework.test import APIClient
 
 from lms_host.stub.models import CourseAccessRole, CourseOverview
-from openedx_analytics import rollout, tasks
+from openedx_analytics.lms import rollout
+from openedx_analytics.worker import tasks
 
 COURSE = "course-v1:Org+Api+2026"
 SISTER = "course-v1:Org+Two+2026"  # same org as COURSE

@@ -155,7 +155,8 @@ class LiveWorkers:
         Fails if a task failed, if none was sent while ``expect_tasks``, on timeout, or if
         dirty scopes are left over once all tasks are done.
         """
-        from openedx_analytics import conf, dispatch
+        from openedx_analytics import conf
+        from openedx_analytics.live import dispatch
         from openedx_analytics.models import DirtyScope
 
         # The doors hand events to this process's publisher thread: wait until it has sent them.
@@ -224,7 +225,7 @@ def celery_workers(request: pytest.FixtureRequest, _worker_pool: WorkerPool) -> 
     try:
         yield start
         if not celery_app.conf.task_always_eager:
-            from openedx_analytics import dispatch
+            from openedx_analytics.live import dispatch
 
             dispatch.wait_for_publisher(IDLE_TIMEOUT)  # events the test handed over go to its workers
             if live.task_ids:
@@ -245,7 +246,7 @@ def _drop_broker_connections() -> None:
 
     After this, the next publish connects to the URL configured now.
     """
-    from openedx_analytics import dispatch
+    from openedx_analytics.live import dispatch
 
     dispatch.wait_for_publisher(IDLE_TIMEOUT)
     celery_app.close()

@@ -13,8 +13,9 @@ import pytest
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub.models import CourseOverview
-from openedx_analytics import conf, tasks
+from openedx_analytics import conf
 from openedx_analytics.models import ProblemAnswer, ProblemSummary
+from openedx_analytics.worker import tasks
 from tests.api_support import (  # noqa: F401  (fixtures)
     BASE,
     COURSE,

@@ -7,7 +7,7 @@ from opaque_keys.edx.keys import CourseKey
 from waffle.models import Flag
 
 from lms_host.stub.models import WaffleFlagCourseOverrideModel, WaffleFlagOrgOverrideModel
-from openedx_analytics import rollout
+from openedx_analytics.lms import rollout
 from openedx_analytics.models import CourseAnalyticsOverride
 from tests.api_support import (  # noqa: F401  (fixtures)
     BASE,
@@ -110,7 +110,7 @@ def lms_override(model, choice, **key):
 
 
 def test_lms_overrides_come_first(staff):
-    """The LMS's course/org flag overrides, read through compat from its models, decide before our own rows."""
+    """The LMS's course/org flag overrides, read through openedx_analytics.lms, decide before our own rows."""
     override(CourseAnalyticsOverride.ON, course_id=COURSE)
     override(CourseAnalyticsOverride.OFF, org="Other")
     lms_override(WaffleFlagCourseOverrideModel, "off", course_id=CourseKey.from_string(COURSE))

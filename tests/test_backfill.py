@@ -22,7 +22,7 @@ from django.core.management.base import CommandError
 from openedx_analytics import api, conf
 from openedx_analytics.models import BackfillCheckpoint, EnrollmentFact, RejectionCount
 from openedx_analytics.pipeline import ingest as ingest_module
-from openedx_analytics.tasks import process_event_batch
+from openedx_analytics.worker.tasks import process_event_batch
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 

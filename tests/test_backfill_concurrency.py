@@ -23,9 +23,9 @@ from django.db import OperationalError, connections
 from django.utils import timezone
 
 from openedx_analytics import conf
-from openedx_analytics.backfill import retry
 from openedx_analytics.backfill.checkpoints import STALE_SECONDS, Checkpoint, run_key
 from openedx_analytics.backfill.runner import Options
+from openedx_analytics.db import retry
 from openedx_analytics.models import BackfillCheckpoint
 from openedx_analytics.pipeline import ingest
 from tests.test_backfill import SampleLog, assert_matches_log

@@ -1,10 +1,9 @@
-"""backfill_analytics --from-lms against the stub LMS tables (the same queries compat runs in the LMS)."""
+"""backfill_analytics --from-lms against the stub LMS tables (the queries openedx_analytics.lms runs in the LMS)."""
 from __future__ import annotations
 
 import datetime as dt
 import io
 import json
-from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,7 +12,7 @@ from django.core.management.base import CommandError
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
-from openedx_analytics import api, compat
+from openedx_analytics import api
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 
@@ -106,10 +105,10 @@ def test_org_scope_and_rerun_is_a_no_op(lms_data):
     assert "already finished" in backfill("--from-lms", "--org", "Beta")
 
 
-def test_without_lms_or_stub_the_error_is_clear(lms_data):
-    with mock.patch.object(compat, "_models", side_effect=compat.NotAvailable("LMS data is not available")):
-        with pytest.raises(CommandError, match="--from-lms: LMS data is not available"):
-            backfill("--from-lms", "--course", ALPHA)
+def test_without_lms_or_stub_the_error_is_clear(lms_data, settings):
+    settings.OPENEDX_ANALYTICS_LMS_STAND_IN_APP = None
+    with pytest.raises(CommandError, match="--from-lms: LMS data is not available"):
+        backfill("--from-lms", "--course", ALPHA)
 
 
 def test_from_lms_and_logs_together_split_across_celery_chunks(lms_data, tmp_path):

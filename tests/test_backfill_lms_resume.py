@@ -11,7 +11,8 @@ from django.core.management import call_command
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
-from openedx_analytics import compat, conf
+from openedx_analytics import conf
+from openedx_analytics.lms import history
 from openedx_analytics.models import BackfillCheckpoint, EnrollmentFact, GradeFact
 from openedx_analytics.pipeline import ingest
 from openedx_analytics.pipeline.records import GradeChange
@@ -72,18 +73,18 @@ def test_the_cursor_survives_json_and_resumes_history_by_date_and_id(alpha):
     users = [User.objects.create(username=f"learner{i}") for i in range(5)]
     for i, user in enumerate(users):
         enroll(user, ALPHA, "audit", i)
-    whole = [(e["data"]["user_id"], e["time"]) for e in compat.iter_enrollment_events(course_ids=[ALPHA])]
+    whole = [(e["data"]["user_id"], e["time"]) for e in history.iter_enrollment_events(course_ids=[ALPHA])]
 
-    cursor = compat.Cursor()
+    cursor = history.Cursor()
     first = [(e["data"]["user_id"], e["time"])
-             for e in itertools.islice(compat.iter_enrollment_events(course_ids=[ALPHA], cursor=cursor), 2)]
+             for e in itertools.islice(history.iter_enrollment_events(course_ids=[ALPHA], cursor=cursor), 2)]
     saved = json.loads(json.dumps(cursor.key))  # as the checkpoint stores it
     assert list(saved) == ["history"]
 
     late = User.objects.create(username="late")
     enroll(late, ALPHA, "verified", 20)
-    resumed = compat.Cursor(saved)
-    rest = [(e["data"]["user_id"], e["time"]) for e in compat.iter_enrollment_events(course_ids=[ALPHA],
+    resumed = history.Cursor(saved)
+    rest = [(e["data"]["user_id"], e["time"]) for e in history.iter_enrollment_events(course_ids=[ALPHA],
                                                                                      cursor=resumed)]
     assert first + rest[:-1] == whole
     assert rest[-1][0] == late.id

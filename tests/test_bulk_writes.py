@@ -14,9 +14,9 @@ import pytest
 from django.db import connections
 
 from openedx_analytics import conf
+from openedx_analytics.db.bulk import _utc_datetime_adapter, insert_ignore
+from openedx_analytics.db.sql_literals import LiteralBuilder, statements
 from openedx_analytics.models import EnrollmentFact, VideoEventFact
-from openedx_analytics.pipeline.bulk import _utc_datetime_adapter, insert_ignore
-from openedx_analytics.pipeline.sql_literals import LiteralBuilder, statements
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 
@@ -76,6 +76,6 @@ def test_rows_are_built_as_the_driver_builds_them():
 def test_statements_are_bounded_by_rows_and_bytes(monkeypatch):
     groups = [b"(%d)" % number for number in range(7)]
     assert list(statements(b"I ", b";", groups, 3)) == [b"I (0),(1),(2);", b"I (3),(4),(5);", b"I (6);"]
-    monkeypatch.setattr("openedx_analytics.pipeline.sql_literals.MAX_STATEMENT_BYTES", 12)
+    monkeypatch.setattr("openedx_analytics.db.sql_literals.MAX_STATEMENT_BYTES", 12)
     assert list(statements(b"I ", b";", [b"(1)", b"(2)", b"(333333333)", b"(4)"], 100)) == [
         b"I (1),(2);", b"I (333333333);", b"I (4);"]

@@ -14,8 +14,9 @@ from django.apps import apps
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 
-from openedx_analytics import conf, tasks
+from openedx_analytics import conf
 from openedx_analytics.models import DirtyScope
+from openedx_analytics.worker import tasks
 from tests.integration.streams import api_snapshot, batches, course_stream
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])

@@ -1,4 +1,4 @@
-"""The compat layer against the stub LMS app: roles, courses, history as raw events, and its absence."""
+"""The LMS seam (openedx_analytics.lms) on the stub LMS app: roles, courses, history as events, its absence."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,9 @@ from django.contrib.auth.models import AnonymousUser, User
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from lms_host.stub import models as lms
-from openedx_analytics import compat
+from openedx_analytics.lms import courses as lms_courses
+from openedx_analytics.lms import flags, host, roles
+from openedx_analytics.lms import history as lms_history
 from openedx_analytics.pipeline.normalizer import normalize
 from openedx_analytics.pipeline.records import (
     CertificateChange,
@@ -54,13 +56,13 @@ def grant(user: User, role: str, course: str | None = None, org: str = "") -> No
 
 
 def test_course_exists_and_display_name(courses):
-    assert compat.lms_available() is False
-    assert compat.course_exists(NEW) and compat.course_exists(CourseKey.from_string(OLD))
-    assert not compat.course_exists("course-v1:Nope+N+1")
-    assert compat.course_display_name(NEW) == "Alpha One"
-    assert compat.course_display_name(NEW2) == NEW2  # no name: the id stands in
+    assert host.lms_available() is False
+    assert lms_courses.course_exists(NEW) and lms_courses.course_exists(CourseKey.from_string(OLD))
+    assert not lms_courses.course_exists("course-v1:Nope+N+1")
+    assert lms_courses.course_display_name(NEW) == "Alpha One"
+    assert lms_courses.course_display_name(NEW2) == NEW2  # no name: the id stands in
     with pytest.raises(ValueError):
-        compat.course_exists("not a course")
+        lms_courses.course_exists("not a course")
 
 
 def test_roles_course_and_org_wide(courses):
@@ -71,47 +73,43 @@ def test_roles_course_and_org_wide(courses):
     grant(boss, "instructor", org="Beta")  # org-wide
     grant(boss, "staff", NEW)
 
-    assert compat.user_course_roles(staff, NEW) == {"staff"}
-    assert compat.user_course_roles(staff, NEW2) == set()
-    assert compat.user_course_roles(researcher, OLD) == {"data_researcher"}
-    assert compat.user_course_roles(boss, OTHER) == {"instructor"}
-    assert compat.user_course_roles(boss, CourseKey.from_string(OLD)) == {"instructor"}
-    assert compat.user_course_roles(boss, NEW) == {"staff"}
-    assert compat.user_course_roles(learner, NEW) == set()
-    assert compat.user_course_roles(AnonymousUser(), NEW) == set()
+    assert roles.user_course_roles(staff, NEW) == {"staff"}
+    assert roles.user_course_roles(staff, NEW2) == set()
+    assert roles.user_course_roles(researcher, OLD) == {"data_researcher"}
+    assert roles.user_course_roles(boss, OTHER) == {"instructor"}
+    assert roles.user_course_roles(boss, CourseKey.from_string(OLD)) == {"instructor"}
+    assert roles.user_course_roles(boss, NEW) == {"staff"}
+    assert roles.user_course_roles(learner, NEW) == set()
+    assert roles.user_course_roles(AnonymousUser(), NEW) == set()
 
-    assert compat.courses_for_user(staff) == [NEW]
-    assert compat.courses_for_user(staff, roles=("beta_testers",)) == [NEW2]
-    assert compat.courses_for_user(researcher) == [OLD]
-    assert compat.courses_for_user(boss) == sorted([NEW, OTHER, OLD])
-    assert compat.courses_for_user(boss, roles=("staff",)) == [NEW]
-    assert compat.courses_for_user(learner) == []
-    assert compat.courses_for_user(AnonymousUser()) == []
+    assert roles.courses_for_user(staff) == [NEW]
+    assert roles.courses_for_user(staff, roles=("beta_testers",)) == [NEW2]
+    assert roles.courses_for_user(researcher) == [OLD]
+    assert roles.courses_for_user(boss) == sorted([NEW, OTHER, OLD])
+    assert roles.courses_for_user(boss, roles=("staff",)) == [NEW]
+    assert roles.courses_for_user(learner) == []
+    assert roles.courses_for_user(AnonymousUser()) == []
 
 
 def test_deactivated_user_holds_no_role(courses):
     gone = make_user("gone", is_active=False)
     grant(gone, "staff", NEW)
-    assert compat.user_course_roles(gone, NEW) == set()
-    assert compat.courses_for_user(gone) == []
+    assert roles.user_course_roles(gone, NEW) == set()
+    assert roles.courses_for_user(gone) == []
 
 
 # ---------------------------------------------------------------- absence of the LMS
 
 
-def test_not_available_without_lms_or_stub():
-    real = compat.apps.is_installed
-
-    def without_stub(name):
-        return False if name == "lms_host.stub" else real(name)
-
-    with mock.patch.object(compat.apps, "is_installed", side_effect=without_stub):
-        for call in (lambda: compat.course_exists(NEW), lambda: compat.course_display_name(NEW),
-                     lambda: compat.user_course_roles(make_user("u"), NEW), lambda: compat.courses_for_user(
-                         User(username="x", is_active=True)), lambda: list(compat.iter_grade_events())):
-            with pytest.raises(compat.NotAvailable, match="not available outside the LMS"):
-                call()
-        assert compat.course_flag_override("openedx_analytics.enabled", NEW) is None
+@pytest.mark.parametrize("stand_in", [None, "no_such_app"])
+def test_not_available_without_lms_or_stub(settings, stand_in):
+    settings.OPENEDX_ANALYTICS_LMS_STAND_IN_APP = stand_in
+    for call in (lambda: lms_courses.course_exists(NEW), lambda: lms_courses.course_display_name(NEW),
+                 lambda: roles.user_course_roles(make_user("u"), NEW), lambda: roles.courses_for_user(
+                     User(username="x", is_active=True)), lambda: list(lms_history.iter_grade_events())):
+        with pytest.raises(host.NotAvailable, match="not available outside the LMS"):
+            call()
+    assert flags.course_flag_override("openedx_analytics.enabled", NEW) is None
 
 
 FLAG = "openedx_analytics.enabled"
@@ -122,32 +120,32 @@ def flag_override(model, choice, enabled=True, **key):
 
 
 def test_flag_override_is_none_without_an_override_row():
-    assert compat.course_flag_override(FLAG, NEW) is None
+    assert flags.course_flag_override(FLAG, NEW) is None
 
 
 def test_flag_override_reads_the_course_then_the_org_override():
     """The LMS's own lookup order, against its models (the stub host's stand-ins here)."""
     flag_override(lms.WaffleFlagOrgOverrideModel, "on", org="Alpha")
-    assert compat.course_flag_override(FLAG, NEW) is True
-    assert compat.course_flag_override(FLAG, OTHER) is None  # another org
-    assert compat.course_flag_override("some.other.flag", NEW) is None
+    assert flags.course_flag_override(FLAG, NEW) is True
+    assert flags.course_flag_override(FLAG, OTHER) is None  # another org
+    assert flags.course_flag_override("some.other.flag", NEW) is None
     flag_override(lms.WaffleFlagCourseOverrideModel, "off", course_id=CourseKey.from_string(NEW))
-    assert compat.course_flag_override(FLAG, NEW) is False  # the course row beats its org's
-    assert compat.course_flag_override(FLAG, CourseKey.from_string(NEW)) is False
+    assert flags.course_flag_override(FLAG, NEW) is False  # the course row beats its org's
+    assert flags.course_flag_override(FLAG, CourseKey.from_string(NEW)) is False
 
 
 def test_flag_override_newest_row_decides_and_a_disabled_one_unsets():
     key = CourseKey.from_string(OTHER)
     flag_override(lms.WaffleFlagCourseOverrideModel, "off", course_id=key)
     flag_override(lms.WaffleFlagCourseOverrideModel, "on", course_id=key)
-    assert compat.course_flag_override(FLAG, OTHER) is True
+    assert flags.course_flag_override(FLAG, OTHER) is True
     flag_override(lms.WaffleFlagCourseOverrideModel, "off", enabled=False, course_id=key)
-    assert compat.course_flag_override(FLAG, OTHER) is None
+    assert flags.course_flag_override(FLAG, OTHER) is None
 
 
 def test_flag_override_that_cannot_be_read_is_unset(caplog):
-    with mock.patch.object(compat, "_newest_choices", side_effect=RuntimeError("db")):
-        assert compat.course_flag_override(FLAG, NEW) is None
+    with mock.patch.object(flags, "_newest_choices", side_effect=RuntimeError("db")):
+        assert flags.course_flag_override(FLAG, NEW) is None
     assert "could not read the overrides" in caplog.text
 
 
@@ -216,8 +214,8 @@ def records(events):
 
 
 def test_enrollment_history_normalizes_in_time_order(history):
-    events = list(compat.iter_enrollment_events())
-    assert all(e["event_source"] == "lms_table" and e["name"] == compat.ENROLLMENT_CHANGED for e in events)
+    events = list(lms_history.iter_enrollment_events())
+    assert all(e["event_source"] == "lms_table" and e["name"] == lms_history.ENROLLMENT_CHANGED for e in events)
     changes = [r for r in records(events) if isinstance(r, EnrollmentChange)]
     b = history["b"].id
     assert [(r.user_id, r.course_id, r.mode, r.is_active, r.time) for r in changes] == [
@@ -233,7 +231,7 @@ def test_enrollment_history_normalizes_in_time_order(history):
 
 def test_enrollment_filters(history):
     def users(**kwargs):
-        return [(e["data"]["user_id"], e["data"]["course_id"]) for e in compat.iter_enrollment_events(**kwargs)]
+        return [(e["data"]["user_id"], e["data"]["course_id"]) for e in lms_history.iter_enrollment_events(**kwargs)]
 
     b = history["b"].id
     assert users(course_ids=[NEW]) == [(history["a"].id, NEW), (b, NEW), (b, NEW), (b, NEW)]
@@ -250,42 +248,42 @@ def test_enrollment_deleted_history_row_reads_inactive(history):
     lms.HistoricalCourseEnrollment.objects.create(
         id=row.id, user_id=row.user_id, course_id=row.course_id, mode=row.mode, is_active=True,
         history_type="-", history_date=day(40))
-    (event,) = compat.iter_enrollment_events(since=day(40))
+    (event,) = lms_history.iter_enrollment_events(since=day(40))
     assert event["data"]["is_active"] is False
 
 
 def test_keyset_paging_reads_every_row_once(history, monkeypatch):
-    monkeypatch.setattr(compat, "BATCH_SIZE", 2)
+    monkeypatch.setattr(lms_history, "BATCH_SIZE", 2)
     # Two history rows at the same instant: the tie is broken by history_id, not lost or repeated.
     extra = lms.CourseEnrollment(user=history["c"], course_id=CourseKey.from_string(NEW), mode="audit")
     extra._history_date = day(5)
     extra.save()
-    events = list(compat.iter_enrollment_events())
+    events = list(lms_history.iter_enrollment_events())
     assert len(events) == 8
     assert len({json.dumps(e, sort_keys=True) for e in events}) == 8
-    assert len(list(compat.iter_problem_events())) == 3
+    assert len(list(lms_history.iter_problem_events())) == 3
 
 
 def test_grade_and_certificate_events(history):
-    grades = records(compat.iter_grade_events())
+    grades = records(lms_history.iter_grade_events())
     a, c, d = history["a"].id, history["c"].id, history["d"].id
     assert [(type(r), r.user_id, r.course_id) for r in grades] == [
         (GradeChange, a, NEW), (PassingChange, a, NEW), (GradeChange, c, OTHER), (PassingChange, c, OTHER)]
     assert grades[0].percent == 0.9 and grades[1].is_passing is True and grades[3].is_passing is False
-    assert [e["data"]["user_id"] for e in compat.iter_grade_events(orgs=["Beta"])] == [c]
-    assert [e["data"]["user_id"] for e in compat.iter_grade_events(since=day(21))] == [c]
-    assert [e["data"]["user_id"] for e in compat.iter_grade_events(until=day(21))] == [a]
+    assert [e["data"]["user_id"] for e in lms_history.iter_grade_events(orgs=["Beta"])] == [c]
+    assert [e["data"]["user_id"] for e in lms_history.iter_grade_events(since=day(21))] == [c]
+    assert [e["data"]["user_id"] for e in lms_history.iter_grade_events(until=day(21))] == [a]
 
-    certificates = records(compat.iter_certificate_events())
+    certificates = records(lms_history.iter_certificate_events())
     assert [(r.user_id, r.course_id, r.mode, r.status) for r in certificates] == [
         (a, NEW, "audit", "downloadable"), (d, OLD, "honor", "notpassing")]
     assert isinstance(certificates[0], CertificateChange)
-    assert [e["data"]["user_id"] for e in compat.iter_certificate_events(course_ids=[OLD])] == [d]
-    assert list(compat.iter_certificate_events(since=day(23), until=day(23))) == []
+    assert [e["data"]["user_id"] for e in lms_history.iter_certificate_events(course_ids=[OLD])] == [d]
+    assert list(lms_history.iter_certificate_events(since=day(23), until=day(23))) == []
 
 
 def test_problem_events_from_student_modules(history):
-    events = list(compat.iter_problem_events())
+    events = list(lms_history.iter_problem_events())
     assert [e["data"]["problem_id"] for e in events] == [
         str(UsageKey.from_string("block-v1:Alpha+A1+2026+type@problem+block@p1")),
         "block-v1:Beta+B1+2026+type@problem+block@p1",
@@ -297,8 +295,8 @@ def test_problem_events_from_student_modules(history):
     assert [(p.part_id, p.value, p.correct) for p in first.answers] == [("p1_2_1", "choice_1", True)]
     assert [(p.value, p.correct) for p in second.answers] == [("[choice_0|choice_2]", False)]
     assert (third.course_id, third.correct) == (OLD, True)
-    assert [e["context"]["user_id"] for e in compat.iter_problem_events(orgs=["Alpha"])] == [history["a"].id]
-    assert [e["context"]["user_id"] for e in compat.iter_problem_events(since=day(11), until=day(12))] == [
+    assert [e["context"]["user_id"] for e in lms_history.iter_problem_events(orgs=["Alpha"])] == [history["a"].id]
+    assert [e["context"]["user_id"] for e in lms_history.iter_problem_events(since=day(11), until=day(12))] == [
         history["c"].id]
 
 
@@ -331,11 +329,11 @@ def test_seed_demo_fills_the_api_through_the_doors():
     assert problem["total_submissions"] > 0
     assert api.get_answer_distribution(py101, problem["problem_id"])
     assert api.get_problems("DemoX/Stat100/2013") or api.get_enrollment("DemoX/Stat100/2013")
-    # The stub LMS tables match: roles for the staff users, history for compat to replay.
-    assert compat.courses_for_user(User.objects.get(username="researcher")) == sorted(
+    # The stub LMS tables match: roles for the staff users, history for the plugin to replay.
+    assert roles.courses_for_user(User.objects.get(username="researcher")) == sorted(
         c.course_id for c in seed_demo.COURSES if c.key.org == "DemoX")
-    assert compat.user_course_roles(User.objects.get(username="instructor"), py101) == set()
-    assert len(list(compat.iter_enrollment_events(course_ids=[py101]))) >= summaries[py101]["cumulative_count"]
+    assert roles.user_course_roles(User.objects.get(username="instructor"), py101) == set()
+    assert len(list(lms_history.iter_enrollment_events(course_ids=[py101]))) >= summaries[py101]["cumulative_count"]
     assert User.objects.get(username="admin").is_superuser
     # A second run does not seed twice.
     call_command(seed_demo.Command(), learners=25, days=20, seed=7, stdout=io.StringIO())

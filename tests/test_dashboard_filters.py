@@ -13,7 +13,8 @@ from mako.lookup import TemplateLookup
 from opaque_keys.edx.keys import CourseKey
 from openedx_filters.learning.filters import InstructorDashboardRenderStarted
 
-from openedx_analytics import filters, rollout
+from openedx_analytics.dashboard import filters
+from openedx_analytics.lms import rollout
 from openedx_analytics.models import CourseAnalyticsOverride
 from openedx_analytics.settings import common
 from tests.api_support import (  # noqa: F401  (fixtures)

@@ -10,8 +10,9 @@ from edx_toggles.toggles.testutils import override_waffle_flag
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub.models import CourseAccessRole, CourseBlock, CourseOverview
-from openedx_analytics import api, rollout
+from openedx_analytics import api
 from openedx_analytics.dashboard import views
+from openedx_analytics.lms import rollout
 from openedx_analytics.models import CourseAnalyticsOverride
 from tests.api_support import (  # noqa: F401  (fixtures)
     COURSE,
@@ -257,7 +258,7 @@ def test_empty_course_says_how_data_arrives(people, analytics_on):
 def test_partial_periods_are_marked(staff_page, settings):
     import datetime as dt
 
-    from openedx_analytics import tasks
+    from openedx_analytics.worker import tasks
     from tests.api_support import _enroll
 
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
@@ -318,7 +319,7 @@ def test_odd_query_parameters_never_break_the_page(staff_page, query):
 
 
 def test_content_is_cached_briefly_per_course_and_parameters(people, history_loaded, analytics_on, settings):
-    from openedx_analytics import tasks
+    from openedx_analytics.worker import tasks
     from tests.api_support import _enroll
 
     staff = client(people["course_staff"])

@@ -10,8 +10,8 @@ from django.utils import translation
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from lms_host.stub.models import CourseBlock
-from openedx_analytics import compat
 from openedx_analytics.dashboard import charts, content
+from openedx_analytics.lms import courses
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = "course-v1:Org+Outline+2026"
@@ -59,11 +59,11 @@ def test_outline_from_the_stub_app():
                                            position=position)
     CourseBlock.objects.create(course_id=course, usage_key=key("course", "course"), block_type="course",
                                display_name="Outline", parent="")
-    assert leaves(compat.course_outline(COURSE)) == EXPECTED
+    assert leaves(courses.course_outline(COURSE)) == EXPECTED
 
 
 class FakeBlockStructure:
-    """The few methods of edx-platform's BlockStructureBlockData that compat reads."""
+    """The few methods of edx-platform's BlockStructureBlockData that lms.courses reads."""
 
     def __init__(self):
         self.root_block_usage_key = UsageKey.from_string(key("course", "course"))
@@ -86,7 +86,7 @@ class FakeBlockStructure:
 
 @pytest.fixture
 def fake_lms(monkeypatch):
-    """compat sees an LMS whose block-structure API answers with ``FakeBlockStructure`` (or raises)."""
+    """lms.courses sees an LMS whose block-structure API answers with ``FakeBlockStructure`` (or raises)."""
     module = types.ModuleType("openedx.core.djangoapps.content.block_structure.api")
     calls = []
 
@@ -101,17 +101,17 @@ def fake_lms(monkeypatch):
     for i in range(1, len(parts)):
         monkeypatch.setitem(sys.modules, ".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setattr(compat, "lms_available", lambda: True)
+    monkeypatch.setattr(courses, "lms_available", lambda: True)
     return calls
 
 
 def test_outline_from_the_lms_block_structure(fake_lms):
-    assert leaves(compat.course_outline(COURSE)) == EXPECTED
+    assert leaves(courses.course_outline(COURSE)) == EXPECTED
     assert [str(c) for c in fake_lms] == [COURSE]
 
 
 def test_outline_failure_in_the_lms_means_ids_not_an_error(fake_lms):
-    assert compat.course_outline("course-v1:Org+Unpublished+2026") == {}
+    assert courses.course_outline("course-v1:Org+Unpublished+2026") == {}
 
 
 def test_nice_ceiling():
@@ -153,7 +153,7 @@ def test_shipped_catalog_has_every_string_the_dashboard_translates():
     catalog = (ROOT / "openedx_analytics/locale/en/LC_MESSAGES/django.po").read_text()
     msgids = {"".join(re.findall(r'"((?:[^"\\]|\\.)*)"', block)).replace('\\"', '"')
               for block in re.findall(r'^msgid ((?:".*"\n)+)', catalog, flags=re.M)}
-    sources = [*(ROOT / "openedx_analytics/dashboard").glob("*.py"), ROOT / "openedx_analytics/filters.py"]
+    sources = [*(ROOT / "openedx_analytics/dashboard").glob("*.py"), ROOT / "openedx_analytics/dashboard/filters.py"]
     wanted = {m for path in sources for m in re.findall(r'_\("((?:[^"\\]|\\.)+)"\)', path.read_text())}
     templates = (ROOT / "openedx_analytics/templates/openedx_analytics/dashboard").glob("*.html")
     wanted |= {m for path in templates for m in re.findall(r'{% translate "([^"]+)" %}', path.read_text())}

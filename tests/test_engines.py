@@ -14,13 +14,12 @@ from django.db import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openedx_analytics import api, conf, tasks
+from openedx_analytics import api, conf
 from openedx_analytics.backfill.verify import verify_course
-from openedx_analytics.drain import ENGINES, drain
+from openedx_analytics.db.bulk import insert_ignore
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.metrics.store import IdsMerged
 from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, VideoSegment
-from openedx_analytics.pipeline.bulk import insert_ignore
 from openedx_analytics.pipeline.facts import ACTIVITY_COLUMNS, ALL_KEYS, mark_dirty, write_facts
 from openedx_analytics.pipeline.records import (
     Activity,
@@ -32,6 +31,8 @@ from openedx_analytics.pipeline.records import (
     ProblemSubmission,
     VideoEvent,
 )
+from openedx_analytics.worker import tasks
+from openedx_analytics.worker.drain import ENGINES, drain
 from tests import doors
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])

@@ -19,7 +19,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from eventtracking import tracker
 
-from openedx_analytics import tasks
 from openedx_analytics.backfill import readers
 from openedx_analytics.models import (
     CertificateFact,
@@ -31,6 +30,7 @@ from openedx_analytics.models import (
 )
 from openedx_analytics.pipeline.normalizer import normalize
 from openedx_analytics.pipeline.records import Activity, EnrollmentChange, VideoEvent
+from openedx_analytics.worker import tasks
 from tests import doors
 
 CLEAN = "course-v1:Hostile+Clean+2026"

@@ -11,9 +11,10 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from edx_toggles.toggles.testutils import override_waffle_switch
 
-from openedx_analytics import api, tasks
+from openedx_analytics import api
+from openedx_analytics.lms.toggles import PAUSE_ENQUEUEING
 from openedx_analytics.models import RejectedEventSample, RejectionCount
-from openedx_analytics.toggles import PAUSE_ENQUEUEING
+from openedx_analytics.worker import tasks
 from tests import doors
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
@@ -143,7 +144,7 @@ def test_kill_switch_stops_all_enqueueing(captured_batches, caplog):
 
 def test_broker_failure_never_reaches_the_lms_and_logs_the_gap(caplog):
     with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=OSError("connection refused")):
-        with caplog.at_level(logging.ERROR, logger="openedx_analytics.dispatch"), FakeRequest():
+        with caplog.at_level(logging.ERROR, logger="openedx_analytics.live.dispatch"), FakeRequest():
             doors.enroll(doors.signals.COURSE_ENROLLMENT_CREATED, 1, "audit")
             doors.emit("play_video", {"id": doors.VIDEO, "currentTime": 0}, 1)
     (message,) = [r.getMessage() for r in caplog.records if "LOST" in r.getMessage()]
@@ -159,7 +160,7 @@ def test_a_receiver_bug_never_raises_into_the_lms(caplog):
     assert "could not take a signal; it is lost" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.ERROR), \
-            mock.patch("openedx_analytics.tracking.enqueue", side_effect=RuntimeError("bug")) as tracking_door:
+            mock.patch("openedx_analytics.live.tracking.enqueue", side_effect=RuntimeError("bug")) as tracking_door:
         doors.emit("play_video", {"id": doors.VIDEO, "currentTime": 0}, 1)
     assert tracking_door.called
     assert "tracking backend failed on an event; it is lost" in caplog.text

@@ -14,8 +14,8 @@ from lms_host.stub.models import (
     WaffleFlagCourseOverrideModel,
     WaffleFlagOrgOverrideModel,
 )
-from openedx_analytics import compat, rollout
 from openedx_analytics.api.v1 import permissions
+from openedx_analytics.lms import flags, roles, rollout
 from openedx_analytics.models import CourseAnalyticsOverride
 from tests.api_support import (  # noqa: F401  (fixtures)
     BASE,
@@ -67,9 +67,9 @@ def test_library_roles_stay_out_of_the_course_list(courses, analytics_on):
     author = _user("author")
     _role(author, "staff", LIBRARY)
     _role(author, "instructor", COURSE)
-    assert compat.courses_for_user(author) == [COURSE]
+    assert roles.courses_for_user(author) == [COURSE]
     assert _listed(author) == [COURSE]
-    assert compat.user_course_roles(author, LIBRARY) == set()
+    assert roles.user_course_roles(author, LIBRARY) == set()
 
 
 @pytest.mark.parametrize("row_org, allowed", [("Org", True), ("org", False), ("ORG", False)])
@@ -116,9 +116,9 @@ def test_bulk_overrides_follow_the_lms_rules(courses):
     _lms_course_override(OTHER, "off", enabled=False)      # the newest row, disabled: no override
     WaffleFlagCourseOverrideModel.objects.create(waffle_flag="another.flag", course_id=CourseKey.from_string(COURSE),
                                                  override_choice="off", enabled=True)
-    got = compat.course_flag_overrides(rollout.FLAG_NAME, [COURSE, SISTER, OTHER, "not a key"])
+    got = flags.course_flag_overrides(rollout.FLAG_NAME, [COURSE, SISTER, OTHER, "not a key"])
     assert got == {COURSE: True, SISTER: False, OTHER: None, "not a key": None}
-    assert compat.course_flag_override(rollout.FLAG_NAME, SISTER) is False
+    assert flags.course_flag_override(rollout.FLAG_NAME, SISTER) is False
 
 
 def test_lms_overrides_decide_the_course_list(courses):

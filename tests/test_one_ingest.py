@@ -18,7 +18,7 @@ from openedx_analytics import conf
 from openedx_analytics.models import DirtyScope, EnrollmentFact, RejectionCount
 from openedx_analytics.pipeline import ingest as ingest_module
 from openedx_analytics.pipeline.ingest import DryRun, ingest
-from openedx_analytics.tasks import process_event_batch
+from openedx_analytics.worker.tasks import process_event_batch
 from tests.test_backfill import ALPHA, BETA, SampleLog, backfill
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])

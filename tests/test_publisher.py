@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from openedx_analytics.publisher import Publisher
+from openedx_analytics.live.publisher import Publisher
 
 EVENTUALLY_SECONDS = 10.0
 

@@ -11,8 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from openedx_analytics import conf, retention
-from openedx_analytics.drain import drain
+from openedx_analytics import conf
 from openedx_analytics.models import (
     ActivityFact,
     ActivityLearnerWeek,
@@ -24,7 +23,9 @@ from openedx_analytics.models import (
     VideoViewer,
 )
 from openedx_analytics.pipeline.facts import ALL_KEYS, mark_dirty
-from openedx_analytics.tasks import process_event_batch
+from openedx_analytics.privacy import retention
+from openedx_analytics.worker.drain import drain
+from openedx_analytics.worker.tasks import PRUNED_CACHE_KEY, process_event_batch
 from tests.test_backfill import ALPHA, COURSES, SampleLog, line, snapshot
 from tests.test_retirement import LEARNER_TABLES
 
@@ -72,7 +73,7 @@ def history(tmp_path, settings):
     now = timezone.now() - dt.timedelta(hours=1)
     process_event_batch.apply(args=[[line("edx.course.enrollment.mode_changed", now, RETURNING, ALPHA,
                                           {"course_id": ALPHA, "user_id": RETURNING, "mode": "verified"})], "live"])
-    cache.delete(retention._DUE_KEY)
+    cache.delete(PRUNED_CACHE_KEY)
     return path
 
 

@@ -7,7 +7,9 @@ import pytest
 from django.db import connections
 
 from lms_host.stub import signals as lms_retirement
-from openedx_analytics import api, compat, retirement
+from openedx_analytics import api
+from openedx_analytics.live import retirement as retirement_door
+from openedx_analytics.lms import retirement_signals
 from openedx_analytics.models import (
     ActivityFact,
     ActivityLearnerWeek,
@@ -23,6 +25,7 @@ from openedx_analytics.models import (
     VideoEventFact,
     VideoViewer,
 )
+from openedx_analytics.privacy import retirement
 from tests import doors
 from tests.test_live_pipeline import FakeRequest
 
@@ -91,17 +94,17 @@ def test_retiring_twice_or_a_learner_we_never_saw_is_harmless(django_user_model)
     scenario_with_rejections()
     before = rows_of(3)
     stranger = django_user_model.objects.create(id=77, username="stranger77")
-    for signal in compat.retirement_signals():
+    for signal in retirement_signals.retirement_signals():
         signal.send(sender=None, user=stranger)
     assert rows_of(3) == before
     assert retirement.retire_learner(77).deleted.total() == 0
 
 
-def test_retirement_signals_come_through_compat_and_reach_our_receiver():
-    found = compat.retirement_signals()
+def test_retirement_signals_come_through_the_lms_seam_and_reach_our_receiver():
+    found = retirement_signals.retirement_signals()
     assert found == [lms_retirement.USER_RETIRE_LMS_MISC, lms_retirement.USER_RETIRE_LMS_CRITICAL]
     for signal in found:
-        assert any(entry[0][0] == retirement.DISPATCH_UID for entry in signal.receivers)
+        assert any(entry[0][0] == retirement_door.DISPATCH_UID for entry in signal.receivers)
 
 
 def test_sample_matching_is_by_field_not_by_digits(django_user_model):

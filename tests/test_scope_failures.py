@@ -16,12 +16,13 @@ from django.db import OperationalError
 from django.urls import reverse
 from django.utils import timezone
 
-from openedx_analytics import api, conf, drain, tasks
-from openedx_analytics.failures import database_unavailable
+from openedx_analytics import api, conf
+from openedx_analytics.db.errors import database_unavailable
 from openedx_analytics.models import DirtyScope, EnrollmentFact
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.facts import mark_dirty
 from openedx_analytics.pipeline.ingest import ingest
+from openedx_analytics.worker import drain, tasks
 from tests.test_backfill import ALPHA, BETA, GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
@@ -92,7 +93,7 @@ def test_a_failing_scope_is_retried_then_quarantined_and_spares_its_course(setti
     assert not failures(quarantined_at__isnull=False).exists()
 
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="openedx_analytics.drain"):
+    with caplog.at_level(logging.ERROR, logger="openedx_analytics.worker.drain"):
         second = drain.drain()
 
     assert sorted(second.quarantined) == sorted(first.failed) and not second.failed
@@ -210,7 +211,7 @@ def test_missing_analytics_tables_keep_the_batch_for_a_retry(settings, caplog, e
     """A configured alias without its tables: each attempt is retried, none is counted as stored or rejected."""
     settings.OPENEDX_ANALYTICS_DATABASE = "default"  # an alias where ``migrate --database`` never ran
     events = course_events(SampleLog(), GAMMA)
-    with caplog.at_level(logging.WARNING, logger="openedx_analytics.tasks"), \
+    with caplog.at_level(logging.WARNING, logger="openedx_analytics.worker.tasks"), \
             mock.patch.object(tasks.process_event_batch, "max_retries", 2):
         result = tasks.process_event_batch.delay(events, "live")
     assert result.failed() and isinstance(result.result, tasks.AnalyticsDatabaseUnavailable)

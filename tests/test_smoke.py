@@ -2,8 +2,8 @@
 import pytest
 
 from openedx_analytics import api
-from openedx_analytics.drain import drain
 from openedx_analytics.pipeline.ingest import ingest
+from openedx_analytics.worker.drain import drain
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 

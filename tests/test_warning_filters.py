@@ -15,8 +15,8 @@ def warn_from(module: str, category: type[Warning] = DeprecationWarning) -> None
                            module=module)
 
 
-@pytest.mark.parametrize("module", ["openedx_analytics.tasks", "openedx_analytics.api.v1.views", "lms_host.views",
-                                    "tests.test_something"])
+@pytest.mark.parametrize("module", ["openedx_analytics.worker.tasks", "openedx_analytics.api.v1.views",
+                                    "lms_host.views", "tests.test_something"])
 @pytest.mark.parametrize("category", [DeprecationWarning, PendingDeprecationWarning])
 def test_our_deprecation_warnings_fail_the_run(module, category):
     with pytest.raises(category):

@@ -1,1 +1,1 @@
-"""Stand-ins for the edx-platform tables and roles openedx-analytics reads through ``compat.py``."""
+"""Stand-ins for the edx-platform tables and roles openedx-analytics reads through ``openedx_analytics.lms``."""

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 
 class StubLmsConfig(AppConfig):
-    """Stub of the LMS tables our compat layer reads (enrollments, roles, grades, certificates...)."""
+    """Stub of the LMS tables openedx_analytics.lms reads (enrollments, roles, grades, certificates...)."""
 
     name = "lms_host.stub"
     label = "lms_stub"

@@ -1,7 +1,7 @@
-"""Stand-ins for the edx-platform tables that ``openedx_analytics.compat`` reads.
+"""Stand-ins for the edx-platform tables that ``openedx_analytics.lms`` reads.
 
 Each model keeps the name and the field names of its edx-platform original (the ones
-compat reads, no more), so the compat queries are the same inside the LMS and here:
+the plugin reads, no more), so its queries are the same inside the LMS and here:
 
 - ``CourseOverview``: openedx.core.djangoapps.content.course_overviews.models
 - ``CourseEnrollment`` and its history ``HistoricalCourseEnrollment``:
@@ -233,7 +233,7 @@ class WaffleFlagOrgOverrideModel(ConfigurationModel):
 class CourseBlock(models.Model):
     """One block of a course's outline, standing in for the LMS's block structure (modulestore).
 
-    ``compat.course_outline`` reads these rows outside the LMS to give the analytics page
+    ``openedx_analytics.lms.courses.course_outline`` reads these rows outside the LMS to give the analytics page
     display names, course order and the section/subsection of each video and problem, as it
     reads the course's block structure inside the LMS. One row per block: the course root
     (``block_type`` ``course``, empty ``parent``), chapters (sections), sequentials

@@ -1,7 +1,7 @@
 """Stand-ins for the LMS's learner-retirement signals (``openedx.core.djangoapps.user_api.accounts.signals``).
 
 Plain Django signals with the LMS's names, sent with ``user=`` as the LMS's retirement API
-views send them, so ``compat.retirement_signals`` hands the plugin the same kind of object
+views send them, so ``openedx_analytics.lms.retirement_signals`` hands the plugin the same kind of object
 inside the LMS and in the test and demo host.
 """
 from django.dispatch import Signal

@@ -10,7 +10,7 @@ Position layout (``BackfillCheckpoint.position``)::
     {"<chunk key>": {"line": next line to read, "offset": byte offset or null, "done": bool},
      "lms:<kind>": {"line": events consumed, "offset": null, "key": last LMS row key read, "done": bool}}
 
-An LMS source resumes after the last key it read (``compat``'s history iterators read in
+An LMS source resumes after the last key it read (``lms.history``'s iterators read in
 key order), never by counting rows of tables that change between runs.
 
 One process at a time runs a checkpoint: ``hold`` records this host, pid and time in the
@@ -34,7 +34,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from openedx_analytics import conf
-from openedx_analytics.backfill.retry import retry_lock_races
+from openedx_analytics.db.retry import retry_lock_races
 from openedx_analytics.models import BackfillCheckpoint
 
 log = logging.getLogger(__name__)

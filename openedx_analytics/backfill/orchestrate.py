@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable
 from typing import IO
 
-from openedx_analytics import conf, retention
+from openedx_analytics import conf
 from openedx_analytics.backfill.checkpoints import Checkpoint, CheckpointHeld
 from openedx_analytics.backfill.progress import Progress
 from openedx_analytics.backfill.readers import STDIN, Chunk, is_gzip, plan_chunks
 from openedx_analytics.backfill.runner import LMS_KINDS, Backfill, Options, lms_iterator
 from openedx_analytics.backfill.summary import Summary
+from openedx_analytics.privacy import retention
 
 POLL_SECONDS = 0.5
 
@@ -89,7 +90,8 @@ def _run_here(options: Options, checkpoint: Checkpoint, summary: Summary, stream
 
 def _run_distributed(options: Options, checkpoint: Checkpoint, summary: Summary, stream: IO[str], show: bool,
                      tty: bool | None) -> None:
-    from openedx_analytics.tasks import backfill_chunk, recompute_dirty_scopes
+    from openedx_analytics.backfill.tasks import backfill_chunk
+    from openedx_analytics.worker.tasks import recompute_dirty_scopes
 
     if STDIN in options.inputs:
         raise BackfillError("standard input cannot be split across workers; run it without --workers")

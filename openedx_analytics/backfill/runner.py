@@ -18,17 +18,17 @@ from typing import Any
 from openedx_analytics.backfill.checkpoints import Checkpoint
 from openedx_analytics.backfill.progress import Progress
 from openedx_analytics.backfill.readers import SKIP, STDIN, Chunk, LineReader, parse_line
-from openedx_analytics.backfill.retry import retry_lock_races
 from openedx_analytics.backfill.scope import BackfillScope
 from openedx_analytics.backfill.summary import Summary
-from openedx_analytics.drain import drain
+from openedx_analytics.db.retry import retry_lock_races
 from openedx_analytics.pipeline.ingest import DryRun, ingest
 from openedx_analytics.pipeline.normalizer import Outcome
+from openedx_analytics.worker.drain import drain
 
 log = logging.getLogger(__name__)
 
 SOURCE = "backfill"
-#: LMS sources, each a ``compat.iter_<name>_events`` iterator.
+#: LMS sources, each a ``lms.history.iter_<name>_events`` iterator.
 LMS_KINDS = ("enrollment", "grade", "certificate", "problem")
 
 
@@ -172,13 +172,13 @@ class Backfill:
     # ------------------------------------------------------------ LMS tables
 
     def run_lms(self, kind: str, iterator_factory: Callable[..., Iterable[dict[str, Any]]]) -> None:
-        """Backfill one LMS source (``compat.iter_<kind>_events``), skipping what an earlier run stored."""
+        """Backfill one LMS source (``lms.history.iter_<kind>_events``), skipping what an earlier run stored."""
         key = f"lms:{kind}"
         saved = self.checkpoint.get(key)
         if saved and saved.get("done"):
             self.summary.inputs_skipped += 1
             return
-        from openedx_analytics.compat import Cursor
+        from openedx_analytics.lms.history import Cursor
 
         scope = self.options.scope
         done = saved["line"] if saved else 0
@@ -227,10 +227,10 @@ def _line_names(name: str, numbers: list[int]) -> Callable[[int], str]:
 
 
 def lms_iterator(kind: str) -> Callable[..., Iterable[dict[str, Any]]]:
-    """The compat iterator of LMS ``kind`` (raises ``compat.NotAvailable`` outside the LMS without the stub)."""
-    from openedx_analytics import compat
+    """The history iterator of LMS ``kind`` (raises ``host.NotAvailable`` outside the LMS without a stand-in)."""
+    from openedx_analytics.lms import history
 
-    return getattr(compat, f"iter_{kind}_events")
+    return getattr(history, f"iter_{kind}_events")
 
 
 def run_spec(run_key_arguments: dict[str, Any], spec: dict[str, Any], options_data: dict[str, Any]) -> dict[str, Any]:

@@ -127,9 +127,9 @@ def current_enrollment(rows: Iterable[enrollment.FactRow]) -> dict[str, int]:
 
 def _lms_rows(course_id: str) -> Iterable[enrollment.FactRow]:
     """The LMS's enrollment table and its history as fact rows, through the normalizer as a backfill reads them."""
-    from openedx_analytics import compat
+    from openedx_analytics.lms import history
 
-    for raw in compat.iter_enrollment_events([course_id]):
+    for raw in history.iter_enrollment_events([course_id]):
         for record in normalize(raw).records:
             if isinstance(record, EnrollmentChange):
                 yield (record.user_id, record.time, record.is_active, record.mode, record.fingerprint())

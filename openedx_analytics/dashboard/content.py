@@ -2,7 +2,7 @@
 
 ``build`` reads every figure through ``openedx_analytics.api`` (the REST API's source too,
 so the page, the section and the CSV links show the same numbers), names blocks through
-``compat.course_outline``, and returns plain data for the templates: each panel has a
+``courses.course_outline``, and returns plain data for the templates: each panel has a
 chart (server-drawn SVG), its data table, a CSV link to the REST API, when the figures
 were last updated and what they count. Query parameters are read here and checked with
 the REST API's own parameter rules; a bad one is reported on the page, never a 500.
@@ -26,9 +26,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
-from openedx_analytics import api, compat, conf
+from openedx_analytics import api, conf
 from openedx_analytics.api.v1 import params, rows
 from openedx_analytics.dashboard import charts, rendering
+from openedx_analytics.lms import courses, host
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem")
@@ -188,8 +189,8 @@ class Page:
 
     def _outline(self) -> dict[str, dict[str, Any]]:
         try:
-            return compat.course_outline(self.course_id)
-        except compat.NotAvailable:
+            return courses.course_outline(self.course_id)
+        except host.NotAvailable:
             return {}
 
     def link(self, anchor: str = "", **changes: str | None) -> str:
@@ -520,8 +521,8 @@ def course_name(course_id: str) -> str:
 
 def _course_name(course_id: str) -> str:
     try:
-        return compat.course_display_name(course_id)
-    except compat.NotAvailable:
+        return courses.course_display_name(course_id)
+    except host.NotAvailable:
         return course_id
 
 

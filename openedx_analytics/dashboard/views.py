@@ -12,9 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from openedx_analytics.dashboard import access, content, rendering
-
 #: The page's policy: its own stylesheet and images, no script at all, forms only to itself.
+from openedx_analytics import access
+from openedx_analytics.dashboard import content, rendering
+
 #: Who may frame the page (an MFE on another host may) is left to the LMS's own
 #: X-Frame-Options / frame-ancestors settings, which operators already keep for their MFEs.
 CONTENT_SECURITY_POLICY = (

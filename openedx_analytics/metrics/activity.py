@@ -16,9 +16,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from openedx_analytics.db.bulk import insert_ignore, upsert
 from openedx_analytics.metrics.store import chunks
 from openedx_analytics.models import ActivityDay, ActivityFact, ActivityLearnerWeek, ActivityWeek
-from openedx_analytics.pipeline.bulk import insert_ignore, upsert
 from openedx_analytics.pipeline.facts import ALL_KEYS, split_learner_keys
 
 #: fact kind -> aggregate column

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from openedx_analytics.db.bulk import insert_ignore
 from openedx_analytics.metrics import enrollment
 from openedx_analytics.metrics.enrollment import learner_end_states
 from openedx_analytics.metrics.store import chunks
@@ -24,7 +25,6 @@ from openedx_analytics.models import (
     GradeLearner,
     PassingFact,
 )
-from openedx_analytics.pipeline.bulk import insert_ignore
 from openedx_analytics.pipeline.facts import ALL_KEYS
 
 BUCKETS = [f"{low}-{low + 9}" if low < 90 else "90-100" for low in range(0, 100, 10)]

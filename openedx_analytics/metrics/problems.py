@@ -18,6 +18,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+from openedx_analytics.db.bulk import insert_ignore, upsert
 from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, rebuild_course, sync_rows
 from openedx_analytics.models import (
     ProblemAnswer,
@@ -26,7 +27,6 @@ from openedx_analytics.models import (
     ProblemSubmissionFact,
     ProblemSummary,
 )
-from openedx_analytics.pipeline.bulk import insert_ignore, upsert
 from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
 
 SubmissionRow = tuple[int, int | None, dt.datetime, bool, list, str]  # user, attempt, time, correct, answers, fp

@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import Any
 
 from openedx_analytics import conf
+from openedx_analytics.db.bulk import insert_ignore, upsert
 from openedx_analytics.metrics.store import IdsMerged, chunks, pair_filters, rebuild_course, sync_rows
 from openedx_analytics.models import (
     VideoEventFact,
@@ -27,7 +28,6 @@ from openedx_analytics.models import (
     VideoTally,
     VideoViewer,
 )
-from openedx_analytics.pipeline.bulk import insert_ignore, upsert
 from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
 
 SEGMENT_LENGTH = 5

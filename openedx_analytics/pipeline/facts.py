@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from openedx_analytics import conf
+from openedx_analytics.db.bulk import insert_ignore
 from openedx_analytics.models import (
     ActivityFact,
     CertificateFact,
@@ -24,7 +25,6 @@ from openedx_analytics.models import (
     ProblemSubmissionFact,
     VideoEventFact,
 )
-from openedx_analytics.pipeline.bulk import insert_ignore
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,

@@ -11,12 +11,12 @@ from typing import Any
 
 ROUTER_PATH = "openedx_analytics.router.AnalyticsRouter"
 TRACKING_BACKEND_KEY = "openedx_analytics"
-TRACKING_BACKEND_ENGINE = "openedx_analytics.tracking.AnalyticsTrackingBackend"
+TRACKING_BACKEND_ENGINE = "openedx_analytics.live.tracking.AnalyticsTrackingBackend"
 #: openedx-filters steps we add, by filter type (appended to the operator's pipelines).
 SECTION_FILTER = "org.openedx.learning.instructor.dashboard.render.started.v1"
-SECTION_STEP = "openedx_analytics.filters.AddAnalyticsSection"
+SECTION_STEP = "openedx_analytics.dashboard.filters.AddAnalyticsSection"
 TABS_FILTER = "org.openedx.learning.instructor.dashboard.tabs.requested.v1"
-TABS_STEP = "openedx_analytics.filters.AddAnalyticsTab"
+TABS_STEP = "openedx_analytics.dashboard.filters.AddAnalyticsTab"
 #: Our Mako templates (``instructor_dashboard/openedx_analytics.html``), for the LMS's Mako lookup.
 MAKO_TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
@@ -116,6 +116,15 @@ DEFAULTS: dict[str, Any] = {
     #   the same), rejected-event samples older than the window are deleted, and backfills skip
     #   events older than the window. None keeps facts as they are. See docs/privacy.md.
     "OPENEDX_ANALYTICS_LEARNER_DATA_RETENTION_DAYS": None,
+    # .. setting_name: OPENEDX_ANALYTICS_LMS_STAND_IN_APP
+    # .. setting_default: None
+    # .. setting_description: Outside the LMS only (test and demo hosts): the label of an installed
+    #   Django app whose models stand in for the LMS tables the plugin reads (course overviews,
+    #   enrollments and their history, course access roles, grades, certificates, problem states,
+    #   waffle flag overrides, course blocks) with the LMS's model names and fields, and whose
+    #   ``signals`` module holds stand-ins of the LMS's retirement signals. Inside the LMS it is
+    #   ignored: the LMS's own models are read. None: outside the LMS there is no LMS data.
+    "OPENEDX_ANALYTICS_LMS_STAND_IN_APP": None,
     # .. setting_name: OPENEDX_ANALYTICS_MAX_VIDEO_SECONDS
     # .. setting_default: 86400
     # .. setting_description: Longest video, in seconds, the pipeline believes in. A player event

@@ -11,7 +11,7 @@ from typing import Any
 
 import attr
 
-from openedx_analytics.dispatch import enqueue
+from openedx_analytics.live.dispatch import enqueue
 from openedx_analytics.pipeline.envelope import DATA_FIELDS
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from edx_toggles.toggles.testutils import override_waffle_switch
 
-from openedx_analytics import api, dispatch, publisher
-from openedx_analytics.toggles import PAUSE_ENQUEUEING
+from openedx_analytics import api
+from openedx_analytics.live import dispatch, publisher
+from openedx_analytics.lms.toggles import PAUSE_ENQUEUEING
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 

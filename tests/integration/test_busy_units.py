@@ -6,10 +6,11 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
-from openedx_analytics import api, conf, tasks
-from openedx_analytics.drain import drain
+from openedx_analytics import api, conf
 from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.pipeline.ingest import ingest
+from openedx_analytics.worker import tasks
+from openedx_analytics.worker.drain import drain
 from tests import doors
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])

@@ -9,7 +9,7 @@ import pytest
 from django.apps import apps
 
 from openedx_analytics import conf
-from openedx_analytics.tasks import process_event_batch
+from openedx_analytics.worker.tasks import process_event_batch
 from tests.integration.streams import api_snapshot, batches, course_stream
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])

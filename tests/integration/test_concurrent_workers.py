@@ -6,7 +6,7 @@ from django.apps import apps
 from django.db import connections
 
 from openedx_analytics import conf
-from openedx_analytics.tasks import process_event_batch
+from openedx_analytics.worker.tasks import process_event_batch
 from tests.integration.streams import api_snapshot, batches, course_stream
 
 pytestmark = [

@@ -19,7 +19,7 @@ from lms_host.celery import app as celery_app
 from openedx_analytics import api, conf
 from openedx_analytics.models import DirtyScope, EnrollmentDay, EnrollmentFact
 from openedx_analytics.models.operations import ScopeFailure
-from openedx_analytics.tasks import process_event_batch
+from openedx_analytics.worker.tasks import process_event_batch
 from tests.test_backfill import GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])

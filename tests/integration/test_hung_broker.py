@@ -22,7 +22,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from lms_host.celery import app as celery_app
-from openedx_analytics import api, dispatch, publisher
+from openedx_analytics import api
+from openedx_analytics.live import dispatch, publisher
 from tests.conftest import BROKER, EAGER, _drop_broker_connections
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])

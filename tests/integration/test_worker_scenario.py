@@ -14,8 +14,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from openedx_analytics import conf, tasks
+from openedx_analytics import conf
 from openedx_analytics.models import EnrollmentDay
+from openedx_analytics.worker import tasks
 from tests import doors
 from tests.test_live_pipeline import FakeRequest, assert_scenario_numbers
 

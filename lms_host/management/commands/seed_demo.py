@@ -20,7 +20,7 @@ every configured backend, ours included, as ``tracker.emit`` does, but with the 
 batches its events into Celery messages (eager in the demo: processed at once).
 
 The stub LMS tables (enrollments and their history, roles, grades, certificates, problem
-states) are filled to match, so ``compat``'s history iterators and a backfill have data too.
+states) are filled to match, so the plugin's LMS history iterators and a backfill have data too.
 """
 from __future__ import annotations
 
@@ -360,7 +360,7 @@ class Command(BaseCommand):
         # flag on for everyone (a real site starts with chosen users, orgs or courses).
         from waffle.models import Flag
 
-        from openedx_analytics.rollout import FLAG_NAME
+        from openedx_analytics.lms.rollout import FLAG_NAME
 
         Flag.objects.update_or_create(name=FLAG_NAME, defaults={"everyone": True})
 

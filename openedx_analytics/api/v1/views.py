@@ -22,11 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from openedx_analytics import api, rollout
+from openedx_analytics import api
 from openedx_analytics.api.v1 import params, permissions, rows, serializers
 from openedx_analytics.api.v1.pagination import CoursePagination
 from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins
 from openedx_analytics.api.v1.throttling import AnalyticsUserThrottle
+from openedx_analytics.lms import rollout
 
 LAST_UPDATED_HEADER = "Last-Updated"
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")

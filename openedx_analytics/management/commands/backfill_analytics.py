@@ -17,12 +17,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from openedx_analytics import compat
 from openedx_analytics.backfill.heap import startup_objects_frozen
 from openedx_analytics.backfill.orchestrate import BackfillError, execute
 from openedx_analytics.backfill.readers import InputError, expand_inputs
 from openedx_analytics.backfill.runner import Options
 from openedx_analytics.backfill.scope import BackfillScope
+from openedx_analytics.lms import host
 
 
 class Command(BaseCommand):
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 )
         except BackfillError as exc:
             raise CommandError(str(exc)) from exc
-        except compat.NotAvailable as exc:
+        except host.NotAvailable as exc:
             raise CommandError(f"--from-lms: {exc}") from exc
         if already:
             self.stdout.write(

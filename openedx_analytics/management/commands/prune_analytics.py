@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from openedx_analytics import retention
+from openedx_analytics.privacy import retention
 
 
 class Command(BaseCommand):

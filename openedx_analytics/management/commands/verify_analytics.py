@@ -59,10 +59,10 @@ class Command(BaseCommand):
             raise CommandError(f"{total} difference(s) found", returncode=1)
 
     def _lms(self, course: str) -> list:
-        from openedx_analytics import compat
+        from openedx_analytics.lms import host
 
         try:
             return verify_against_lms(course)
-        except compat.NotAvailable:
+        except host.NotAvailable:
             self.stdout.write(f"{course}: LMS tables not available here; enrollment not compared with the LMS")
             return []

@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from openedx_filters.filters import PipelineStep
 from web_fragments.fragment import Fragment
 
-from openedx_analytics.dashboard import access, content
+from openedx_analytics import access
+from openedx_analytics.dashboard import content
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from openedx_analytics.dispatch import enqueue
+from openedx_analytics.live.dispatch import enqueue
 from openedx_analytics.pipeline.envelope import redact
 from openedx_analytics.pipeline.normalizer import is_tracked
 

@@ -32,8 +32,9 @@ from django.db import close_old_connections, transaction
 from django.dispatch import receiver
 from edx_django_utils.cache import RequestCache
 
-from openedx_analytics import broker, conf, publisher
-from openedx_analytics.losses import backfill_hint
+from openedx_analytics import conf
+from openedx_analytics.live import broker, publisher
+from openedx_analytics.worker.losses import backfill_hint
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def _hand_over() -> None:
 
 
 def _in_background() -> bool:
-    from openedx_analytics.tasks import process_event_batch
+    from openedx_analytics.worker.tasks import process_event_batch
 
     eager = process_event_batch.app.conf.task_always_eager
     return bool(conf.get("OPENEDX_ANALYTICS_PUBLISH_IN_BACKGROUND")) and not eager
@@ -101,7 +102,7 @@ def send_batch(events: list[dict[str, Any]]) -> None:
     A broker failure is logged at ERROR with the ``backfill_analytics`` arguments that recover the batch.
     """
     try:
-        from openedx_analytics.toggles import PAUSE_ENQUEUEING
+        from openedx_analytics.lms.toggles import PAUSE_ENQUEUEING
 
         if PAUSE_ENQUEUEING.is_enabled():
             log.info("openedx_analytics: enqueueing paused; dropped %s events. %s", len(events), backfill_hint(events))

@@ -30,7 +30,7 @@ _local = _Connections()
 
 def publish(events: list[dict[str, Any]]) -> None:
     """Send ``events`` as one ``process_event_batch`` message (raises when the broker does not take it)."""
-    from openedx_analytics.tasks import process_event_batch
+    from openedx_analytics.worker.tasks import process_event_batch
 
     retries = int(conf.get("OPENEDX_ANALYTICS_PUBLISH_RETRIES"))
     options: dict[str, Any] = {

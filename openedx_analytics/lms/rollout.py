@@ -8,7 +8,7 @@ can never disagree about who sees what.
 Precedence, for a course:
 
 1. inside the LMS, its course waffle flag overrides of ``ENABLED`` (course, then org),
-   read for all the courses at once through ``compat.course_flag_overrides``;
+   read for all the courses at once through ``flags.course_flag_overrides``;
 2. our own ``CourseAnalyticsOverride`` rows: a course row, then its organization's row;
 3. the waffle flag itself, for the current request's user (users, groups, everyone).
 """
@@ -18,7 +18,8 @@ from collections.abc import Iterable
 
 from edx_toggles.toggles import WaffleFlag
 
-from openedx_analytics import compat
+from openedx_analytics.lms.flags import course_flag_overrides
+from openedx_analytics.lms.roles import course_org
 from openedx_analytics.models import CourseAnalyticsOverride
 
 FLAG_NAME = "openedx_analytics.enabled"
@@ -44,7 +45,7 @@ ENABLED = WaffleFlag(FLAG_NAME, __name__)
 def overrides(course_ids: Iterable[str]) -> dict[str, bool | None]:
     """Per course: True/False when an override decides, None when the waffle flag decides.
 
-    Reads the LMS overrides of all the courses in bulk through compat and all our override
+    Reads the LMS overrides of all the courses in bulk (``lms.flags``) and all our override
     rows in one query (configuration models live in the default database), so a list of
     thousands of courses costs a handful of queries, as one course does.
     """
@@ -60,7 +61,7 @@ def overrides(course_ids: Iterable[str]) -> dict[str, bool | None]:
             by_course[row.course_id] = value
         elif row.org:
             by_org[row.org.lower()] = value
-    lms = compat.course_flag_overrides(FLAG_NAME, courses)
+    lms = course_flag_overrides(FLAG_NAME, courses)
     result: dict[str, bool | None] = {}
     for course in courses:
         if lms.get(course) is not None:
@@ -68,7 +69,7 @@ def overrides(course_ids: Iterable[str]) -> dict[str, bool | None]:
         elif course in by_course:
             result[course] = by_course[course]
         else:
-            result[course] = by_org.get(compat.course_org(course).lower())
+            result[course] = by_org.get(course_org(course).lower())
     return result
 
 

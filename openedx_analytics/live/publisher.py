@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openedx_analytics import conf
-from openedx_analytics.losses import LossTally
+from openedx_analytics.worker.losses import LossTally
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connections, models
 from django.db.models.constants import OnConflict
 
-from openedx_analytics.pipeline.sql_literals import LiteralBuilder, statements
+from openedx_analytics.db.sql_literals import LiteralBuilder, statements
 
 BATCH = 1000
 _UTC = dt.timezone.utc

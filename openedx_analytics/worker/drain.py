@@ -35,7 +35,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from openedx_analytics import conf
-from openedx_analytics.failures import database_unavailable
+from openedx_analytics.db.errors import database_unavailable
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.models.operations import ScopeFailure

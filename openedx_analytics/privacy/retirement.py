@@ -1,10 +1,11 @@
 """Learner retirement: when the LMS retires a learner, delete everything analytics holds about them.
 
 The LMS's retirement API sends ``USER_RETIRE_LMS_MISC`` and ``USER_RETIRE_LMS_CRITICAL``
-(reached through ``compat.retirement_signals``) with ``user=``. On either, in one
-transaction on the analytics database, we delete the learner's facts from every fact
-table (enrollments, grades, passing, certificates, problem submissions, player events,
-activity days, video viewers) and the engines' per-learner rows, the rejected-event samples that name them, and we mark
+(reached through ``lms.retirement_signals``) with ``user=``; ``live.retirement`` receives
+them and calls ``retire_learner``. In one transaction on the analytics database, it
+deletes the learner's facts from every fact table (enrollments, grades, passing,
+certificates, problem submissions, player events, activity days, video viewers), the
+engines' per-learner rows and the rejected-event samples that name them, and marks
 every scope those facts fed dirty; after the commit the courses are recomputed, so the
 aggregates stop counting the learner. Both signals may arrive: the second finds nothing.
 
@@ -20,7 +21,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 
@@ -43,8 +43,6 @@ from openedx_analytics.models import (
 from openedx_analytics.pipeline.facts import ALL_KEYS, Scope, mark_dirty
 
 log = logging.getLogger(__name__)
-
-DISPATCH_UID = "openedx_analytics.retire_learner"
 
 #: Fact tables holding one learner's rows, and the scopes (built from a row's values) each feeds.
 _COURSE_LEVEL = {
@@ -85,7 +83,11 @@ def _samples_naming(user_id: int, usernames: Iterable[str], using: str) -> list[
 
 
 def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
-    """Delete the learner's facts and samples and mark what they fed dirty; then recompute those courses."""
+    """Delete the learner's facts and samples and mark what they fed dirty, in one transaction.
+
+    Returns what was deleted and the courses whose aggregates must be recomputed (the caller,
+    ``live.retirement``, sends that recompute once the deletion is committed).
+    """
     user_id = int(user_id)
     using = conf.analytics_db()
     retired = Retired()
@@ -125,29 +127,6 @@ def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
         if scopes:
             mark_dirty(scopes, using=using)
         retired.courses = {course for _kind, course, _key in scopes}
-        transaction.on_commit(lambda: _recompute(sorted(retired.courses)), using=using)
     log.info("openedx_analytics: retired learner %s: deleted %s; recomputing %s courses",
              user_id, dict(retired.deleted), len(retired.courses))
     return retired
-
-
-def _recompute(courses: list[str]) -> None:
-    """Send the courses' recompute to the workers; on failure the committed markers wait for the next drain."""
-    if not courses:
-        return
-    from openedx_analytics.tasks import recompute_dirty_scopes
-
-    try:
-        recompute_dirty_scopes.apply_async(args=(courses,), kwargs={"wait": True}, queue=conf.celery_queue())
-    except Exception:  # noqa: BLE001 - the markers are committed; never fail a retirement on the broker
-        log.exception("openedx_analytics: could not schedule the recompute of %s courses after a retirement "
-                      "(their dirty markers wait for the next recompute)", len(courses))
-
-
-def receive_retirement(sender: Any = None, user: Any = None, **kwargs: Any) -> None:
-    """Receiver of the LMS's retirement signals (``user=`` the learner being retired)."""
-    if user is None or getattr(user, "id", None) is None:
-        log.warning("openedx_analytics: a retirement signal without a user was ignored")
-        return
-    usernames = [getattr(user, "username", "") or "", kwargs.get("retired_username") or ""]
-    retire_learner(user.id, usernames)

@@ -13,8 +13,9 @@ back to the learner, nor the same learner across courses. Rejected-event samples
 events) older than the window are deleted.
 
 The pruning runs by itself at most once per ``PRUNE_INTERVAL`` (the first event batch a
-worker handles after the interval sends the ``prune_learner_data`` task) and on demand
-with ``manage.py lms prune_analytics``.
+worker handles after the interval sends the ``prune_learner_data`` task: see
+``worker.tasks.prune_when_due``) and on demand with ``manage.py lms prune_analytics``.
+Nothing here sends a task: this module only reads and rewrites stored rows.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models.functions import SHA1, Concat
 from django.utils import timezone
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 SETTING = "OPENEDX_ANALYTICS_LEARNER_DATA_RETENTION_DAYS"
 #: How often the automatic pruning runs (through the Django cache, at most once per interval).
 PRUNE_INTERVAL = dt.timedelta(days=1)
-_DUE_KEY = "openedx_analytics.retention.pruned"
 #: Learners de-identified per transaction.
 CHUNK = 500
 
@@ -153,17 +152,3 @@ def prune(now: dt.datetime | None = None, *, using: str | None = None) -> PruneR
     log.info("openedx_analytics: retention (%s days): de-identified %s learner-course pairs (%s), deleted %s "
              "rejected-event samples", retention_days(), report.learners, report.rows, report.samples_deleted)
     return report
-
-
-def schedule_if_due() -> None:
-    """Send the pruning task if retention is on and it has not run within ``PRUNE_INTERVAL`` (never raises)."""
-    try:
-        if retention_days() is None:
-            return
-        if not cache.add(_DUE_KEY, True, timeout=int(PRUNE_INTERVAL.total_seconds())):
-            return
-        from openedx_analytics.tasks import prune_learner_data
-
-        prune_learner_data.apply_async(queue=conf.celery_queue())
-    except Exception:  # noqa: BLE001 - pruning is housekeeping; it must never fail the batch that triggered it
-        log.exception("openedx_analytics: could not schedule the retention pruning")
