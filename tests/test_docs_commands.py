@@ -32,3 +32,21 @@ def test_install_doc_lists_both_migrations_and_every_check_id():
     for check_id in (checks.WRONG_DATABASE, checks.MIGRATES_ELSEWHERE, checks.TABLES_MISSING,
                      checks.MIGRATIONS_MISSING, checks.DATABASE_UNREACHABLE):
         assert check_id in text
+
+
+def test_the_readme_settings_table_names_every_setting_with_its_default():
+    """Each setting of ``settings.common.DEFAULTS`` has its row (alone, or as a ``_SUFFIX`` beside its sibling)."""
+    from os.path import commonprefix
+
+    from openedx_analytics.settings.common import DEFAULTS
+
+    table = (ROOT / "README.md").read_text().split("### Settings", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `OPENEDX_ANALYTICS_")]
+    named = set()
+    for row in rows:
+        first, *suffixes = re.findall(r"`(OPENEDX_ANALYTICS_\w+|_\w+)`", row.split("|")[1])
+        named.add(first)
+        for suffix in suffixes:  # "`X_API_PAGE_SIZE` / `_MAX_PAGE_SIZE`": the sibling sharing most of X
+            named.add(max((key for key in DEFAULTS if key.endswith(suffix)),
+                          key=lambda key: len(commonprefix([key, first]))))
+    assert sorted(set(DEFAULTS) - named) == []
