@@ -160,7 +160,8 @@ def run(database: str, learners: int, workdir: Path) -> list[str]:
 
     from openedx_analytics import conf
     from openedx_analytics.models import DirtyScope
-    from openedx_analytics.pipeline.facts import ALL_KEYS, write_facts
+    from openedx_analytics.pipeline.facts import write_facts
+    from openedx_analytics.pipeline.markers import ALL_KEYS
     from openedx_analytics.worker.drain import ENGINES, drain
 
     using = conf.analytics_db()

@@ -20,7 +20,8 @@ from openedx_analytics.db.bulk import insert_ignore
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.metrics.store import IdsMerged
 from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, VideoSegment
-from openedx_analytics.pipeline.facts import ACTIVITY_COLUMNS, ALL_KEYS, mark_dirty, write_facts
+from openedx_analytics.pipeline.facts import ACTIVITY_COLUMNS, write_facts
+from openedx_analytics.pipeline.markers import ALL_KEYS, mark_dirty
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,

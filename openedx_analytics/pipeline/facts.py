@@ -10,8 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 
 from openedx_analytics import conf
 from openedx_analytics.db.bulk import insert_ignore
@@ -25,6 +23,15 @@ from openedx_analytics.models import (
     ProblemSubmissionFact,
     VideoEventFact,
 )
+from openedx_analytics.pipeline.markers import (
+    Scope,
+    day_key,
+    learner_day_key,
+    learner_key,
+    mark_dirty,
+    user_key,
+    whole_course,
+)
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,
@@ -36,34 +43,20 @@ from openedx_analytics.pipeline.records import (
     VideoEvent,
 )
 
-Scope = tuple[str, str, str]  # (kind, course_id, key)
-WRITE_BATCH = 1000
-
-
-#: The key of a marker that asks for every key of its kind and course (bulk writers use it).
-ALL_KEYS = "*"
-
-
-def expand_keys(keys: set[str], facts: QuerySet, field: str) -> set[str]:
-    """``keys``, or, when they hold ``ALL_KEYS``, every distinct ``field`` value of ``facts``."""
-    if ALL_KEYS not in keys:
-        return keys
-    return set(facts.values_list(field, flat=True).distinct().order_by())
-
 
 def scopes_of(record: Record) -> list[Scope]:
     """The aggregate scopes a record can change, keyed as ``DirtyScope`` describes."""
     course = record.course_id
     if isinstance(record, EnrollmentChange):
-        return [(DirtyScope.ENROLLMENT, course, record.time.date().isoformat()),
-                (DirtyScope.GRADES, course, str(record.user_id))]
+        return [(DirtyScope.ENROLLMENT, course, day_key(record.time.date())),
+                (DirtyScope.GRADES, course, user_key(record.user_id))]
     if isinstance(record, Activity):
-        return [(DirtyScope.ACTIVITY, course, _learner_key(record.user_id, record.day.isoformat()))]
+        return [(DirtyScope.ACTIVITY, course, learner_day_key(record.user_id, record.day))]
     if isinstance(record, VideoEvent):
-        return [(DirtyScope.VIDEO_USER, course, _learner_key(record.user_id, record.video_id))]
+        return [(DirtyScope.VIDEO_USER, course, learner_key(record.user_id, record.video_id))]
     if isinstance(record, ProblemSubmission):
-        return [(DirtyScope.PROBLEM, course, _learner_key(record.user_id, record.problem_id))]
-    return [(DirtyScope.GRADES, course, str(record.user_id))]
+        return [(DirtyScope.PROBLEM, course, learner_key(record.user_id, record.problem_id))]
+    return [(DirtyScope.GRADES, course, user_key(record.user_id))]
 
 
 #: record type -> the kinds of the scopes ``scopes_of`` gives its records (whole-course markers need no more)
@@ -76,32 +69,6 @@ SCOPE_KINDS: dict[type, tuple[str, ...]] = {
     PassingChange: (DirtyScope.GRADES,),
     CertificateChange: (DirtyScope.GRADES,),
 }
-
-MARKER_KEY_LENGTH = DirtyScope._meta.get_field("key").max_length
-
-
-def _learner_key(user_id: int, block_id: str) -> str:
-    """``"<user_id> <block_id>"`` (or ``"<user_id> <ISO date>"``); a block id too long for that asks for the
-    whole block instead."""
-    key = f"{user_id} {block_id}"
-    return key if len(key) <= MARKER_KEY_LENGTH else block_id
-
-
-def split_learner_keys(keys: Iterable[str]) -> tuple[set[str], dict[str, set[int]]]:
-    """Read markers written by ``_learner_key``: (blocks to rebuild whole, block id -> learners to update).
-
-    A block that is also asked for whole is left out of the per-learner map: its rebuild covers them.
-    """
-    whole: set[str] = set()
-    learners: dict[str, set[int]] = defaultdict(set)
-    for key in keys:
-        user_text, _, block_id = key.partition(" ")
-        if block_id and user_text.isdigit():
-            learners[block_id].add(int(user_text))
-        else:
-            whole.add(key)
-    return whole, {block: users for block, users in learners.items() if block not in whole}
-
 
 #: model -> columns its ``_fact_values`` tuples fill, in order
 FACT_COLUMNS: dict[type, tuple[str, ...]] = {
@@ -169,7 +136,7 @@ def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> se
         model, row = _fact_values(record)
         rows[model][row[-1]] = row  # de-duplicate within the batch too
     if whole_courses:
-        scopes = {(kind, course, ALL_KEYS) for record_type, course in whole for kind in SCOPE_KINDS[record_type]}
+        scopes = {whole_course(kind, course) for record_type, course in whole for kind in SCOPE_KINDS[record_type]}
     if not scopes:
         return scopes
     using = conf.analytics_db()
@@ -181,13 +148,3 @@ def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> se
             insert_ignore(ActivityFact, ACTIVITY_COLUMNS, sorted(activity), using)
         mark_dirty(scopes, using=using)
     return scopes
-
-
-def mark_dirty(scopes: Iterable[Scope], *, using: str | None = None) -> None:
-    """Append dirty markers for ``scopes`` (callers on the analytics alias pass ``using``)."""
-    now = timezone.now()
-    insert_ignore(
-        DirtyScope, ("kind", "course_id", "key", "created"),
-        [(kind, course, key, now) for kind, course, key in sorted(scopes)],
-        using or conf.analytics_db(), ignore_conflicts=False,
-    )

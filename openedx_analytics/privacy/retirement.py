@@ -40,7 +40,7 @@ from openedx_analytics.models import (
     VideoEventFact,
     VideoViewer,
 )
-from openedx_analytics.pipeline.facts import ALL_KEYS, Scope, mark_dirty
+from openedx_analytics.pipeline.markers import ALL_KEYS, Scope, mark_dirty
 
 log = logging.getLogger(__name__)
 
