@@ -20,7 +20,8 @@ from openedx_analytics.db.bulk import insert_ignore
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.metrics.store import IdsMerged
 from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, VideoSegment
-from openedx_analytics.pipeline.facts import ACTIVITY_COLUMNS, write_facts
+from openedx_analytics.pipeline.facts import write_facts
+from openedx_analytics.pipeline.kinds import KINDS
 from openedx_analytics.pipeline.markers import ALL_KEYS, mark_dirty
 from openedx_analytics.pipeline.records import (
     Activity,
@@ -251,7 +252,7 @@ def test_day_markers_stored_before_the_upgrade_recount_their_week():
     drain(courses=[course])
     using = conf.analytics_db()
     thursday = monday + dt.timedelta(days=3)
-    insert_ignore(ActivityFact, ACTIVITY_COLUMNS, [(course, thursday, "any", 3), (course, thursday, "forum", 3),
+    insert_ignore(ActivityFact, KINDS[Activity].columns, [(course, thursday, "any", 3), (course, thursday, "forum", 3),
                                                    (course, thursday, "any", 1)], using)
     mark_dirty([(DirtyScope.ACTIVITY, course, thursday.isoformat())])
     write_facts([Activity(course, 4, monday + dt.timedelta(days=1), ("any",)),
