@@ -5,8 +5,11 @@ import datetime as dt
 
 from openedx_analytics.models import DirtyScope
 from openedx_analytics.pipeline import markers
+from openedx_analytics.pipeline.kinds import KINDS
+from openedx_analytics.pipeline.records import ProblemSubmission, VideoEvent
 
 COURSE = "course-v1:Markers+M1+2026"
+NOW = dt.datetime(2026, 3, 4, 10, 30, tzinfo=dt.timezone.utc)
 
 
 def test_learner_keys_read_back_what_was_written():
@@ -34,3 +37,11 @@ def test_day_and_user_keys_and_the_key_asking_for_everything():
     assert markers.user_ids_of({markers.user_key(7), markers.ALL_KEYS}) is None
     assert markers.user_ids_of({"²"}) is None  # a digit to str.isdigit, not a user id
     assert markers.whole_course(DirtyScope.GRADES, COURSE) == (DirtyScope.GRADES, COURSE, markers.ALL_KEYS)
+
+
+def test_a_video_and_a_problem_too_long_to_name_a_learner_both_mark_their_whole_block():
+    block_id = "b" * 253
+    for record in (VideoEvent(COURSE, block_id, 123456, NOW, "play", 0.0),
+                   ProblemSubmission(COURSE, block_id, 123456, NOW, 1, True)):
+        kind = KINDS[type(record)]
+        assert kind.scopes(record) == [(kind.scope_kinds[0], COURSE, block_id)]

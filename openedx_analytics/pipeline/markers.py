@@ -38,7 +38,11 @@ _USER_ID = re.compile(r"[0-9]+")
 
 
 def learner_key(user_id: int, block_id: str) -> str:
-    """``"<user_id> <block_id>"``: one learner of a block; a block id too long for that asks for the whole block."""
+    """``"<user_id> <block_id>"``: one learner of a block; a block id too long for that asks for the whole block.
+
+    Every block id that fits its own column is accepted this way: one whose learner key
+    would pass ``KEY_LENGTH`` gets a bare key, and its engine recomputes every learner of it.
+    """
     key = f"{user_id} {block_id}"
     return key if len(key) <= KEY_LENGTH else block_id
 

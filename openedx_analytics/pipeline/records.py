@@ -226,7 +226,9 @@ def check_bounds(record: Record) -> None:
     """Reject ``record`` when a value does not fit its column: a string longer than the
     column's ``max_length`` (``too_long``) or an integer outside its column type
     (``out_of_range``). Nothing is ever truncated: a cut course or part id would count
-    under another name, and a failing insert would take its whole batch down with it.
+    under another name, and a failing insert would take its whole batch down with it. A
+    block id that fits its column fits a dirty marker too: one too long to name a learner
+    as well marks its whole block (``markers.learner_key``).
     """
     for attribute, max_length, integer_range in _limits(type(record)):
         value = getattr(record, attribute)
@@ -237,9 +239,7 @@ def check_bounds(record: Record) -> None:
             if integer_range is None or integer_range[0] <= value <= integer_range[1]:
                 continue
         _check(attribute, value, max_length, integer_range)
-    if isinstance(record, VideoEvent):  # its dirty marker's key names the learner and the video
-        _check("video scope key", f"{record.user_id} {record.video_id}", *_column_limit("DirtyScope", "key"))
-    elif isinstance(record, ProblemSubmission):
+    if isinstance(record, ProblemSubmission):
         for answer in record.answers:
             for attribute, column in _PART_COLUMNS:
                 _check(f"answer {attribute}", getattr(answer, attribute), *_column_limit("ProblemAnswer", column))
