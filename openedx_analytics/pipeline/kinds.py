@@ -75,7 +75,7 @@ class RecordKind:
         return [(kind, record.course_id, key(record)) for kind, key in self.feeds]
 
     def whole_course_scopes(self, course_id: str) -> list[Scope]:
-        """The markers rebuilding every aggregate its rows of ``course_id`` fed (bulk writers, retirement)."""
+        """The markers rebuilding every aggregate its rows of ``course_id`` fed (what bulk writers mark)."""
         return [markers.whole_course(kind, course_id) for kind in self.scope_kinds]
 
 
@@ -91,7 +91,7 @@ def _grades_key(record: Record) -> str:
 _GRADES = ((DirtyScope.GRADES, _grades_key),)
 
 #: record type -> its kind. The order is the order fact tables are written in (one order for
-#: every writer: fewer lock waits between concurrent batches) and retention's report order.
+#: every writer: fewer lock waits between concurrent batches).
 KINDS: dict[type, RecordKind] = {kind.record: kind for kind in (
     _kind(EnrollmentChange, "enrollment", ("course_id", "user_id", "time", "is_active", "mode", FINGERPRINT),
           lambda r: ((r.course_id, r.user_id, r.time, r.is_active, r.mode, r.fingerprint()),),
