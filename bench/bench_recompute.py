@@ -41,16 +41,8 @@ def seed(learners: int, now: dt.datetime) -> None:
     """Write one course's facts for ``learners`` learners straight into the fact tables."""
     from openedx_analytics import conf
     from openedx_analytics.db.bulk import insert_ignore
-    from openedx_analytics.models import (
-        ActivityFact,
-        CertificateFact,
-        EnrollmentFact,
-        GradeFact,
-        PassingFact,
-        ProblemSubmissionFact,
-        VideoEventFact,
-    )
-    from openedx_analytics.pipeline.facts import FACT_COLUMNS
+    from openedx_analytics.models import ActivityFact
+    from openedx_analytics.pipeline.kinds import KINDS
     from openedx_analytics.pipeline.records import (
         CertificateChange,
         EnrollmentChange,
@@ -88,16 +80,12 @@ def seed(learners: int, now: dt.datetime) -> None:
                                               (PartAnswer("p1_2_1", rng.choice("ABCD"), None),)))
             for _day in range(3):
                 activity.add((COURSE, (now - dt.timedelta(days=rng.randrange(30))).date(), "any", user))
-        for records, model in ((enrollments, EnrollmentFact), (grades, GradeFact), (passing, PassingFact),
-                               (certificates, CertificateFact), (video, VideoEventFact),
-                               (problems, ProblemSubmissionFact)):
-            rows = []
-            for record in records:
-                values = [getattr(record, column) for column in FACT_COLUMNS[model][:-1]]
-                if model is ProblemSubmissionFact:
-                    values[-1] = record.answers_json()
-                rows.append((*values, record.fingerprint()))
-            insert_ignore(model, FACT_COLUMNS[model], rows, using)
+        for records, record_type in ((enrollments, EnrollmentChange), (grades, GradeChange),
+                                     (passing, PassingChange), (certificates, CertificateChange),
+                                     (video, VideoEvent), (problems, ProblemSubmission)):
+            kind = KINDS[record_type]
+            rows = [row for record in records for row in kind.rows(record)]
+            insert_ignore(kind.model, kind.columns, rows, using)
         insert_ignore(ActivityFact, ("course_id", "day", "kind", "user_id"), sorted(activity, key=str), using)
 
 
@@ -160,7 +148,8 @@ def run(database: str, learners: int, workdir: Path) -> list[str]:
 
     from openedx_analytics import conf
     from openedx_analytics.models import DirtyScope
-    from openedx_analytics.pipeline.facts import ALL_KEYS, write_facts
+    from openedx_analytics.pipeline.facts import write_facts
+    from openedx_analytics.pipeline.markers import ALL_KEYS
     from openedx_analytics.worker.drain import ENGINES, drain
 
     using = conf.analytics_db()

@@ -19,8 +19,10 @@ from openedx_analytics.backfill.verify import verify_course
 from openedx_analytics.db.bulk import insert_ignore
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.metrics.store import IdsMerged
-from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, VideoSegment
-from openedx_analytics.pipeline.facts import ACTIVITY_COLUMNS, ALL_KEYS, mark_dirty, write_facts
+from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, RejectionCount, VideoSegment
+from openedx_analytics.pipeline.facts import write_facts
+from openedx_analytics.pipeline.kinds import KINDS
+from openedx_analytics.pipeline.markers import ALL_KEYS, mark_dirty
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,
@@ -119,6 +121,34 @@ def test_ids_too_long_to_carry_a_user_id_recompute_the_whole_block():
     drain(courses=[course])
     assert api.get_problems(course)[0]["users_attempted"] == 1
     assert api.get_videos(course)[0]["users_at_start"] == 1
+    assert verify_course(course) == []
+
+
+def test_a_video_id_and_a_problem_id_of_253_characters_are_both_accepted_and_recomputed():
+    """Ids that fit their columns but not a learner marker: a video as a problem, through the real doors.
+
+    Learner 123456's marker key would pass 255 characters, so it falls back to the whole block;
+    learner 7's just fits (255), so the same block gets both shapes of key.
+    """
+    course = "course-v1:Long+L2+2026"
+    video_id = "block-v1:Long+L2+2026+type@video+block@" + "v" * 214
+    problem_id = "block-v1:Long+L2+2026+type@problem+block@" + "p" * 212
+    assert len(video_id) == len(problem_id) == 253
+    for user_id in (123456, 7):
+        data = {"id": video_id, "duration": 60}
+        doors.emit("play_video", {**data, "currentTime": 0}, user_id, course, event_source="browser")
+        doors.emit("pause_video", {**data, "currentTime": 30}, user_id, course, event_source="browser")
+        doors.emit("problem_check", {
+            "problem_id": problem_id, "attempts": 1, "grade": 1, "max_grade": 1, "success": "correct",
+            "answers": {"p1_2_1": "A"}, "submission": {"p1_2_1": {"answer": "A", "correct": True, "variant": ""}},
+        }, user_id, course, event_source="server", module={"usage_key": problem_id})
+
+    assert not RejectionCount.objects.using("analytics").exists()
+    assert not DirtyScope.objects.using("analytics").filter(course_id=course).exists()
+    ((video_row,),) = [api.get_videos(course)]
+    assert (video_row["video_id"], video_row["users_at_start"], video_row["views"]) == (video_id, 2, 2)
+    ((problem_row,),) = [api.get_problems(course)]
+    assert (problem_row["problem_id"], problem_row["users_attempted"]) == (problem_id, 2)
     assert verify_course(course) == []
 
 
@@ -250,7 +280,7 @@ def test_day_markers_stored_before_the_upgrade_recount_their_week():
     drain(courses=[course])
     using = conf.analytics_db()
     thursday = monday + dt.timedelta(days=3)
-    insert_ignore(ActivityFact, ACTIVITY_COLUMNS, [(course, thursday, "any", 3), (course, thursday, "forum", 3),
+    insert_ignore(ActivityFact, KINDS[Activity].columns, [(course, thursday, "any", 3), (course, thursday, "forum", 3),
                                                    (course, thursday, "any", 1)], using)
     mark_dirty([(DirtyScope.ACTIVITY, course, thursday.isoformat())])
     write_facts([Activity(course, 4, monday + dt.timedelta(days=1), ("any",)),

@@ -20,8 +20,8 @@ from openedx_analytics import api, conf
 from openedx_analytics.db.errors import database_unavailable
 from openedx_analytics.models import DirtyScope, EnrollmentFact
 from openedx_analytics.models.operations import ScopeFailure
-from openedx_analytics.pipeline.facts import mark_dirty
 from openedx_analytics.pipeline.ingest import ingest
+from openedx_analytics.pipeline.markers import mark_dirty
 from openedx_analytics.worker import drain, tasks
 from tests.test_backfill import ALPHA, BETA, GAMMA, SampleLog
 

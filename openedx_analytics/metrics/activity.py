@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from openedx_analytics.db.bulk import insert_ignore, upsert
 from openedx_analytics.metrics.store import chunks
 from openedx_analytics.models import ActivityDay, ActivityFact, ActivityLearnerWeek, ActivityWeek
-from openedx_analytics.pipeline.facts import ALL_KEYS, split_learner_keys
+from openedx_analytics.pipeline.markers import ALL_KEYS, split_learner_days
 
 #: fact kind -> aggregate column
 COLUMNS = {
@@ -162,11 +162,11 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     if ALL_KEYS in keys:
         _rebuild(course_id, now, using)
         return
-    whole, learners_by_day = split_learner_keys(keys)
-    whole_weeks = {week_start(dt.date.fromisoformat(day)) for day in whole}
+    whole_days, learners_by_day = split_learner_days(keys)
+    whole_weeks = {week_start(day) for day in whole_days}
     learners: dict[dt.date, set[int]] = defaultdict(set)
     for day, users in learners_by_day.items():
-        monday = week_start(dt.date.fromisoformat(day))
+        monday = week_start(day)
         if monday not in whole_weeks:
             learners[monday].update(users)
     for monday in sorted(whole_weeks):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from openedx_analytics.metrics.store import chunks, sync_rows
 from openedx_analytics.models import EnrollmentDay, EnrollmentFact
-from openedx_analytics.pipeline.facts import ALL_KEYS
+from openedx_analytics.pipeline.markers import first_day
 
 FactRow = tuple[int, dt.datetime, bool | None, str, str]  # user, time, is_active, mode, fingerprint
 
@@ -176,23 +176,12 @@ def write(course_id: str, series: list[DayFigures], now: dt.datetime, using: str
               within={"date__gte": since} if since is not None else None)
 
 
-def _first_day(keys: set[str]) -> dt.date | None:
-    """The earliest day named by ``keys`` (ISO dates); None when a key asks for everything."""
-    days = []
-    for key in keys:
-        try:
-            days.append(dt.date.fromisoformat(key))
-        except ValueError:  # ALL_KEYS, or a marker written before markers named a day
-            return None
-    return min(days) if days else None
-
-
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
     """Bring the course's daily rows up to date from the first day named by ``keys`` (ISO dates).
 
     ``ALL_KEYS`` (or a course without stored rows before that day) rebuilds every day.
     """
-    first = None if ALL_KEYS in keys else _first_day(keys)
+    first = first_day(keys)
     base_row = None
     if first is not None:
         base_row = (EnrollmentDay.objects.using(using).filter(course_id=course_id, date__lt=first)

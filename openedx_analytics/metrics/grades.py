@@ -25,7 +25,7 @@ from openedx_analytics.models import (
     GradeLearner,
     PassingFact,
 )
-from openedx_analytics.pipeline.facts import ALL_KEYS
+from openedx_analytics.pipeline.markers import user_ids_of
 
 BUCKETS = [f"{low}-{low + 9}" if low < 90 else "90-100" for low in range(0, 100, 10)]
 DOWNLOADABLE = "downloadable"
@@ -150,8 +150,9 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     ``ALL_KEYS`` (or a key that is not a user id, or a course without stored figures)
     rebuilds every learner's standing.
     """
+    named = user_ids_of(keys)
     stored_row = None
-    if ALL_KEYS not in keys and all(key.isdigit() for key in keys):
+    if named is not None:
         stored_row = CourseGrades.objects.using(using).filter(course_id=course_id).first()
     if stored_row is None:
         GradeLearner.objects.using(using).filter(course_id=course_id).delete()
@@ -169,7 +170,7 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     tally = Tally(passing=stored_row.passing_users,
                   buckets=Counter({row["bucket"]: row["count"] for row in stored_row.buckets}),
                   certificates=Counter(stored_row.certificates))
-    user_ids = sorted(int(key) for key in keys)
+    user_ids = sorted(named)
     for ids in chunks(user_ids):
         old = GradeLearner.objects.using(using).filter(course_id=course_id, user_id__in=ids)
         for passing, bucket, certificate in old.values_list("passing", "bucket", "certificate"):

@@ -27,7 +27,7 @@ from openedx_analytics.models import (
     ProblemSubmissionFact,
     ProblemSummary,
 )
-from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
+from openedx_analytics.pipeline.markers import ALL_KEYS, expand_keys, split_learner_keys
 
 SubmissionRow = tuple[int, int | None, dt.datetime, bool, list, str]  # user, attempt, time, correct, answers, fp
 AnswerKey = tuple[str, str, "bool | None", str]  # part_id, answer_value, correct, variant

@@ -28,7 +28,7 @@ from openedx_analytics.models import (
     VideoTally,
     VideoViewer,
 )
-from openedx_analytics.pipeline.facts import ALL_KEYS, expand_keys, split_learner_keys
+from openedx_analytics.pipeline.markers import ALL_KEYS, expand_keys, split_learner_keys
 
 SEGMENT_LENGTH = 5
 MIN_VIEWING_SECONDS = 0.25

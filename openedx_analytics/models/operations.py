@@ -27,13 +27,14 @@ class DirtyScope(models.Model):
       certificate changed.
 
     Any kind also takes ``"*"`` (``ALL_KEYS``: rebuild the course's aggregates of that
-    kind from all its facts). A writer that deletes a learner's facts marks the keys above
-    for that learner, and ``"*"`` for ``enrollment`` (which replays only learners with a
-    fact left on or after the day marked).
+    kind from all its facts). A writer that deletes a learner's rows (retirement) marks
+    ``"*"`` for every kind those rows fed, in each of their courses: the learner's share
+    can no longer be subtracted, so those kinds are rebuilt from the facts that remain.
+    ``pipeline.markers`` writes and reads every key.
 
     .. pii: Scopes name courses, videos, problems and days; video-viewer, problem, activity and grades
-       scopes carry the LMS user id of a learner in ``key`` until they are drained (retirement
-       deletes them at once).
+       scopes carry the LMS user id of a learner in ``key`` until they are drained (retirement does
+       not delete them: the recompute it sends drains every marker of the learner's courses).
     .. pii_types: id
     .. pii_retirement: local_api
     """

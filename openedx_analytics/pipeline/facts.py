@@ -2,7 +2,8 @@
 
 Facts and their dirty-scope markers are written in one transaction on the analytics
 alias. Duplicates are dropped by the unique constraints (``ignore_conflicts``), so the
-same event delivered twice stores one fact.
+same event delivered twice stores one fact. What each record kind writes and marks is
+read from the registry (``kinds``).
 """
 from __future__ import annotations
 
@@ -10,140 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 
 from openedx_analytics import conf
 from openedx_analytics.db.bulk import insert_ignore
-from openedx_analytics.models import (
-    ActivityFact,
-    CertificateFact,
-    DirtyScope,
-    EnrollmentFact,
-    GradeFact,
-    PassingFact,
-    ProblemSubmissionFact,
-    VideoEventFact,
-)
-from openedx_analytics.pipeline.records import (
-    Activity,
-    CertificateChange,
-    EnrollmentChange,
-    GradeChange,
-    PassingChange,
-    ProblemSubmission,
-    Record,
-    VideoEvent,
-)
-
-Scope = tuple[str, str, str]  # (kind, course_id, key)
-WRITE_BATCH = 1000
-
-
-#: The key of a marker that asks for every key of its kind and course (bulk writers use it).
-ALL_KEYS = "*"
-
-
-def expand_keys(keys: set[str], facts: QuerySet, field: str) -> set[str]:
-    """``keys``, or, when they hold ``ALL_KEYS``, every distinct ``field`` value of ``facts``."""
-    if ALL_KEYS not in keys:
-        return keys
-    return set(facts.values_list(field, flat=True).distinct().order_by())
-
-
-def scopes_of(record: Record) -> list[Scope]:
-    """The aggregate scopes a record can change, keyed as ``DirtyScope`` describes."""
-    course = record.course_id
-    if isinstance(record, EnrollmentChange):
-        return [(DirtyScope.ENROLLMENT, course, record.time.date().isoformat()),
-                (DirtyScope.GRADES, course, str(record.user_id))]
-    if isinstance(record, Activity):
-        return [(DirtyScope.ACTIVITY, course, _learner_key(record.user_id, record.day.isoformat()))]
-    if isinstance(record, VideoEvent):
-        return [(DirtyScope.VIDEO_USER, course, _learner_key(record.user_id, record.video_id))]
-    if isinstance(record, ProblemSubmission):
-        return [(DirtyScope.PROBLEM, course, _learner_key(record.user_id, record.problem_id))]
-    return [(DirtyScope.GRADES, course, str(record.user_id))]
-
-
-#: record type -> the kinds of the scopes ``scopes_of`` gives its records (whole-course markers need no more)
-SCOPE_KINDS: dict[type, tuple[str, ...]] = {
-    EnrollmentChange: (DirtyScope.ENROLLMENT, DirtyScope.GRADES),
-    Activity: (DirtyScope.ACTIVITY,),
-    VideoEvent: (DirtyScope.VIDEO_USER,),
-    ProblemSubmission: (DirtyScope.PROBLEM,),
-    GradeChange: (DirtyScope.GRADES,),
-    PassingChange: (DirtyScope.GRADES,),
-    CertificateChange: (DirtyScope.GRADES,),
-}
-
-MARKER_KEY_LENGTH = DirtyScope._meta.get_field("key").max_length
-
-
-def _learner_key(user_id: int, block_id: str) -> str:
-    """``"<user_id> <block_id>"`` (or ``"<user_id> <ISO date>"``); a block id too long for that asks for the
-    whole block instead."""
-    key = f"{user_id} {block_id}"
-    return key if len(key) <= MARKER_KEY_LENGTH else block_id
-
-
-def split_learner_keys(keys: Iterable[str]) -> tuple[set[str], dict[str, set[int]]]:
-    """Read markers written by ``_learner_key``: (blocks to rebuild whole, block id -> learners to update).
-
-    A block that is also asked for whole is left out of the per-learner map: its rebuild covers them.
-    """
-    whole: set[str] = set()
-    learners: dict[str, set[int]] = defaultdict(set)
-    for key in keys:
-        user_text, _, block_id = key.partition(" ")
-        if block_id and user_text.isdigit():
-            learners[block_id].add(int(user_text))
-        else:
-            whole.add(key)
-    return whole, {block: users for block, users in learners.items() if block not in whole}
-
-
-#: model -> columns its ``_fact_values`` tuples fill, in order
-FACT_COLUMNS: dict[type, tuple[str, ...]] = {
-    EnrollmentFact: ("course_id", "user_id", "time", "is_active", "mode", "fingerprint"),
-    VideoEventFact: ("course_id", "video_id", "user_id", "time", "action", "position", "old_time", "new_time",
-                     "duration", "fingerprint"),
-    ProblemSubmissionFact: ("course_id", "problem_id", "user_id", "time", "attempt", "correct", "answers",
-                            "fingerprint"),
-    GradeFact: ("course_id", "user_id", "time", "percent", "fingerprint"),
-    PassingFact: ("course_id", "user_id", "time", "is_passing", "fingerprint"),
-    CertificateFact: ("course_id", "user_id", "time", "mode", "status", "fingerprint"),
-}
-
-
-def _fact_values(record: Record) -> tuple[type, tuple]:
-    """The fact table of a record and the row to insert (in ``FACT_COLUMNS`` order; fingerprint last)."""
-    if isinstance(record, VideoEvent):
-        return VideoEventFact, (
-            record.course_id, record.video_id, record.user_id, record.time, record.action, record.position,
-            record.old_time, record.new_time, record.duration, record.fingerprint(),
-        )
-    if isinstance(record, EnrollmentChange):
-        return EnrollmentFact, (
-            record.course_id, record.user_id, record.time, record.is_active, record.mode, record.fingerprint(),
-        )
-    if isinstance(record, ProblemSubmission):
-        return ProblemSubmissionFact, (
-            record.course_id, record.problem_id, record.user_id, record.time, record.attempt, record.correct,
-            record.answers_json(), record.fingerprint(),
-        )
-    if isinstance(record, GradeChange):
-        return GradeFact, (record.course_id, record.user_id, record.time, record.percent, record.fingerprint())
-    if isinstance(record, PassingChange):
-        return PassingFact, (record.course_id, record.user_id, record.time, record.is_passing, record.fingerprint())
-    if isinstance(record, CertificateChange):
-        return CertificateFact, (
-            record.course_id, record.user_id, record.time, record.mode, record.status, record.fingerprint(),
-        )
-    raise TypeError(f"no fact table for {type(record).__name__}")
-
-
-ACTIVITY_COLUMNS = ("course_id", "day", "kind", "user_id")
+from openedx_analytics.pipeline.kinds import KINDS, RecordKind
+from openedx_analytics.pipeline.markers import Scope, mark_dirty
+from openedx_analytics.pipeline.records import Record
 
 
 def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> set[Scope]:
@@ -153,41 +26,30 @@ def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> se
     each kind and course touched (``ALL_KEYS``) instead of one marker per day, learner and
     video: a handful of markers per batch, and one rebuild per course at the end.
     """
-    rows: dict[type, dict[str, tuple]] = defaultdict(dict)
-    activity: set[tuple[str, object, str, int]] = set()
+    # kind -> identity -> row: a fingerprinted row is identified by its fingerprint, any other by itself,
+    # so a batch repeating a fact writes it once.
+    rows: dict[RecordKind, dict[object, tuple]] = defaultdict(dict)
     scopes: set[Scope] = set()
-    whole: set[tuple[type, str]] = set()
+    whole: set[tuple[RecordKind, str]] = set()
     for record in records:
+        kind = KINDS[type(record)]
         if whole_courses:
-            whole.add((type(record), record.course_id))  # the keys are not needed: "*" replaces them
+            whole.add((kind, record.course_id))  # the keys are not needed: "*" replaces them
         else:
-            scopes.update(scopes_of(record))
-        if type(record) is Activity:
-            for kind in record.kinds:
-                activity.add((record.course_id, record.day, kind, record.user_id))
-            continue
-        model, row = _fact_values(record)
-        rows[model][row[-1]] = row  # de-duplicate within the batch too
+            scopes.update(kind.scopes(record))
+        table = rows[kind]
+        for row in kind.rows(record):
+            table[row[-1] if kind.fingerprinted else row] = row
     if whole_courses:
-        scopes = {(kind, course, ALL_KEYS) for record_type, course in whole for kind in SCOPE_KINDS[record_type]}
+        scopes = {scope for kind, course in whole for scope in kind.whole_course_scopes(course)}
     if not scopes:
         return scopes
     using = conf.analytics_db()
     with transaction.atomic(using=using):
-        for model, by_fingerprint in rows.items():
-            insert_ignore(model, FACT_COLUMNS[model], list(by_fingerprint.values()), using)
-        if activity:
-            # One order for every writer (fewer lock waits between concurrent batches).
-            insert_ignore(ActivityFact, ACTIVITY_COLUMNS, sorted(activity), using)
+        for kind in KINDS.values():  # one order of tables (and of rows without a fingerprint) for every writer
+            table = rows.get(kind)
+            if table:
+                values = list(table.values()) if kind.fingerprinted else sorted(table)
+                insert_ignore(kind.model, kind.columns, values, using)
         mark_dirty(scopes, using=using)
     return scopes
-
-
-def mark_dirty(scopes: Iterable[Scope], *, using: str | None = None) -> None:
-    """Append dirty markers for ``scopes`` (callers on the analytics alias pass ``using``)."""
-    now = timezone.now()
-    insert_ignore(
-        DirtyScope, ("kind", "course_id", "key", "created"),
-        [(kind, course, key, now) for kind, course, key in sorted(scopes)],
-        using or conf.analytics_db(), ignore_conflicts=False,
-    )

@@ -21,45 +21,18 @@ from django.db import transaction
 from django.db.models import F
 
 from openedx_analytics import conf
-from openedx_analytics.models import (
-    CertificateFact,
-    EnrollmentFact,
-    GradeFact,
-    PassingFact,
-    ProblemSubmissionFact,
-    RejectedEventSample,
-    RejectionCount,
-    VideoEventFact,
-)
+from openedx_analytics.models import RejectedEventSample, RejectionCount
 from openedx_analytics.pipeline.envelope import sample_text
-from openedx_analytics.pipeline.facts import Scope, write_facts
+from openedx_analytics.pipeline.facts import write_facts
+from openedx_analytics.pipeline.kinds import KINDS
+from openedx_analytics.pipeline.markers import Scope
 from openedx_analytics.pipeline.normalizer import Outcome, normalize
-from openedx_analytics.pipeline.records import (
-    Activity,
-    CertificateChange,
-    EnrollmentChange,
-    GradeChange,
-    PassingChange,
-    ProblemSubmission,
-    Record,
-    VideoEvent,
-)
+from openedx_analytics.pipeline.records import Record
 
 log = logging.getLogger(__name__)
 
 #: Raw characters of a rejected event kept in its sample.
 SAMPLE_PAYLOAD_CHARS = 2000
-
-#: record type -> (kind shown to operators, fact model, or None when facts carry no fingerprint)
-RECORD_KINDS: dict[type, tuple[str, Any]] = {
-    EnrollmentChange: ("enrollment", EnrollmentFact),
-    Activity: ("activity", None),
-    VideoEvent: ("video", VideoEventFact),
-    ProblemSubmission: ("problem", ProblemSubmissionFact),
-    GradeChange: ("grade", GradeFact),
-    PassingChange: ("passing", PassingFact),
-    CertificateChange: ("certificate", CertificateFact),
-}
 
 
 class Admission(Protocol):
@@ -108,14 +81,14 @@ class DryRun:
         """Count ``records`` per course and kind, and the facts among them not stored yet."""
         fingerprints: dict[Any, dict[str, str]] = {}
         for record in records:
-            kind, model = RECORD_KINDS[type(record)]
-            label = f"{record.course_id} {kind}"
+            kind = KINDS[type(record)]
+            label = f"{record.course_id} {kind.label}"
             self.records[label] += 1
-            if model is not None:
+            if kind.fingerprinted:  # facts without a fingerprint cannot tell whether they are new
                 fingerprint = record.fingerprint()
                 if fingerprint not in self._seen:
                     self._seen.add(fingerprint)
-                    fingerprints.setdefault(model, {})[fingerprint] = label
+                    fingerprints.setdefault(kind.model, {})[fingerprint] = label
         using = conf.analytics_db()
         for model, labels in fingerprints.items():
             existing = set(

@@ -1,4 +1,4 @@
-"""Typed records the normalizer produces: one kind per fact table.
+"""Typed records the normalizer produces: one kind per fact table (named by its ``fact_model``).
 
 Each record knows its identity (``fingerprint``): two deliveries of the same event give
 records with equal fingerprints, so the fact writers store them once. ``check_bounds``
@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 from openedx_analytics.pipeline.envelope import Rejected
 
@@ -37,6 +37,8 @@ def _fingerprint(*parts: object, at: dt.datetime | None = None) -> str:
 class EnrollmentChange:
     """A learner's enrollment state at a time. ``is_active`` None means "unchanged" (mode change only)."""
 
+    fact_model: ClassVar[str] = "EnrollmentFact"
+
     course_id: str
     user_id: int
     time: dt.datetime
@@ -53,6 +55,8 @@ class EnrollmentChange:
 class Activity:
     """A learner was active in a course on a day, in the given kinds (``any`` and maybe more)."""
 
+    fact_model: ClassVar[str] = "ActivityFact"
+
     course_id: str
     user_id: int
     day: dt.date
@@ -62,6 +66,8 @@ class Activity:
 @dataclass(frozen=True, slots=True)
 class VideoEvent:
     """A player event on a video; positions are seconds into the video."""
+
+    fact_model: ClassVar[str] = "VideoEventFact"
 
     course_id: str
     video_id: str
@@ -95,6 +101,8 @@ class PartAnswer:
 class ProblemSubmission:
     """One graded submission of a learner to a problem."""
 
+    fact_model: ClassVar[str] = "ProblemSubmissionFact"
+
     course_id: str
     problem_id: str
     user_id: int
@@ -121,6 +129,8 @@ class ProblemSubmission:
 class GradeChange:
     """A learner's course grade (0.0 to 1.0) computed at a time."""
 
+    fact_model: ClassVar[str] = "GradeFact"
+
     course_id: str
     user_id: int
     time: dt.datetime
@@ -136,6 +146,8 @@ class GradeChange:
 class PassingChange:
     """A learner's passing status reported at a time."""
 
+    fact_model: ClassVar[str] = "PassingFact"
+
     course_id: str
     user_id: int
     time: dt.datetime
@@ -149,6 +161,8 @@ class PassingChange:
 @dataclass(frozen=True, slots=True)
 class CertificateChange:
     """A learner's certificate status and mode reported at a time."""
+
+    fact_model: ClassVar[str] = "CertificateFact"
 
     course_id: str
     user_id: int
@@ -167,16 +181,6 @@ Record = EnrollmentChange | Activity | VideoEvent | ProblemSubmission | GradeCha
 
 # ---------------------------------------------------------------- column bounds
 
-#: record type -> (model its fields are stored in, the record attributes named like that model's fields)
-_STORED_AS: dict[type, tuple[str, tuple[str, ...]]] = {
-    EnrollmentChange: ("EnrollmentFact", ("course_id", "user_id", "mode")),
-    Activity: ("ActivityFact", ("course_id", "user_id")),
-    VideoEvent: ("VideoEventFact", ("course_id", "video_id", "user_id", "action")),
-    ProblemSubmission: ("ProblemSubmissionFact", ("course_id", "problem_id", "user_id", "attempt")),
-    GradeChange: ("GradeFact", ("course_id", "user_id")),
-    PassingChange: ("PassingFact", ("course_id", "user_id")),
-    CertificateChange: ("CertificateFact", ("course_id", "user_id", "mode", "status")),
-}
 #: PartAnswer attribute -> the answer-distribution column it ends up in.
 _PART_COLUMNS = (("part_id", "part_id"), ("variant", "variant"))
 
@@ -197,9 +201,16 @@ def _column_limit(model_name: str, field_name: str) -> tuple[int | None, tuple[i
 
 @cache
 def _limits(record_type: type) -> tuple[Limit, ...]:
-    """The column bounds of every stored attribute of ``record_type`` (read from the models once)."""
-    model_name, attributes = _STORED_AS[record_type]
-    return tuple((attribute, *_column_limit(model_name, attribute)) for attribute in attributes)
+    """The column bounds of every stored attribute of ``record_type``: its fields named like a column of its
+    ``fact_model``, in field order, those columns without a bound left out (read from the models once)."""
+    from django.apps import apps
+
+    columns = {field.name for field in apps.get_model("openedx_analytics", record_type.fact_model)._meta.fields}
+    limits = (
+        (field.name, *_column_limit(record_type.fact_model, field.name))
+        for field in dataclasses.fields(record_type) if field.name in columns
+    )
+    return tuple(limit for limit in limits if limit[1] is not None or limit[2] is not None)
 
 
 def _check(label: str, value: Any, max_length: int | None, integer_range: tuple[int, int] | None) -> None:
@@ -215,7 +226,9 @@ def check_bounds(record: Record) -> None:
     """Reject ``record`` when a value does not fit its column: a string longer than the
     column's ``max_length`` (``too_long``) or an integer outside its column type
     (``out_of_range``). Nothing is ever truncated: a cut course or part id would count
-    under another name, and a failing insert would take its whole batch down with it.
+    under another name, and a failing insert would take its whole batch down with it. A
+    block id that fits its column fits a dirty marker too: one too long to name a learner
+    as well marks its whole block (``markers.learner_key``).
     """
     for attribute, max_length, integer_range in _limits(type(record)):
         value = getattr(record, attribute)
@@ -226,9 +239,7 @@ def check_bounds(record: Record) -> None:
             if integer_range is None or integer_range[0] <= value <= integer_range[1]:
                 continue
         _check(attribute, value, max_length, integer_range)
-    if isinstance(record, VideoEvent):  # its dirty marker's key names the learner and the video
-        _check("video scope key", f"{record.user_id} {record.video_id}", *_column_limit("DirtyScope", "key"))
-    elif isinstance(record, ProblemSubmission):
+    if isinstance(record, ProblemSubmission):
         for answer in record.answers:
             for attribute, column in _PART_COLUMNS:
                 _check(f"answer {attribute}", getattr(answer, attribute), *_column_limit("ProblemAnswer", column))

@@ -30,20 +30,8 @@ from django.db.models.functions import SHA1, Concat
 from django.utils import timezone
 
 from openedx_analytics import conf
-from openedx_analytics.models import (
-    ActivityFact,
-    ActivityLearnerWeek,
-    CertificateFact,
-    EnrollmentFact,
-    GradeFact,
-    GradeLearner,
-    PassingFact,
-    ProblemLearner,
-    ProblemSubmissionFact,
-    RejectedEventSample,
-    VideoEventFact,
-    VideoViewer,
-)
+from openedx_analytics.models import RejectedEventSample
+from openedx_analytics.pipeline.kinds import KINDS, LEARNER_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +41,10 @@ PRUNE_INTERVAL = dt.timedelta(days=1)
 #: Learners de-identified per transaction.
 CHUNK = 500
 
-#: Fact tables with a fingerprint, and the time column that dates their rows.
-FINGERPRINTED: tuple[type[models.Model], ...] = (
-    EnrollmentFact, GradeFact, PassingFact, CertificateFact, ProblemSubmissionFact, VideoEventFact,
-)
+#: Fact tables -> the column that dates their rows (a learner is stale when every row is older than the cutoff).
+DATED: dict[type[models.Model], str] = {kind.model: kind.dated_by for kind in KINDS.values()}
+#: Fact tables whose rows carry a fingerprint (a hash over the user id, rewritten with it).
+FINGERPRINTED: frozenset[type[models.Model]] = frozenset(kind.model for kind in KINDS.values() if kind.fingerprinted)
 
 
 @dataclass
@@ -88,25 +76,26 @@ def cutoff(now: dt.datetime | None = None) -> dt.datetime | None:
     return (now or timezone.now()) - dt.timedelta(days=days)
 
 
-def _dated(model: type[models.Model]) -> str:
-    return "day" if model is ActivityFact else "time"
+def _bound(model: type[models.Model], column: str, before: dt.datetime) -> dt.datetime | dt.date:
+    """``before`` as the dating column of ``model`` compares it: a day column takes its date."""
+    return before if isinstance(model._meta.get_field(column), models.DateTimeField) else before.date()
 
 
 def stale_learners(course_id: str, before: dt.datetime, using: str) -> set[int]:
     """Learners of the course whose every fact is older than ``before`` (de-identified ones excluded)."""
     old: set[int] = set()
     recent: set[int] = set()
-    for model in (*FINGERPRINTED, ActivityFact):
-        bound = before.date() if model is ActivityFact else before
+    for model, column in DATED.items():
+        bound = _bound(model, column, before)
         rows = model.objects.using(using).filter(course_id=course_id, user_id__gt=0)
-        old.update(rows.filter(**{f"{_dated(model)}__lt": bound}).values_list("user_id", flat=True).distinct())
-        recent.update(rows.filter(**{f"{_dated(model)}__gte": bound}).values_list("user_id", flat=True).distinct())
+        old.update(rows.filter(**{f"{column}__lt": bound}).values_list("user_id", flat=True).distinct())
+        recent.update(rows.filter(**{f"{column}__gte": bound}).values_list("user_id", flat=True).distinct())
     return old - recent
 
 
 def _courses(using: str) -> set[str]:
     courses: set[str] = set()
-    for model in (*FINGERPRINTED, ActivityFact):
+    for model in DATED:
         courses.update(model.objects.using(using).values_list("course_id", flat=True).distinct().order_by())
     return courses
 
@@ -126,8 +115,7 @@ def deidentify(course_id: str, user_ids: Iterable[int], using: str) -> dict[str,
                          output_field=models.BigIntegerField())
     salt = models.Value(secrets.token_hex(20))
     with transaction.atomic(using=using):
-        for model in (*FINGERPRINTED, ActivityFact, VideoViewer, GradeLearner, ProblemLearner,
-                      ActivityLearnerWeek):
+        for model in LEARNER_TABLES:  # every table naming a learner: facts and the engines' per-learner rows
             rows = model.objects.using(using).filter(course_id=course_id, user_id__in=ids)
             changes: dict[str, object] = {"user_id": new_id}
             if model in FINGERPRINTED:

@@ -3,11 +3,13 @@
 The LMS's retirement API sends ``USER_RETIRE_LMS_MISC`` and ``USER_RETIRE_LMS_CRITICAL``
 (reached through ``lms.retirement_signals``) with ``user=``; ``live.retirement`` receives
 them and calls ``retire_learner``. In one transaction on the analytics database, it
-deletes the learner's facts from every fact table (enrollments, grades, passing,
-certificates, problem submissions, player events, activity days, video viewers), the
-engines' per-learner rows and the rejected-event samples that name them, and marks
-every scope those facts fed dirty; after the commit the courses are recomputed, so the
-aggregates stop counting the learner. Both signals may arrive: the second finds nothing.
+deletes the learner's rows from every table that names a learner (``kinds.LEARNER_TABLES``:
+every fact table and the engines' per-learner rows) and the rejected-event samples that
+name them, and marks every kind those rows fed dirty as a whole (``ALL_KEYS``) in each
+course they were in; after the commit the courses are recomputed, so the aggregates stop
+counting the learner. Pending markers naming the learner are not deleted here: that
+recompute drains every marker of those courses, theirs with them. Both signals may
+arrive: the second finds nothing.
 
 A failure to delete raises into the retirement API on purpose: the LMS then records the
 step as failed and its retirement driver retries it, instead of reporting a learner
@@ -25,32 +27,11 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from openedx_analytics import conf
-from openedx_analytics.models import (
-    ActivityFact,
-    ActivityLearnerWeek,
-    CertificateFact,
-    DirtyScope,
-    EnrollmentFact,
-    GradeFact,
-    GradeLearner,
-    PassingFact,
-    ProblemLearner,
-    ProblemSubmissionFact,
-    RejectedEventSample,
-    VideoEventFact,
-    VideoViewer,
-)
-from openedx_analytics.pipeline.facts import ALL_KEYS, Scope, mark_dirty
+from openedx_analytics.models import RejectedEventSample
+from openedx_analytics.pipeline.kinds import LEARNER_TABLES
+from openedx_analytics.pipeline.markers import Scope, mark_dirty, whole_course
 
 log = logging.getLogger(__name__)
-
-#: Fact tables holding one learner's rows, and the scopes (built from a row's values) each feeds.
-_COURSE_LEVEL = {
-    EnrollmentFact: (DirtyScope.ENROLLMENT, DirtyScope.GRADES),
-    GradeFact: (DirtyScope.GRADES,),
-    PassingFact: (DirtyScope.GRADES,),
-    CertificateFact: (DirtyScope.GRADES,),
-}
 
 
 @dataclass
@@ -93,37 +74,19 @@ def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
     retired = Retired()
     scopes: set[Scope] = set()
     with transaction.atomic(using=using):
-        for model, kinds in _COURSE_LEVEL.items():
+        # Every table naming the learner: facts and the engines' per-learner rows. Those rows are
+        # what a recompute subtracts from a tally, so with them gone the learner's share cannot be
+        # subtracted: each kind their rows fed is rebuilt, per course, from the facts that remain.
+        for model, scope_kinds in LEARNER_TABLES.items():
             rows = model.objects.using(using).filter(user_id=user_id)
             for course in rows.values_list("course_id", flat=True).distinct().order_by():
-                scopes.update((kind, course, "") for kind in kinds)
+                scopes.update(whole_course(kind, course) for kind in scope_kinds)
             retired.deleted[model.__name__] += rows.delete()[0]
-        problems = ProblemSubmissionFact.objects.using(using).filter(user_id=user_id)
-        scopes.update((DirtyScope.PROBLEM, course, problem) for course, problem in
-                      problems.values_list("course_id", "problem_id").distinct().order_by())
-        retired.deleted["ProblemSubmissionFact"] += problems.delete()[0]
-        days = ActivityFact.objects.using(using).filter(user_id=user_id)
-        scopes.update((DirtyScope.ACTIVITY, course, day.isoformat()) for course, day in
-                      days.values_list("course_id", "day").distinct().order_by())
-        retired.deleted["ActivityFact"] += days.delete()[0]
-        # A video-viewer marker names the learner; its recompute finds no events, drops the
-        # viewer row (deleted here already) and rebuilds the video's figures without them.
-        for model in (VideoEventFact, VideoViewer):
-            rows = model.objects.using(using).filter(user_id=user_id)
-            scopes.update((DirtyScope.VIDEO_USER, course, f"{user_id} {video}") for course, video in
-                          rows.values_list("course_id", "video_id").distinct().order_by())
-            retired.deleted[model.__name__] += rows.delete()[0]
-        # The engines' per-learner rows (what each learner last added to a course's tallies).
-        for model in (GradeLearner, ProblemLearner, ActivityLearnerWeek):
-            retired.deleted[model.__name__] += model.objects.using(using).filter(user_id=user_id).delete()[0]
         sample_ids = _samples_naming(user_id, usernames, using)
         if sample_ids:
             retired.deleted["RejectedEventSample"] += (
                 RejectedEventSample.objects.using(using).filter(id__in=sample_ids).delete()[0]
             )
-        # The learner's per-learner rows are gone, so their share of the tallies cannot be
-        # subtracted: each touched kind of each course is rebuilt from the facts that remain.
-        scopes = {(kind, course, ALL_KEYS) for kind, course, _key in scopes}
         if scopes:
             mark_dirty(scopes, using=using)
         retired.courses = {course for _kind, course, _key in scopes}

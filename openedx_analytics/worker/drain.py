@@ -39,7 +39,7 @@ from openedx_analytics.db.errors import database_unavailable
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.models.operations import ScopeFailure
-from openedx_analytics.pipeline.facts import Scope, mark_dirty
+from openedx_analytics.pipeline.markers import Scope, mark_dirty
 
 log = logging.getLogger(__name__)
 
