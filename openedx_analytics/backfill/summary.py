@@ -9,7 +9,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from openedx_analytics.pipeline.kinds import KINDS
+
 SAMPLES_PER_REASON = 5
+#: Labels of the record kinds whose facts carry no fingerprint: a dry run cannot tell which are new.
+UNCOUNTED_LABELS = frozenset(kind.label for kind in KINDS.values() if not kind.fingerprinted)
 
 
 @dataclass
@@ -102,8 +106,8 @@ class Summary:
         if dry_run:
             lines.append("Dry run: nothing was written. Would write, per course and kind (records / new facts):")
             for key in sorted(self.records):
-                # activity facts carry no fingerprint: their "new" count is not known
-                new = None if key.endswith(" activity") else self.new_facts.get(key, 0)
+                # facts without a fingerprint (activity): their "new" count is not known
+                new = None if key.rpartition(" ")[2] in UNCOUNTED_LABELS else self.new_facts.get(key, 0)
                 lines.append(f"  {key}: {self.records[key]:,}" + (f" / {new:,} new" if new is not None else ""))
         else:
             lines.append(f"Courses touched: {len(self.courses):,}")
