@@ -5,7 +5,8 @@ so the page, the section and the CSV links show the same numbers), names blocks 
 ``courses.course_outline``, and returns plain data for the templates: each panel has a
 chart (server-drawn SVG), its data table, a CSV link to the REST API, when the figures
 were last updated and what they count. Query parameters are read here and checked with
-the REST API's own parameter rules; a bad one is reported on the page, never a 500.
+the rules the REST API reads them by (``api.params``); a bad one is reported on the page,
+never a 500.
 """
 from __future__ import annotations
 
@@ -24,10 +25,9 @@ from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
 
 from openedx_analytics import api, conf
-from openedx_analytics.api.v1 import params, rows
+from openedx_analytics.api import params, rows
 from openedx_analytics.dashboard import charts, rendering
 from openedx_analytics.lms import courses, host
 
@@ -176,15 +176,15 @@ class Page:
     def _dates(self) -> tuple[dt.date | None, dt.date | None]:
         try:
             return params.date_range(self.query)
-        except ValidationError as exc:
-            self.errors.append(_("Dates ignored: {error}").format(error=_first_error(exc)))
+        except params.InvalidParameter as invalid:
+            self.errors.append(_("Dates ignored: {error}").format(error=invalid.message))
             return None, None
 
     def _granularity(self) -> str:
         try:
-            return params.granularity(QueryDict(urlencode({"granularity": self.query.get("activity", "week")})))
-        except ValidationError as exc:
-            self.errors.append(_("Weekly figures shown: {error}").format(error=_first_error(exc)))
+            return params.granularity(self.query.get("activity"))
+        except params.InvalidParameter as invalid:
+            self.errors.append(_("Weekly figures shown: {error}").format(error=invalid.message))
             return "week"
 
     def _outline(self) -> dict[str, dict[str, Any]]:
@@ -499,15 +499,6 @@ class Page:
             "share_url": self.link("engagement", engagement="share"),
             "today": dt.datetime.now(dt.timezone.utc).date(),
         }
-
-
-def _first_error(exc: ValidationError) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        detail = next(iter(detail.values()))
-    if isinstance(detail, list):
-        detail = detail[0]
-    return str(detail)
 
 
 def _clock(seconds: int) -> str:
