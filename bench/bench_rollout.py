@@ -113,13 +113,13 @@ def main() -> None:
     from django.test import Client
     from edx_toggles.toggles.testutils import override_waffle_flag
 
-    from openedx_analytics.api.v1 import permissions
+    from openedx_analytics import access
     from openedx_analytics.lms import flags, rollout
 
     staff = lay_out()
     client = Client()
     client.force_login(staff)
-    courses = permissions.visible_courses(staff)
+    courses = access.readable_courses(staff)
     assert len(courses) == MANY, len(courses)
     print(f"{MANY:,} courses, {connections['default'].vendor}, median of {RUNS} runs")
     print("| step | time |\n|---|---|")
@@ -128,7 +128,7 @@ def main() -> None:
                          lambda: [flags.course_flag_override(rollout.FLAG_NAME, c) for c in courses], runs=1)
         bulk = timed("rollout.enabled_courses, overrides read in bulk", lambda: rollout.enabled_courses(courses))
         listing = timed("roles + rollout check (the course list before its page of summaries)",
-                        lambda: rollout.enabled_courses(permissions.visible_courses(staff)))
+                        lambda: access.visible_courses(staff))
         response = client.get("/api/analytics/v1/courses/")
         assert response.status_code == 200, response.status_code
         whole = timed("GET courses/ (page 1 of 100), whole request", lambda: client.get("/api/analytics/v1/courses/"))

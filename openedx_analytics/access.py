@@ -1,20 +1,32 @@
-"""Who may see a course's analytics page, section or tab: exactly the REST API's rules.
+"""Who may see a course's analytics: one set of rules for the REST API, the page, the section and the tab.
 
-The REST API's ``permissions.course_for`` decides (role, then course existence and the
-rollout gate); this module only turns its answer into what a page or a filter needs, so
-the API, the page, the section and the tab can never disagree.
+Global staff, and the course's staff (limited staff included), instructors and data
+researchers (``lms.roles``) may read a course's analytics, once the course exists
+(``lms.courses``) and the rollout gate has opened it (``lms.rollout``). Every face asks
+here, so they can never disagree; a refusal is a ``Refused`` carrying the HTTP status
+both faces answer with. The checks run in the order that keeps the existence of a course
+private to the people allowed to see it: 400 for a malformed id, then 403 without a role,
+then 404 for an unknown course or one the gate keeps closed, so a learner gets 403
+whether or not the course exists.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from openedx_analytics import api
+from openedx_analytics.api import params
+from openedx_analytics.lms import courses, roles, rollout
 
-from openedx_analytics.api.v1 import permissions
+#: Course roles that may read the course's analytics.
+ROLES: tuple[str, ...] = roles.ANALYTICS_ROLES
+#: What each refusal tells the person refused.
+NO_ROLE = "You do not have access to this course's analytics."
+NO_ANALYTICS = "No analytics for this course."
 
 
 class Refused(Exception):
-    """The user may not see the course's analytics; ``status`` is the HTTP status the API answers."""
+    """The user may not see the course's analytics; ``status`` is the HTTP status to answer (400, 403, 404)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -22,21 +34,67 @@ class Refused(Exception):
         self.message = message
 
 
+def is_global_staff(user: Any) -> bool:
+    """Global staff see every course (the LMS's ``is_staff``, active users only)."""
+    return bool(getattr(user, "is_staff", False) and user.is_active)
+
+
+def can_view(user: Any, course_id: str) -> bool:
+    """Whether ``user`` holds a role that may read ``course_id``'s analytics (course existence and gate aside)."""
+    if is_global_staff(user):
+        return True
+    return bool(set(roles.user_course_roles(user, course_id)) & set(ROLES))
+
+
 def course_for(user: Any, raw_course_id: str) -> str:
-    """The canonical course id if ``user`` may see its analytics; else ``Refused`` (400, 403 or 404)."""
+    """The canonical id of the course named ``raw_course_id`` if ``user`` may see its analytics; else ``Refused``.
+
+    400 for a malformed id, 403 without a role, 404 for an unknown course or one whose
+    analytics are turned off (rollout gate).
+    """
     try:
-        return permissions.course_for(user, raw_course_id)
-    except (PermissionDenied, NotFound) as exc:
-        raise Refused(exc.status_code, str(exc.detail)) from None
-    except APIException as exc:  # ValidationError: a malformed course id
-        raise Refused(400, "Not a course id.") from exc
+        course = params.course_id(raw_course_id)
+    except params.InvalidParameter as invalid:
+        raise Refused(400, invalid.message) from None
+    if not can_view(user, course):
+        raise Refused(403, NO_ROLE)
+    if not courses.course_exists(course) or not rollout.is_enabled(course):
+        raise Refused(404, NO_ANALYTICS)
+    return course
 
 
 def visible(user: Any, course_id: Any) -> str | None:
-    """The canonical course id when ``user`` sees the section/tab for it; None when the gate keeps them out."""
+    """The canonical course id when ``user`` sees the section/tab for it; None when the rules keep them out."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     try:
         return course_for(user, str(course_id))
     except Refused:
         return None
+
+
+def readable_courses(user: Any) -> list[str]:
+    """Every course ``user`` may read (sorted, canonical ids), before the rollout gate.
+
+    Global staff may read any course; their list holds the courses that have analytics
+    (a site has many courses without any), plus any they hold a role in.
+    """
+    found = {params.course_id(str(course)) for course in roles.courses_for_user(user, roles=ROLES)}
+    if is_global_staff(user):
+        found.update(api.known_course_ids())
+    return sorted(found)
+
+
+def visible_courses(user: Any, wanted: Iterable[str] | None = None, search: str = "") -> list[str]:
+    """The courses a course list shows ``user``: those readable, among ``wanted`` (all when None), whose id
+    contains ``search`` (lower case), and that the rollout gate has opened; sorted.
+
+    The gate is asked last, for the narrowed list only: it reads overrides per course.
+    """
+    found = readable_courses(user)
+    if wanted is not None:
+        chosen = set(wanted)
+        found = [course for course in found if course in chosen]
+    if search:
+        found = [course for course in found if search in course.lower()]
+    return rollout.enabled_courses(found)

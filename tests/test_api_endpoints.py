@@ -7,7 +7,8 @@ import io
 import pytest
 
 from openedx_analytics import api
-from openedx_analytics.api.v1 import rows, serializers
+from openedx_analytics.api import rows
+from openedx_analytics.api.v1 import serializers
 from tests.api_support import (  # noqa: F401  (fixtures)
     BASE,
     COURSE,

@@ -70,7 +70,7 @@ def test_an_inactive_global_staff_user_sees_nothing(people, history_loaded, anal
     user.is_active = False
     user.save()
     assert client_for(None, jwt=False).get(endpoints()["summary"]).status_code == 401
-    from openedx_analytics.api.v1.permissions import can_view
+    from openedx_analytics.access import can_view
 
     assert not can_view(user, COURSE)
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from openedx_analytics import conf
 from openedx_analytics.backfill.checkpoints import STALE_SECONDS, Checkpoint, run_key
 from openedx_analytics.backfill.runner import Options
-from openedx_analytics.db import retry
+from openedx_analytics.db import errors, retry
 from openedx_analytics.models import BackfillCheckpoint
 from openedx_analytics.pipeline import ingest
 from tests.test_backfill import SampleLog, assert_matches_log
@@ -159,9 +159,9 @@ def test_retries_are_bounded_and_only_for_lost_lock_races():
     with pytest.raises(OperationalError):
         retry.retry_lock_races(broken, sleep=slept.append)
     assert attempts["n"] == 1
-    assert retry.lost_lock_race(OperationalError(1205, "Lock wait timeout exceeded"))
-    assert retry.lost_lock_race(OperationalError("database is locked"))
-    assert not retry.lost_lock_race(ValueError("1213"))
+    assert errors.lost_lock_race(OperationalError(1205, "Lock wait timeout exceeded"))
+    assert errors.lost_lock_race(OperationalError("database is locked"))
+    assert not errors.lost_lock_race(ValueError("1213"))
 
 
 def test_the_heartbeat_keeps_the_lease_fresh(tmp_path, monkeypatch):

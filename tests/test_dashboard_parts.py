@@ -10,7 +10,7 @@ from django.utils import translation
 from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from lms_host.stub.models import CourseBlock
-from openedx_analytics.dashboard import charts, content
+from openedx_analytics.dashboard import charts, tables
 from openedx_analytics.lms import courses
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,10 +143,10 @@ def test_areas_for_long_series_one_shape_per_series():
 
 def test_numbers_follow_the_language():
     with translation.override("en"):
-        assert content.number_text(1234567) == "1,234,567"
-        assert content.share(2, 3).text == "66.7%"
+        assert tables.number_text(1234567) == "1,234,567"
+        assert tables.share(2, 3).text == "66.7%"
     with translation.override("de"):
-        assert content.number_text(1234567.891, 2) == "1.234.567,89"
+        assert tables.number_text(1234567.891, 2) == "1.234.567,89"
 
 
 def test_shipped_catalog_has_every_string_the_dashboard_translates():

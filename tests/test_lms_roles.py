@@ -14,7 +14,7 @@ from lms_host.stub.models import (
     WaffleFlagCourseOverrideModel,
     WaffleFlagOrgOverrideModel,
 )
-from openedx_analytics.api.v1 import permissions
+from openedx_analytics import access
 from openedx_analytics.lms import flags, roles, rollout
 from openedx_analytics.models import CourseAnalyticsOverride
 from tests.api_support import (  # noqa: F401  (fixtures)
@@ -148,7 +148,7 @@ def test_a_5000_course_staff_user_with_overrides_costs_a_few_queries(django_asse
     for k in keys[1::50]:
         CourseAnalyticsOverride.objects.create(course_id=str(k), override_choice=CourseAnalyticsOverride.OFF,
                                                enabled=True)
-    visible = permissions.visible_courses(staff)
+    visible = access.readable_courses(staff)
     assert len(visible) == MANY
     with django_assert_max_num_queries(4):
         started = time.perf_counter()

@@ -191,7 +191,7 @@ class Checkpoint:
                 row.position = position
                 row.save(using=using, update_fields=["position", "updated"])
 
-        retry_lock_races(write, what="checkpoint", using=using)
+        retry_lock_races(write, what="backfill checkpoint", using=using)
 
     def finish(self) -> None:
         """Mark the run complete: rerunning it with the same arguments is a no-op."""

@@ -93,7 +93,7 @@ class BatchWriter:
         result = retry_lock_races(
             lambda: ingest(events, source=SOURCE, admit=self.admit, whole_courses=True,
                            dry_run=self.dry_run, unparsed=unparsed),
-            what="batch write")
+            what="backfill batch write")
         summary.events_read += len(events)
         summary.events_accepted += result.accepted
         summary.out_of_scope += result.out_of_scope
@@ -213,9 +213,9 @@ class Backfill:
         if self.checkpoint.resumed:
             courses = self.options.scope.courses or None
         started = time.monotonic()
-        # A concurrent run recomputing the same course can make this one a deadlock victim:
-        # the drain commits unit by unit and leaves unfinished markers, so it is simply rerun.
-        report = retry_lock_races(lambda: drain(courses=courses), what="recompute")
+        # A concurrent run recomputing the same course can make a unit a deadlock victim: the
+        # drain reruns that unit at once (``db.retry``), as it does for live recomputes.
+        report = drain(courses=courses)
         self.summary.recompute_seconds += time.monotonic() - started
         self.summary.scopes_recomputed += report.total
         self.summary.scopes_failed += len(report.failed) + len(report.quarantined)

@@ -5,30 +5,27 @@ so the page, the section and the CSV links show the same numbers), names blocks 
 ``courses.course_outline``, and returns plain data for the templates: each panel has a
 chart (server-drawn SVG), its data table, a CSV link to the REST API, when the figures
 were last updated and what they count. Query parameters are read here and checked with
-the REST API's own parameter rules; a bad one is reported on the page, never a 500.
+the rules the REST API reads them by (``api.params``); a bad one is reported on the page,
+never a 500.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from html import escape  # the standard library's: Django's wraps it in a lazy-string check
 from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.http import QueryDict
 from django.urls import NoReverseMatch, reverse
-from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
 
 from openedx_analytics import api, conf
-from openedx_analytics.api.v1 import params, rows
-from openedx_analytics.dashboard import charts, rendering
+from openedx_analytics.api import params, rows
+from openedx_analytics.dashboard import charts, rendering, tables
+from openedx_analytics.dashboard.tables import Cell, Panel, Table, num, share
 from openedx_analytics.lms import courses, host
 
 #: The query parameters the page reads; links and the cache keep these only.
@@ -45,107 +42,6 @@ def _engagement_labels() -> dict[str, str]:
         "attempted_problem": _("Tried a problem"),
         "posted_forum": _("Posted in the forum"),
     }
-
-
-@dataclass
-class Cell:
-    """One table cell: its text, an optional link, whether it is a number or marks a partial period."""
-
-    text: str
-    href: str = ""
-    numeric: bool = False
-    partial: bool = False
-
-
-@dataclass
-class Table:
-    """An accessible data table: a caption, column headers and rows of cells (the first is the row header)."""
-
-    caption: str
-    columns: list[str]
-    rows: list[list[Cell]]
-
-    def html(self, table_id: str) -> SafeString:
-        """The table as HTML: built here, not in a template loop, because a year of rows is thousands of cells."""
-        out = [f'<table class="oa-table" id="{escape(table_id)}"><caption>{escape(self.caption)}</caption><thead><tr>']
-        out += [f'<th scope="col">{escape(column)}</th>' for column in self.columns]
-        out.append("</tr></thead><tbody>")
-        for row in self.rows:
-            out.append("<tr>")
-            for index, cell in enumerate(row):
-                text = escape(cell.text)
-                if cell.href:
-                    text = f'<a href="{escape(cell.href)}">{text}</a>'
-                if index == 0:
-                    out.append(f'<th scope="row" class="oa-partial-row">{text}</th>' if cell.partial
-                               else f'<th scope="row">{text}</th>')
-                else:
-                    out.append(f'<td class="oa-num">{text}</td>' if cell.numeric else f"<td>{text}</td>")
-            out.append("</tr>")
-        out.append("</tbody></table>")
-        return mark_safe("".join(out))  # noqa: S308 - every interpolated text is escaped above
-
-
-@dataclass
-class Panel:
-    """One chart of the page with everything around it."""
-
-    key: str
-    title: str
-    subtitle: str = ""
-    chart: SafeString | None = None
-    legend: list[tuple[str, int]] = field(default_factory=list)
-    table: Table | None = None
-    csv_url: str = ""
-    csv_label: str = ""
-    last_updated: dt.datetime | None = None
-    notes: list[str] = field(default_factory=list)
-    empty: str = ""
-    partial_note: bool = False
-    back_url: str = ""
-
-    @property
-    def table_html(self) -> SafeString:
-        """The data table as HTML (empty without a table)."""
-        return self.table.html(f"oa-table-{self.key}") if self.table else mark_safe("")
-
-
-#: The active language's (thousands, decimal) separators while one page is built.
-_SEPARATORS: ContextVar[tuple[str, str] | None] = ContextVar("openedx_analytics_separators", default=None)
-
-
-def separators() -> tuple[str, str]:
-    """The active language's thousands and decimal separators."""
-    return str(get_format("THOUSAND_SEPARATOR")), str(get_format("DECIMAL_SEPARATOR"))
-
-
-def number_text(value: float, decimals: int = 0) -> str:
-    """``value`` rounded to ``decimals`` places, thousands grouped, as the active language writes numbers.
-
-    Django's ``number_format`` costs ~40 us a number (and cuts digits instead of rounding);
-    a year of daily rows has thousands of cells, so the separators are looked up once a page.
-    """
-    raw = f"{value:,.{decimals}f}"
-    group, decimal = _SEPARATORS.get(None) or separators()
-    if group == "," and decimal == ".":
-        return raw
-    return raw.replace(",", "\0").replace(".", decimal).replace("\0", group)
-
-
-def num(value: Any) -> Cell:
-    """A right-aligned number cell."""
-    if value is None:
-        return Cell("\u2013", numeric=True)
-    if isinstance(value, float) and not value.is_integer():
-        return Cell(number_text(value, 2), numeric=True)
-    return Cell(number_text(int(value)), numeric=True)
-
-
-def share(part: int, whole: int) -> Cell:
-    """``part`` as a percentage of ``whole`` (a dash when the whole is zero)."""
-    if not whole:
-        return Cell("\u2013", numeric=True)
-    return Cell(f"{number_text(100 * part / whole, 1)}%", numeric=True)
 
 
 def _iso(day: dt.date) -> str:
@@ -176,15 +72,15 @@ class Page:
     def _dates(self) -> tuple[dt.date | None, dt.date | None]:
         try:
             return params.date_range(self.query)
-        except ValidationError as exc:
-            self.errors.append(_("Dates ignored: {error}").format(error=_first_error(exc)))
+        except params.InvalidParameter as invalid:
+            self.errors.append(_("Dates ignored: {error}").format(error=invalid.message))
             return None, None
 
     def _granularity(self) -> str:
         try:
-            return params.granularity(QueryDict(urlencode({"granularity": self.query.get("activity", "week")})))
-        except ValidationError as exc:
-            self.errors.append(_("Weekly figures shown: {error}").format(error=_first_error(exc)))
+            return params.granularity(self.query.get("activity"))
+        except params.InvalidParameter as invalid:
+            self.errors.append(_("Weekly figures shown: {error}").format(error=invalid.message))
             return "week"
 
     def _outline(self) -> dict[str, dict[str, Any]]:
@@ -501,15 +397,6 @@ class Page:
         }
 
 
-def _first_error(exc: ValidationError) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        detail = next(iter(detail.values()))
-    if isinstance(detail, list):
-        detail = detail[0]
-    return str(detail)
-
-
 def _clock(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
@@ -557,8 +444,5 @@ def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> 
 
 def build(course_id: str, query: QueryDict) -> dict[str, Any]:
     """The template context of the analytics of ``course_id`` (already checked) for these query parameters."""
-    token = _SEPARATORS.set(separators())
-    try:
+    with tables.language_numbers():
         return Page(course_id, query).context()
-    finally:
-        _SEPARATORS.reset(token)

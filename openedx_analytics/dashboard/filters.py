@@ -1,7 +1,7 @@
 """openedx-filters pipeline steps: the "Analytics" section of the legacy instructor dashboard and
 the "Analytics" tab of the instructor-dashboard MFE.
 
-Both show only what the REST API would show the same user (``dashboard.access``): course
+Both show only what the REST API would show the same user (``access``): course
 staff, instructors, data researchers and global staff, for a course the rollout gate has
 opened. Anyone else gets the dashboard exactly as it was: no section, no tab, no error.
 ``settings.common.plugin_settings`` registers the steps; nothing raised here ever breaks

@@ -1,10 +1,10 @@
 """The course analytics page: one server-rendered HTML page under a strict Content-Security-Policy.
 
 Login as the LMS does it (``login_required``: the LMS's login page, then back); access
-as the REST API decides it (``access``): 403 without a role, 404 for an unknown course
-or one the rollout gate keeps closed, 400 for a malformed id. The page carries its own
-Content-Security-Policy: it needs nothing but its own stylesheet, so scripts, inline
-styles, frames and plugins are all refused.
+by the rules the REST API follows too (``access``): 400 for a malformed id, 403 without
+a role, 404 for an unknown course or one the rollout gate keeps closed. The page carries
+its own Content-Security-Policy: it needs nothing but its own stylesheet, so scripts,
+inline styles, frames and plugins are all refused.
 """
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-#: The page's policy: its own stylesheet and images, no script at all, forms only to itself.
 from openedx_analytics import access
 from openedx_analytics.dashboard import content, rendering
 
+#: The page's policy: its own stylesheet and images, no script at all, forms only to itself.
 #: Who may frame the page (an MFE on another host may) is left to the LMS's own
 #: X-Frame-Options / frame-ancestors settings, which operators already keep for their MFEs.
 CONTENT_SECURITY_POLICY = (

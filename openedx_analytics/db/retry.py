@@ -1,12 +1,15 @@
-"""Retry a backfill write that lost a lock race (MariaDB deadlock 1213, lock wait timeout 1205).
+"""Rerun a transaction that lost a lock race (``errors.Verdict.LOST_LOCK_RACE``), at once and a bounded number of times.
 
-Two backfills over overlapping logs insert the same facts and markers in different
-orders; InnoDB then picks one transaction as the deadlock victim and rolls it back.
-Every backfill write is idempotent (facts de-duplicate on their fingerprint, markers are
-appended), so running the rolled-back transaction again is safe: this retries it a
-bounded number of times with jittered exponential backoff, then lets the error through.
-A write inside an outer transaction is not retried (the outer transaction is already
-rolled back); neither is any other error.
+Two writers touching the same rows in different orders (two backfills over overlapping
+logs, two workers recomputing neighbouring scopes) can deadlock; the database then picks
+one transaction as the victim and rolls it back, or a lock wait times out. The other
+transaction moves on, so the victim, run again a moment later, almost always passes:
+waiting minutes for a task retry would only leave the figures stale. Every write
+rerun here is idempotent (facts de-duplicate on their fingerprint, markers are appended,
+a recompute replaces its aggregates), so running the rolled-back transaction again is
+safe: this reruns it with short jittered, growing waits, then lets the error through
+(to the task's retry, or to the backfill's caller). A write inside an outer transaction
+is not rerun (the outer transaction is rolled back already); neither is any other error.
 """
 from __future__ import annotations
 
@@ -16,31 +19,20 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import OperationalError, connections
+from django.db import DatabaseError, connections
 
 from openedx_analytics import conf
+from openedx_analytics.db.errors import lost_lock_race
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: MySQL/MariaDB error codes of a lost lock race: deadlock, lock wait timeout.
-LOCK_ERRORS = (1213, 1205)
 #: Attempts of one write, the first included.
 ATTEMPTS = 6
-#: First backoff in seconds; doubled after every failed attempt, with jitter, capped at ``MAX_DELAY``.
+#: First wait in seconds; doubled after every failed attempt, with jitter, capped at ``MAX_DELAY``.
 FIRST_DELAY = 0.05
 MAX_DELAY = 2.0
-
-
-def lost_lock_race(exc: BaseException) -> bool:
-    """Whether ``exc`` is a deadlock or lock wait timeout (SQLite: database locked) worth retrying."""
-    if not isinstance(exc, OperationalError):
-        return False
-    code = exc.args[0] if exc.args else None
-    if isinstance(code, int):
-        return code in LOCK_ERRORS
-    return "database is locked" in str(exc)
 
 
 def retry_lock_races(write: Callable[[], T], *, what: str = "write", using: str | None = None,
@@ -51,11 +43,11 @@ def retry_lock_races(write: Callable[[], T], *, what: str = "write", using: str 
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return write()
-        except OperationalError as exc:
+        except DatabaseError as exc:
             if attempt == ATTEMPTS or not lost_lock_race(exc) or connections[alias].in_atomic_block:
                 raise
             wait = min(delay, MAX_DELAY) * (0.5 + random.random())  # noqa: S311 - jitter, not security
-            log.warning("openedx_analytics: backfill %s lost a lock race (%s); retry %s of %s in %.2f s",
+            log.warning("openedx_analytics: %s lost a lock race (%s); rerun %s of %s in %.2f s",
                         what, exc.args[0] if exc.args else exc, attempt, ATTEMPTS - 1, wait)
             sleep(wait)
             delay *= 2

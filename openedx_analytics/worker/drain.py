@@ -13,11 +13,14 @@ were marked. Correct with many workers at once:
   handled while this one waited for the lock are skipped, so a busy course is recomputed
   once, not once per waiting worker.
 
-Failures are of two kinds (``failures.database_unavailable``):
+Failures get one of the three verdicts of ``db.errors.classify``:
 
-- the analytics database is unavailable (connection lost, server gone, lock timeout,
-  tables not migrated): the error propagates, so the calling task's retry policy (bounded,
-  with backoff) runs the drain again later; every marker not yet recomputed is still there;
+- a lost lock race (deadlock victim, lock wait timeout): the unit's transaction was rolled
+  back and is rerun at once, a bounded number of times with short waits (``db.retry``);
+  only a unit that keeps losing is handled as below, like an unavailable database;
+- the analytics database is unavailable (connection lost, server gone, tables not
+  migrated): the error propagates, so the calling task's retry policy (bounded, with
+  backoff) runs the drain again later; every marker not yet recomputed is still there;
 - anything else: the unit is retried key by key, so one bad problem or video never blocks
   the rest of its course. A key that still fails is recorded (``ScopeFailure``) and stays
   dirty for a later attempt; at its ``OPENEDX_ANALYTICS_SCOPE_MAX_ATTEMPTS``-th failure it
@@ -35,7 +38,8 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from openedx_analytics import conf
-from openedx_analytics.db.errors import database_unavailable
+from openedx_analytics.db.errors import retry_later
+from openedx_analytics.db.retry import retry_lock_races
 from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.models.operations import ScopeFailure
@@ -184,12 +188,15 @@ def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds
             break
         for kind, course_id in units:
             try:  # the unit's markers are read under its lock (those another worker handled meanwhile are gone)
-                report.recomputed[kind] += recompute_unit(kind, course_id, None, using, wait=wait, skip=failed_ids)
+                report.recomputed[kind] += retry_lock_races(
+                    lambda kind=kind, course_id=course_id: recompute_unit(
+                        kind, course_id, None, using, wait=wait, skip=failed_ids),
+                    what=f"the recompute of {kind} of {course_id}", using=using)
             except UnitBusy:
                 busy_units.add((kind, course_id))
                 report.busy.add(course_id)
             except Exception as exc:
-                if database_unavailable(exc) and not last_attempt:
+                if retry_later(exc) and not last_attempt:
                     raise  # the task retries later; the markers are all still there
                 log.warning("openedx_analytics: recomputing %s of %s failed; retrying key by key",
                             kind, course_id, exc_info=True)
@@ -209,13 +216,15 @@ def _recompute_key_by_key(kind: str, course_id: str, unit: dict[int, str], using
         by_key[key][marker_id] = key
     for key, markers in sorted(by_key.items()):
         try:
-            report.recomputed[kind] += recompute_unit(kind, course_id, markers, using)
+            report.recomputed[kind] += retry_lock_races(
+                lambda markers=markers: recompute_unit(kind, course_id, markers, using),
+                what=f"the recompute of {kind} of {course_id}, key {key}", using=using)
         except Exception as exc:
-            unavailable = database_unavailable(exc)
-            if unavailable and not last_attempt:
+            passing = retry_later(exc)  # the database's trouble, not the scope's
+            if passing and not last_attempt:
                 raise
             scope = (kind, course_id, key)
-            if record_failure(scope, list(markers), exc, using, retries_exhausted=unavailable):
+            if record_failure(scope, list(markers), exc, using, retries_exhausted=passing):
                 report.quarantined.append(scope)
             else:
                 report.failed.append(scope)

@@ -4,9 +4,12 @@ Tasks are idempotent (facts de-duplicate, aggregates are recomputed), so they ar
 acknowledged late: a worker killed mid-task loses nothing. They store no result (nobody
 reads one; in an LMS that would be a write per task into the result backend).
 
-When the analytics database is unavailable (down, restarting, locked, or its tables not
-migrated yet), the error reaches the task's retry policy: the task is retried with
-exponential backoff, a bounded number of times, and keeps its batch meanwhile. A batch
+A write that lost a lock race (a deadlock victim, a lock wait timeout) is rerun at once
+(``db.retry``: the drain reruns its unit, a batch's ingest is sent through again). When
+the analytics database is unavailable (down, restarting, or its tables not migrated
+yet), or a write keeps losing its lock races, the error reaches the task's retry policy
+(``db.errors.retry_later``): the task is retried with exponential backoff, a bounded
+number of times, and keeps its batch meanwhile. A batch
 that still cannot be stored is logged at ERROR with the ``backfill_analytics`` arguments
 that recover it. Recomputes that could not run stay as dirty markers in the database:
 each task run also sweeps markers older than ``OPENEDX_ANALYTICS_SWEEP_SECONDS``, so
@@ -29,11 +32,12 @@ from typing import Any
 
 from celery import Task, current_app, shared_task
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from django.utils import timezone
 
 from openedx_analytics import conf
-from openedx_analytics.db.errors import AnalyticsDatabaseUnavailable, database_unavailable
+from openedx_analytics.db.errors import AnalyticsDatabaseUnavailable, retry_later
+from openedx_analytics.db.retry import retry_lock_races
 from openedx_analytics.models import DirtyScope
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
@@ -92,15 +96,16 @@ IDEMPOTENT_TASK: dict[str, Any] = {
 
 
 def unavailable_database_retries(function: Callable) -> Callable:
-    """Turn the database errors that mean "unavailable" (``failures.database_unavailable``) into a retry."""
+    """Turn the database errors worth a later retry (``db.errors.retry_later``: the database is
+    unavailable, or a write kept losing lock races) into the task's retry."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except DatabaseError as exc:
-            if database_unavailable(exc):
-                log.warning("openedx_analytics: the analytics database is unavailable (%s); %s will retry",
+        except (DatabaseError, InterfaceError) as exc:
+            if retry_later(exc):
+                log.warning("openedx_analytics: the analytics database is unavailable or busy (%s); %s will retry",
                             exc, function.__name__)
                 raise AnalyticsDatabaseUnavailable(str(exc)) from exc
             raise
@@ -119,7 +124,9 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
     database is handed to ``recompute_dirty_scopes`` (with its own retries) rather than
     retrying this task, which would store the batch's rejections twice.
     """
-    result = ingest(events, source=source)
+    # A deadlocked write rolled back its own transaction only; the facts and markers already
+    # stored are no-ops the second time, so the batch is sent through again at once.
+    result = retry_lock_races(lambda: ingest(events, source=source), what="a batch's ingest")
     courses = sorted(result.courses)
     if coalesce(courses):
         sweep()
@@ -127,11 +134,11 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
         return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": 0}
     try:
         report = drain(courses=courses, wait=False)
-    except DatabaseError as exc:
-        if not database_unavailable(exc):
+    except (DatabaseError, InterfaceError) as exc:
+        if not retry_later(exc):
             raise
-        log.warning("openedx_analytics: recomputing %s postponed, the analytics database is unavailable (%s)",
-                    courses, exc)
+        log.warning("openedx_analytics: recomputing %s postponed, the analytics database is unavailable or "
+                    "busy (%s)", courses, exc)
         try:
             recompute_dirty_scopes.apply_async(args=[courses], countdown=1, queue=conf.celery_queue())
         except Exception:  # noqa: BLE001 - the batch is stored and its markers too: the sweep recomputes them

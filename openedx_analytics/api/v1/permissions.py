@@ -1,57 +1,35 @@
-"""Who may read a course's analytics: global staff, and the course's staff (limited staff included),
-instructors and data researchers.
+"""Who may read a course's analytics, as the REST API answers it: ``openedx_analytics.access`` in DRF's terms.
 
-Roles come from the LMS through ``openedx_analytics.lms``; nothing here knows whether it runs inside the
-LMS. The order of checks keeps the existence of a course private to the people allowed
-to see it: a learner gets 403 whether or not the course exists.
+The rules (roles, course existence, the rollout gate, and the order that keeps a course's
+existence private) are ``access``'s, shared with the analytics page and the instructor
+dashboard; this only turns its ``Refused`` into the DRF exception of the same status, so
+the API's error bodies are DRF's usual ones.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 
-from openedx_analytics import api
-from openedx_analytics.api.v1 import params
-from openedx_analytics.lms import courses, roles, rollout
-
-#: Course roles that may read the course's analytics.
-ROLES: tuple[str, ...] = roles.ANALYTICS_ROLES
+from openedx_analytics import access
 
 
-def is_global_staff(user: Any) -> bool:
-    """Global staff see every course (the LMS's ``is_staff``)."""
-    return bool(getattr(user, "is_staff", False) and user.is_active)
-
-
-def can_view(user: Any, course_id: str) -> bool:
-    """Whether ``user`` holds a role that may read ``course_id``'s analytics."""
-    if is_global_staff(user):
-        return True
-    return bool(set(roles.user_course_roles(user, course_id)) & set(ROLES))
-
-
-def visible_courses(user: Any) -> list[str]:
-    """Every course ``user`` may read (sorted, canonical ids), before the rollout gate.
-
-    Global staff may read any course; their list holds the courses that have analytics
-    (a site has many courses without any), plus any they hold a role in.
-    """
-    courses = {params.course_id(str(c)) for c in roles.courses_for_user(user, roles=ROLES)}
-    if is_global_staff(user):
-        courses.update(api.known_course_ids())
-    return sorted(courses)
+def as_api_exception(refused: access.Refused) -> APIException:
+    """The DRF exception that answers ``refused`` (a 400 names the path's ``course_id``)."""
+    if refused.status == 400:
+        return ValidationError({"course_id": [refused.message]})
+    if refused.status == 403:
+        return PermissionDenied(refused.message)
+    if refused.status == 404:
+        return NotFound(refused.message)
+    error = APIException(refused.message)
+    error.status_code = refused.status
+    return error
 
 
 def course_for(user: Any, raw_course_id: str) -> str:
-    """Check ``user`` may read the course named in the URL; return its canonical id.
-
-    400 for a malformed id, 403 without a role, 404 for an unknown course or one whose
-    analytics are turned off (rollout gate).
-    """
-    course = params.course_id(raw_course_id)
-    if not can_view(user, course):
-        raise PermissionDenied("You do not have access to this course's analytics.")
-    if not courses.course_exists(course) or not rollout.is_enabled(course):
-        raise NotFound("No analytics for this course.")
-    return course
+    """Check ``user`` may read the course named in the URL; return its canonical id (else 400, 403 or 404)."""
+    try:
+        return access.course_for(user, raw_course_id)
+    except access.Refused as refused:
+        raise as_api_exception(refused) from None

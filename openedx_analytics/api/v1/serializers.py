@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-#: Modes that every enrollment row carries (as Insights did); other modes are added by name.
-STANDARD_MODES: tuple[str, ...] = ("audit", "verified", "honor", "professional", "credit", "masters")
-
 
 class ModeFiguresSerializer(serializers.Serializer):
     """Enrollment figures of one mode."""

@@ -22,12 +22,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from openedx_analytics import api
-from openedx_analytics.api.v1 import params, permissions, rows, serializers
+from openedx_analytics import access, api
+from openedx_analytics.api import params as api_params
+from openedx_analytics.api import rows
+from openedx_analytics.api.v1 import params, permissions, serializers
 from openedx_analytics.api.v1.pagination import CoursePagination
 from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins
 from openedx_analytics.api.v1.throttling import AnalyticsUserThrottle
-from openedx_analytics.lms import rollout
 
 LAST_UPDATED_HEADER = "Last-Updated"
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -136,15 +137,9 @@ class CourseListView(AnalyticsView):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One page of course summaries (every row for CSV), sorted by course id."""
-        courses = permissions.visible_courses(request.user)
-        wanted = params.course_ids(request.query_params.get("course_ids"))
-        if wanted is not None:
-            chosen = set(wanted)
-            courses = [c for c in courses if c in chosen]
-        search = params.course_search(request.query_params.get("search"))
-        if search:
-            courses = [c for c in courses if search in c.lower()]
-        courses = rollout.enabled_courses(courses)
+        courses = access.visible_courses(
+            request.user, wanted=params.course_ids(request.query_params.get("course_ids")),
+            search=api_params.course_search(request.query_params.get("search")))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(courses, request, view=self)
         summaries = api.get_course_summaries(page if page is not None else courses)

@@ -1,6 +1,9 @@
-"""Shape the Python API's rows for the wire: one field per enrollment mode, no internal fields.
+"""Shape the Python API's rows for display: one field per enrollment mode, no internal fields, links.
 
-Pure functions, so the tricky part (a consistent set of mode columns) is unit-testable.
+The REST API (rows on the wire, CSV columns) and the analytics page (chart series, table
+columns) show the same rows; shaped here, below both, they agree on which mode columns a
+course has. Pure functions, so the tricky part (a consistent set of mode columns) is
+unit-testable.
 """
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from openedx_analytics.api.v1.serializers import STANDARD_MODES
-
+#: Modes that every enrollment row carries (as Insights did); other modes are added by name.
+STANDARD_MODES: tuple[str, ...] = ("audit", "verified", "honor", "professional", "credit", "masters")
 ENROLLMENT_FIELDS = ("date", "count", "cumulative_count", "enrollments", "unenrollments", "partial")
 
 
