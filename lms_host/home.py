@@ -2,7 +2,7 @@
 
 The login page lists the demo's people (password = user name) when the demo data is
 there; the course list shows each course the user teaches, researches or takes, with a
-link to its analytics page where the plugin would show it (``dashboard.access``, the same
+link to its analytics page where the plugin would show it (``openedx_analytics.access``, the same
 rule as the REST API, the section and the tab) and to the legacy instructor dashboard
 where the LMS would open it.
 """
