@@ -28,9 +28,10 @@ from openedx_analytics.models import (
     ProblemSubmissionFact,
     VideoEventFact,
 )
-from openedx_analytics.pipeline.envelope import DATA_FIELDS, redact
+from openedx_analytics.pipeline.events.registry import DATA_FIELDS, REGISTRY
 from openedx_analytics.pipeline.ingest import ingest
-from openedx_analytics.pipeline.normalizer import REGISTRY, normalize
+from openedx_analytics.pipeline.normalizer import normalize
+from openedx_analytics.pipeline.redaction import redact
 
 CASES: Counter = Counter()
 FACT_MODELS = (ActivityFact, CertificateFact, DirtyScope, EnrollmentFact, GradeFact, PassingFact,

@@ -31,7 +31,6 @@ from openedx_analytics.models import (
     RejectionCount,
     VideoEventFact,
 )
-from openedx_analytics.pipeline.envelope import sample_text
 from openedx_analytics.pipeline.facts import Scope, write_facts
 from openedx_analytics.pipeline.normalizer import Outcome, normalize
 from openedx_analytics.pipeline.records import (
@@ -44,6 +43,7 @@ from openedx_analytics.pipeline.records import (
     Record,
     VideoEvent,
 )
+from openedx_analytics.pipeline.redaction import sample_text
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
-from openedx_analytics.pipeline.envelope import Rejected, parse_course_id
+from openedx_analytics.pipeline.envelope import parse_course_id
+from openedx_analytics.pipeline.rejected import Rejected
 
 DATE_PARAMS = ("start_date", "end_date")
 GRANULARITIES = ("week", "day")
