@@ -21,7 +21,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         f"{PACKAGE}.conf", f"{PACKAGE}.settings", f"{PACKAGE}.models", f"{PACKAGE}.migrations",
         f"{PACKAGE}.router", f"{PACKAGE}.compat", f"{PACKAGE}.toggles", f"{PACKAGE}.failures",
     )),
-    ("normalize", (f"{PACKAGE}.pipeline.envelope", f"{PACKAGE}.pipeline.records", f"{PACKAGE}.pipeline.normalizer")),
+    ("normalize", (
+        f"{PACKAGE}.pipeline.rejected", f"{PACKAGE}.pipeline.payload", f"{PACKAGE}.pipeline.envelope",
+        f"{PACKAGE}.pipeline.records", f"{PACKAGE}.pipeline.events", f"{PACKAGE}.pipeline.normalizer",
+        f"{PACKAGE}.pipeline.redaction",
+    )),
     ("facts and markers", (f"{PACKAGE}.pipeline",)),
     ("engines", (f"{PACKAGE}.metrics",)),
     ("drain", (f"{PACKAGE}.drain",)),
