@@ -104,8 +104,8 @@ def reset_databases(prefix: str, env: dict[str, str], drop_only: bool = False) -
 
 def door_events(lines: list[str]) -> list[dict[str, Any]]:
     """What the tracking door would send for these log lines (tracked names only, allow-listed fields)."""
-    from openedx_analytics.pipeline.envelope import redact
-    from openedx_analytics.pipeline.normalizer import is_tracked
+    from openedx_analytics.pipeline.events.registry import is_tracked
+    from openedx_analytics.pipeline.redaction import redact
 
     events = []
     for line in lines:

@@ -5,21 +5,12 @@ from django.apps import AppConfig
 from django.dispatch import Signal
 from django.utils.module_loading import import_string
 
-#: openedx-events signals we listen to, and the receiver in ``signals/receivers.py`` for each.
-#: Declared once here; used for ``plugin_app`` and for connecting in ``ready()``.
-RECEIVED_SIGNALS: dict[str, str] = {
-    "COURSE_ENROLLMENT_CREATED": "receive_learning_event",
-    "COURSE_ENROLLMENT_CHANGED": "receive_learning_event",
-    "COURSE_UNENROLLMENT_COMPLETED": "receive_learning_event",
-    "PERSISTENT_GRADE_SUMMARY_CHANGED": "receive_learning_event",
-    "COURSE_PASSING_STATUS_UPDATED": "receive_learning_event",
-    "CERTIFICATE_CREATED": "receive_learning_event",
-    "CERTIFICATE_CHANGED": "receive_learning_event",
-    "CERTIFICATE_REVOKED": "receive_learning_event",
-    "FORUM_THREAD_CREATED": "receive_learning_event",
-    "FORUM_THREAD_RESPONSE_CREATED": "receive_learning_event",
-    "FORUM_RESPONSE_COMMENT_CREATED": "receive_learning_event",
-}
+from openedx_analytics.pipeline.events.registry import SIGNALS
+
+#: openedx-events signals we listen to (``openedx_events.learning.signals`` attribute names, as
+#: the event registry declares them), and the receiver in ``signals/receivers.py`` for each.
+#: Used for ``plugin_app`` and for connecting in ``ready()``.
+RECEIVED_SIGNALS: dict[str, str] = {signal.attribute: "receive_learning_event" for signal in SIGNALS}
 
 _RECEIVERS_MODULE = "openedx_analytics.signals.receivers"
 

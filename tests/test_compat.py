@@ -14,6 +14,7 @@ from lms_host.stub import models as lms
 from openedx_analytics.lms import courses as lms_courses
 from openedx_analytics.lms import flags, host, roles
 from openedx_analytics.lms import history as lms_history
+from openedx_analytics.pipeline.events.registry import REGISTRY
 from openedx_analytics.pipeline.normalizer import normalize
 from openedx_analytics.pipeline.records import (
     CertificateChange,
@@ -298,6 +299,18 @@ def test_problem_events_from_student_modules(history):
     assert [e["context"]["user_id"] for e in lms_history.iter_problem_events(orgs=["Alpha"])] == [history["a"].id]
     assert [e["context"]["user_id"] for e in lms_history.iter_problem_events(since=day(11), until=day(12))] == [
         history["c"].id]
+
+
+def test_every_event_the_history_emits_is_registered_for_its_source(history):
+    """The LMS seam names its event types by hand; the event registry must accept each from where it says it is."""
+    events = [*lms_history.iter_enrollment_events(), *lms_history.iter_grade_events(),
+              *lms_history.iter_certificate_events(), *lms_history.iter_problem_events()]
+    assert {e["name"] for e in events} == {lms_history.ENROLLMENT_CHANGED, lms_history.GRADE_CHANGED,
+                                           lms_history.CERTIFICATE_CHANGED, "problem_check"}
+    for event in events:
+        assert REGISTRY[event["name"]].allows(event["event_source"]), event["name"]
+        if event["name"].startswith("org.openedx."):
+            assert event["event_source"] == "lms_table"
 
 
 # ---------------------------------------------------------------- the demo

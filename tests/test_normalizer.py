@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from openedx_analytics.pipeline.normalizer import is_tracked, normalize
+from openedx_analytics.pipeline.events.registry import is_tracked
+from openedx_analytics.pipeline.normalizer import normalize
 from openedx_analytics.pipeline.records import Activity, EnrollmentChange, ProblemSubmission, VideoEvent
 
 COURSE = "course-v1:Org+Num+Run"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from openedx_analytics.pipeline.envelope import Rejected, parse_course_id
+from openedx_analytics.pipeline.envelope import parse_course_id
+from openedx_analytics.pipeline.rejected import Rejected
 
 DATE_PARAMS = ("start_date", "end_date")
 GRANULARITIES = ("week", "day")

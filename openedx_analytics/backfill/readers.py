@@ -2,7 +2,7 @@
 
 Readers only split lines, strip a syslog-style prefix before the first ``{``, skip blank
 and ``#`` lines, decode JSON and keep the allow-listed fields of each event
-(``envelope.redact``: no username, IP, session or agent goes further); what an event means
+(``redaction.redact``: no username, IP, session or agent goes further); what an event means
 is the normalizer's business. A line that is not JSON is classified (``bad_json``,
 ``truncated``, ``binary``, ``too_deep``) so operators can count it, and never stops the
 run. Files are streamed, never loaded whole, and each line carries its number and the
@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import orjson
 
-from openedx_analytics.pipeline.envelope import redact
+from openedx_analytics.pipeline.redaction import redact
 
 STDIN = "-"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -210,7 +210,7 @@ _decode = json.JSONDecoder().decode  # only to explain lines orjson refused
 def parse_line(line: bytes) -> tuple[Any, str | None, str]:
     """Decode one log line into ``(event, None, "")``, or ``(None, reason, detail)``.
 
-    The event keeps only its allow-listed fields (``envelope.redact``). Blank and ``#``
+    The event keeps only its allow-listed fields (``redaction.redact``). Blank and ``#``
     comment lines give ``(None, SKIP, "")``. Text before the first ``{`` (a syslog-style
     prefix) is dropped. Nothing here raises for any bytes.
     """

@@ -14,7 +14,8 @@ from typing import Any
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-from openedx_analytics.pipeline.envelope import Rejected, parse_course_id, parse_time
+from openedx_analytics.pipeline.envelope import parse_course_id, parse_time
+from openedx_analytics.pipeline.rejected import Rejected
 
 
 @lru_cache(maxsize=4096)

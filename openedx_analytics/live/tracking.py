@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from openedx_analytics.live.dispatch import enqueue
-from openedx_analytics.pipeline.envelope import redact
-from openedx_analytics.pipeline.normalizer import is_tracked
+from openedx_analytics.pipeline.events.registry import is_tracked
+from openedx_analytics.pipeline.redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -6,14 +6,12 @@ Shapes accepted: event-tracking's in-process dict (``name``/``timestamp``/``data
 openedx-events signals (``name``/``time``/``data``). Field access that can fail raises
 ``Rejected`` with a reason operators can count.
 
-Two rules against forgery and leaks live here, because every door goes through them:
-
-- ``Envelope.from_server``: only events the server wrote (server, task, signal and LMS-table
-  sources) may name a learner or course in their payload; a browser or mobile payload is
-  written by whoever holds the tab, so its learner is the authenticated one in the context.
-- ``redact``: the allow-list of the context and payload fields the normalizer reads. The
-  tracking door, the log reader and the stored rejection samples keep nothing else (no
-  username, email, IP, session, user agent, referrer).
+One rule against forgery lives here, because every door goes through it:
+``Envelope.from_server``: only events the server wrote (server, task, signal and LMS-table
+sources) may name a learner or course in their payload; a browser or mobile payload is
+written by whoever holds the tab, so its learner is the authenticated one in the context.
+The payload itself is read only through ``Envelope.payload`` (``pipeline/payload``), under
+the allow-list of the event's registration; what the doors keep is ``pipeline/redaction``.
 """
 from __future__ import annotations
 
@@ -23,21 +21,14 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import orjson
 from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
-
-class Rejected(Exception):
-    """An event we cannot count, with a short machine-readable ``reason`` and a human ``detail``."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-
+from openedx_analytics.pipeline.payload import FieldList, Payload
+from openedx_analytics.pipeline.rejected import Rejected
 
 #: Sources whose events the server wrote: they may assert enrollment, grade and certificate facts.
 SERVER_SOURCES = frozenset({"server", "task", "signal", "lms_table"})
@@ -49,21 +40,30 @@ DEFAULT_SOURCE = "server"
 MAX_PAYLOAD_DEPTH = 32
 #: Key of the stand-in the tracking door forwards for an event it could not read (the reason as value).
 UNREADABLE = "unreadable_at_door"
+#: Reasons the tracking door may give in an ``UNREADABLE`` stand-in (anything else reads "unreadable").
+DOOR_REASONS = frozenset({"too_deep"})
 
 _COURSE_IN_URL = re.compile(r"/courses/(course-v1:[^/?#]+|[^/?#]+/[^/?#]+/[^/?#]+)(?:[/?#]|$)")
 
 
 @dataclass(slots=True)
 class Envelope:
-    """One event, whatever door it came through, with the fields every normalizer needs."""
+    """One event, whatever door it came through, with the fields every normalizer needs.
+
+    ``payload`` reads the course and learner fields only, until ``allow`` opens the fields
+    of the event's registration to its normalizer.
+    """
 
     name: str
     time: dt.datetime
-    data: dict[str, Any]
+    payload: Payload
     context: dict[str, Any]
     event_source: str = ""
     page: str = ""
-    raw_data: Any = None
+
+    def allow(self, fields: FieldList) -> None:
+        """Let the payload be read under ``fields`` (the allow-list of the event's registration)."""
+        self.payload = self.payload.allowing(fields)
 
     @property
     def from_server(self) -> bool:
@@ -77,7 +77,7 @@ class Envelope:
 
     def course_id(self, *, required: bool = True) -> str | None:
         """The event's course id, from the context, the payload (server events) or the page/path URL; validated."""
-        raw = self.context.get("course_id") or (self.data.get("course_id") if self.from_server else None) or None
+        raw = self.context.get("course_id") or (self.payload.get("course_id") if self.from_server else None) or None
         if raw is None:
             for url in (self.page, self.context.get("path"), self.name):
                 if isinstance(url, str) and "/courses/" in url:
@@ -98,9 +98,9 @@ class Envelope:
         event is always the authenticated learner's (context ``user_id``), whatever it says.
         """
         if not self.from_server:
-            holders: tuple[dict[str, Any], ...] = (self.context,)
+            holders: tuple[dict[str, Any] | Payload, ...] = (self.context,)
         else:
-            holders = (self.data, self.context) if from_data else (self.context, self.data)
+            holders = (self.payload, self.context) if from_data else (self.context, self.payload)
         raw = None
         for holder in holders:
             raw = holder.get("user_id")
@@ -194,26 +194,6 @@ def check_time(value: dt.datetime, earliest: dt.datetime, max_ahead: dt.timedelt
 _latest_seen: dict[dt.timedelta, dt.datetime] = {}
 
 
-def number(data: dict[str, Any], *keys: str, required: bool = False) -> float | None:
-    """The first of ``keys`` present in ``data`` as a float (numbers in strings allowed)."""
-    for key in keys:
-        value = data.get(key)
-        if value is None or value == "":
-            continue
-        if isinstance(value, bool):
-            raise Rejected("wrong_type", f"{key} is a boolean")
-        try:
-            result = float(value)
-        except (TypeError, ValueError):
-            raise Rejected("wrong_type", f"{key} is not a number: {str(value)[:40]!r}") from None
-        if result != result or result in (float("inf"), float("-inf")):
-            raise Rejected("wrong_type", f"{key} is not finite")
-        return result
-    if required:
-        raise Rejected("missing_field", f"none of {', '.join(keys)}")
-    return None
-
-
 def decode_json(text: str | bytes) -> Any:
     """Decode JSON with orjson, falling back to Python's json for what orjson refuses (NaN, huge ints).
 
@@ -230,27 +210,26 @@ def decode_json(text: str | bytes) -> Any:
         raise Rejected("too_deep", "JSON nested deeper than the parser allows") from None
 
 
-def _payload_key(raw: dict[str, Any]) -> str:
+def payload_key(raw: dict[str, Any]) -> str:
+    """Where ``raw`` holds its payload: ``event`` in a tracking-log line, ``data`` otherwise."""
     return "event" if "event_type" in raw and "event" in raw else "data"
 
 
-def _payload(raw: dict[str, Any], key: str) -> tuple[dict[str, Any], Any]:
-    """The event payload as a dict, decoding JSON strings (browser events); keep the raw value."""
+def _payload(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    """The event payload as a dict, decoding JSON strings (browser events)."""
     value = raw.get(key)
     if value is None or value == "":
-        return {}, value
+        return {}
     if isinstance(value, dict):
-        return value, value
+        return value
     if isinstance(value, str):
         try:
             decoded = decode_json(value)
         except ValueError:
-            return {}, value  # e.g. browser problem_check sends a URL-encoded string
-        if isinstance(decoded, dict):
-            return decoded, value
-        return {}, value
+            return {}  # e.g. browser problem_check sends a URL-encoded string
+        return decoded if isinstance(decoded, dict) else {}
     if isinstance(value, list):
-        return {}, value
+        return {}
     raise Rejected("wrong_type", f"event payload is a {type(value).__name__}")
 
 
@@ -267,180 +246,15 @@ def from_raw(raw: Any) -> Envelope:
     context = raw.get("context") or {}
     if not isinstance(context, dict):
         raise Rejected("wrong_type", "context is not an object")
-    data, raw_data = _payload(raw, _payload_key(raw))
+    data = _payload(raw, payload_key(raw))
     time = parse_time(raw.get("timestamp") or raw.get("time") or context.get("timestamp"))
     event_source = str(raw.get("event_source") or context.get("event_source") or DEFAULT_SOURCE)
     page = raw.get("page") or context.get("page") or ""
     return Envelope(
         name=name,
         time=time,
-        data=data,
+        payload=Payload(data),
         context=context,
         event_source=event_source,
         page=page if isinstance(page, str) else "",
-        raw_data=raw_data,
     )
-
-
-# ---------------------------------------------------------------- the allow-list
-
-#: Reasons the tracking door may give in an ``UNREADABLE`` stand-in (anything else reads "unreadable").
-DOOR_REASONS = frozenset({"too_deep"})
-#: Context fields the normalizer reads (``module`` keeps its usage key only; URLs their course path).
-CONTEXT_FIELDS = ("course_id", "user_id", "event_source", "timestamp", "path", "page", "module")
-#: Payload fields the normalizer reads: enrollment, grades and certificates; video; problems. A tuple
-#: keeps only those keys in each entry of the mapping (per-part problem details).
-DATA_FIELDS: dict[str, tuple[str, ...] | None] = {
-    "course_id": None, "user_id": None, "mode": None, "enrollment_mode": None, "is_active": None,
-    "percent_grade": None, "passed_timestamp": None, "is_passing": None, "current_status": None,
-    "id": None, "module_id": None, "currentTime": None, "current_time": None, "old_time": None,
-    "new_time": None, "duration": None,
-    "problem_id": None, "grade": None, "success": None, "attempts": None, "answers": None,
-    "submission": ("answer", "correct", "variant"), "correct_map": ("correctness",),
-}
-#: Longest text kept for a scalar field outside the payload (a timestamp, a source, a URL path).
-_SCALAR_CHARS = 2048
-_SCALARS = (str, int, float, bool, type(None), dt.datetime)
-
-
-def _scalar(value: Any) -> Any:
-    """A context or envelope value as kept: scalars (long strings cut), anything else named by its type."""
-    if isinstance(value, str):
-        return value[:_SCALAR_CHARS]
-    return value if isinstance(value, _SCALARS) else f"<{type(value).__name__}>"
-
-
-def _course_url(value: Any) -> str | None:
-    """A page or request URL reduced to its path, and only when it names a course (no query, no host)."""
-    if not isinstance(value, str) or "/courses/" not in value:
-        return None
-    try:
-        return urlsplit(value[:_SCALAR_CHARS]).path or None
-    except ValueError:
-        return None
-
-
-def _check_depth(value: Any, limit: int = MAX_PAYLOAD_DEPTH) -> None:
-    """Reject values nested deeper than ``limit`` (iteratively: the check itself never recurses)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            raise Rejected("too_deep", f"payload nested deeper than {limit} levels")
-        stack.extend((child, depth + 1) for child in children)
-
-
-_NOT_KEPT = ("",)  # a marker no ``DATA_FIELDS`` entry is
-
-
-def _kept_data(payload: dict[str, Any]) -> dict[str, Any]:
-    """The allowed fields of ``payload`` (in its own order: one lookup per field it has)."""
-    kept: dict[str, Any] = {}
-    allowed = DATA_FIELDS.get
-    for key, value in payload.items():
-        sub_fields = allowed(key, _NOT_KEPT)
-        if sub_fields is _NOT_KEPT:
-            continue
-        if sub_fields and isinstance(value, dict):
-            value = {
-                part: {name: entry[name] for name in sub_fields if name in entry} if isinstance(entry, dict) else entry
-                for part, entry in value.items()
-            }
-        if isinstance(value, dict | list):
-            _check_depth(value)
-        kept[key] = value
-    return kept
-
-
-def _kept_context(context: dict[str, Any]) -> dict[str, Any]:
-    kept: dict[str, Any] = {}
-    for key in CONTEXT_FIELDS:
-        if key not in context:
-            continue
-        value = context[key]
-        if key in ("path", "page"):
-            value = _course_url(value)
-            if value is None:
-                continue
-        elif key == "module":
-            value = {"usage_key": _scalar(value.get("usage_key"))} if isinstance(value, dict) else None
-        else:
-            value = _scalar(value)
-        kept[key] = value
-    return kept
-
-
-def redact(raw: Any) -> Any:
-    """The event with only the fields the normalizer reads, in one shape (``name``/``time``/``context``/``data``).
-
-    Normalizing the result gives the records normalizing ``raw`` gives (and a rejection for
-    a rejection). Payloads sent as JSON
-    strings are decoded here (so they are decoded once). A payload the doors cannot read
-    (nested too deep) becomes a stand-in with ``UNREADABLE`` set to the reason, so the
-    event is still counted as rejected downstream. Non-object events are returned as they
-    are (the normalizer rejects them; samples describe them by type).
-    """
-    if not isinstance(raw, dict):
-        return raw
-    context = raw.get("context")
-    if isinstance(context, dict):
-        kept_context: Any = _kept_context(context)
-    else:
-        kept_context = f"<{type(context).__name__}>" if context else {}
-        context = {}
-    name = raw.get("name") or raw.get("event_type")
-    event: dict[str, Any] = {
-        "name": name[:_SCALAR_CHARS] if isinstance(name, str) else None,
-        "time": _scalar(raw.get("timestamp") or raw.get("time")),
-        "context": kept_context,
-    }
-    source = raw.get("event_source") or context.get("event_source")
-    if source:
-        event["event_source"] = _scalar(source)
-    page = _course_url(raw.get("page") or context.get("page"))
-    if page:
-        event["page"] = page
-    if UNREADABLE in raw:
-        event[UNREADABLE] = _scalar(raw[UNREADABLE])
-        return event
-    payload = raw.get(_payload_key(raw))
-    try:
-        if isinstance(payload, str):
-            try:
-                decoded = decode_json(payload) if payload else None
-            except ValueError:
-                decoded = None  # e.g. browser problem_check's URL-encoded answers: not read, not kept
-            payload = decoded if isinstance(decoded, dict) else None
-        if isinstance(payload, dict):
-            event["data"] = _kept_data(payload)
-        elif payload is None or isinstance(payload, list):
-            event["data"] = {}
-        else:
-            event["data"] = _scalar(payload)
-    except Rejected as rejection:
-        event[UNREADABLE] = rejection.reason
-    return event
-
-
-def sample_text(event: Any, limit: int) -> str:
-    """What a stored rejection sample keeps of ``event``: its allowed fields as JSON, at most ``limit`` characters.
-
-    A line or value that is not a JSON object is described (type and size), never stored:
-    it cannot be split into allowed and personal fields. Its file and line are in the detail.
-    """
-    if isinstance(event, str | bytes):
-        return f"<{len(event)} characters, not a JSON object>"[:limit]
-    if not isinstance(event, dict):
-        size = f" of {len(event)} items" if isinstance(event, list | tuple) else ""
-        return f"<{type(event).__name__}{size}, not a JSON object>"[:limit]
-    try:
-        text = json.dumps(redact(event), default=str)
-    except (TypeError, ValueError, RecursionError):
-        text = "<event that cannot be shown as JSON>"
-    return text[:limit]

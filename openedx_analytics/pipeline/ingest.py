@@ -22,12 +22,12 @@ from django.db.models import F
 
 from openedx_analytics import conf
 from openedx_analytics.models import RejectedEventSample, RejectionCount
-from openedx_analytics.pipeline.envelope import sample_text
 from openedx_analytics.pipeline.facts import write_facts
 from openedx_analytics.pipeline.kinds import KINDS
 from openedx_analytics.pipeline.markers import Scope
 from openedx_analytics.pipeline.normalizer import Outcome, normalize
 from openedx_analytics.pipeline.records import Record
+from openedx_analytics.pipeline.redaction import sample_text
 
 log = logging.getLogger(__name__)
 

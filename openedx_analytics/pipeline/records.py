@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
 
-from openedx_analytics.pipeline.envelope import Rejected
+from openedx_analytics.pipeline.rejected import Rejected
 
 FINGERPRINT_LENGTH = 40
 

@@ -12,15 +12,15 @@ from typing import Any
 import attr
 
 from openedx_analytics.live.dispatch import enqueue
-from openedx_analytics.pipeline.envelope import DATA_FIELDS
+from openedx_analytics.pipeline.events.registry import DATA_FIELDS, DATA_KWARGS
+from openedx_analytics.pipeline.payload import IDENTITY_FIELDS
 
 log = logging.getLogger(__name__)
 
-#: Payload fields that normalizers read (the one allow-list the tracking door and the log reader
-#: use too); everything else (PII, texts) stays behind. Learner and course are set from their objects.
-KEPT_FIELDS = tuple(name for name in DATA_FIELDS if name not in ("course_id", "user_id"))
-#: The keyword each signal carries its data in.
-DATA_KWARGS = ("enrollment", "certificate", "grade", "course_passing_status", "thread")
+#: Payload fields that normalizers read (the event registry's allow-list, which the tracking door
+#: and the log reader apply too); everything else (PII, texts) stays behind. Learner and course
+#: are set from their objects.
+KEPT_FIELDS = tuple(name for name in DATA_FIELDS if name not in IDENTITY_FIELDS)
 
 
 def serialize(event_type: str, data: Any, time: dt.datetime | None) -> dict[str, Any]:
@@ -42,8 +42,9 @@ def serialize(event_type: str, data: Any, time: dt.datetime | None) -> dict[str,
 
 
 def receive_learning_event(sender: Any, signal: Any = None, **kwargs: Any) -> None:
-    """Receiver of every learning signal we track (see ``apps.RECEIVED_SIGNALS``)."""
+    """Receiver of every learning signal we track (the event registry's ``SIGNALS``, see ``apps``)."""
     try:
+        # the data object, under the keyword its signal uses (the registry's ``Signal.keyword``)
         data = next((kwargs[name] for name in DATA_KWARGS if kwargs.get(name) is not None), None)
         if data is None:
             log.warning("openedx_analytics: %s arrived without data", getattr(signal, "event_type", signal))

@@ -19,7 +19,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from openedx_analytics import api
 from openedx_analytics.backfill.verify import verify_against_lms, verify_course
-from openedx_analytics.pipeline.envelope import Rejected, parse_course_id
+from openedx_analytics.pipeline.envelope import parse_course_id
+from openedx_analytics.pipeline.rejected import Rejected
 
 
 class Command(BaseCommand):

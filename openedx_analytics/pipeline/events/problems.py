@@ -1,0 +1,89 @@
+"""Problems: graded submissions with their answers (``problem_check``) and the newer graded-problem event.
+
+``problem_check`` comes from the server (a graded submission: correctness, attempts and
+each part's answer) and from the browser, whose twin carries the learner's raw form and
+counts only as activity. Answers are read per part through the keys each part may hold.
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from openedx_analytics.pipeline.envelope import Envelope
+from openedx_analytics.pipeline.events.activity import learner_activity
+from openedx_analytics.pipeline.events.registration import Family
+from openedx_analytics.pipeline.payload import Entries, Payload
+from openedx_analytics.pipeline.records import PartAnswer, ProblemSubmission, Record
+from openedx_analytics.pipeline.rejected import Rejected
+
+PROBLEMS = Family("problems")
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def answer_text(value: Any) -> str:
+    """An answer as shown in distributions: HTML stripped; several values as ``[a|b]``."""
+    if isinstance(value, list):
+        return "[" + "|".join(answer_text(item) for item in value) + "]"
+    text = html.unescape(_TAGS.sub("", str(value)))
+    return " ".join(text.split())
+
+
+def _part_answers(payload: Payload) -> tuple[PartAnswer, ...]:
+    answers = payload.mapping("answers")
+    submission = payload.entries("submission")
+    correct_map = payload.entries("correct_map")
+    parts = []
+    for part_id in sorted(set(answers) | set(submission)):
+        detail = submission.part(part_id)
+        value = detail.get("answer", answers.get(part_id, ""))
+        correctness = correct_map.part(part_id).get("correctness")
+        correct = detail.get("correct")
+        if not isinstance(correct, bool):
+            correct = None if correctness is None else correctness in ("correct", "partially-correct")
+        variant = detail.get("variant") or ""
+        parts.append(PartAnswer(part_id=str(part_id), value=answer_text(value), correct=correct, variant=str(variant)))
+    return tuple(parts)
+
+
+@PROBLEMS.register(
+    "problem_check",
+    sources=None,
+    fields=("problem_id", "grade", "success", "attempts", "answers",
+            Entries("submission", ("answer", "correct", "variant")), Entries("correct_map", ("correctness",))),
+)
+def problem_check(envelope: Envelope) -> list[Record]:
+    """Server ``problem_check``: a graded submission. The browser's twin only counts as activity."""
+    payload = envelope.payload
+    if envelope.event_source == "browser" or payload.is_empty:
+        return [learner_activity(envelope)]
+    activity = learner_activity(envelope, "problem")
+    problem_id = payload.get("problem_id") or (envelope.context.get("module") or {}).get("usage_key")
+    if not isinstance(problem_id, str) or not problem_id:
+        raise Rejected("missing_field", "problem_id")
+    grade = payload.number("grade")
+    success = payload.get("success")
+    if grade is not None:
+        correct = grade > 0
+    elif success in ("correct", "incorrect", "partially-correct"):
+        correct = success != "incorrect"
+    else:
+        raise Rejected("missing_field", "grade or success")
+    attempts = payload.number("attempts")
+    submission = ProblemSubmission(
+        course_id=activity.course_id,
+        problem_id=problem_id,
+        user_id=activity.user_id,
+        time=envelope.time,
+        attempt=int(attempts) if attempts is not None else None,
+        correct=correct,
+        answers=_part_answers(payload),
+    )
+    return [activity, submission]
+
+
+@PROBLEMS.register("edx.grades.problem.submitted")
+def problem_graded(envelope: Envelope) -> list[Record]:
+    """The newer graded-problem event counts as an attempted problem (answers come from problem_check)."""
+    return [learner_activity(envelope, "problem")]
