@@ -6,12 +6,29 @@ from collections import Counter
 
 import pytest
 
-from openedx_analytics.metrics.enrollment import compute as enrollment_series
+from openedx_analytics.metrics import enrollment, problems
 from openedx_analytics.metrics.grades import bucket_of
-from openedx_analytics.metrics.problems import consolidate_variants, problem_figures
-from openedx_analytics.metrics.video import PlayerEvent, end_segment, infer_final_segment, touched_segments, viewings
+from openedx_analytics.metrics.problem_tally import ProblemFigures, consolidate_variants
+from openedx_analytics.metrics.video_replay import (
+    PlayerEvent,
+    end_segment,
+    infer_final_segment,
+    touched_segments,
+    viewings,
+)
 
 UTC = dt.timezone.utc
+
+
+def enrollment_series(rows, until: dt.date) -> list[enrollment.DayFigures]:
+    """A course's daily figures from its enrollment fact rows, through the engine's pure steps."""
+    return enrollment.compute(enrollment.tally(enrollment.contributions(rows)), until)
+
+
+def problem_figures(rows) -> ProblemFigures:
+    """One problem's figures from its submission rows, through the engine's pure steps."""
+    (tally,) = problems.tally(problems.contributions(("problem", *row) for row in rows)).values()
+    return problems.compute(tally)
 
 
 def at(day: int, hour: int = 12, minute: int = 0) -> dt.datetime:

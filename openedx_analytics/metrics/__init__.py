@@ -1,9 +1,13 @@
 """Metric engines: each turns one kind of fact into the aggregates we serve.
 
-Every engine module has the same parts: a pure ``compute`` (facts, or a running tally of
-per-learner contributions, in; figures out), a ``write`` that stores figures touching
-only rows that differ, ``stored`` (the stored rows in ``compute``'s shape, which
-``verify_analytics`` compares), and ``recompute(course_id, keys, now, using)``, which the
-drain calls with the keys of a kind's dirty markers (``DirtyScope`` says what each key
-names) and which starts from what changed rather than from the whole course.
+Every engine has the same steps and names the tables it owns (``metrics.engine``);
+``ENGINES`` lists them, in the order the drain recomputes their kinds. The drain's map of
+kinds to recomputes and ``verify_analytics`` are derived from it.
 """
+from __future__ import annotations
+
+from openedx_analytics.metrics import activity, enrollment, grades, problems, video
+from openedx_analytics.metrics.engine import Engine
+
+#: Every engine, in ``DirtyScope.ORDER``.
+ENGINES: tuple[Engine, ...] = (video, enrollment, activity, problems, grades)

@@ -1,24 +1,26 @@
 """Engagement: distinct active learners of a course per day and per ISO week, by kind.
 
-``compute`` is pure (fact rows in, counts out). The stored counts are kept equal to sums
-over ``ActivityLearnerWeek`` rows (one per learner, ISO week and kind, with a bit per
-active day): a week counts its rows, a day the rows with its bit set. ``recompute``
-(what the drain calls) rebuilds only the learner-weeks named by its markers: it reads
-those learners' facts of that week, compares the new day bits with the stored row and
-adds the difference to the day and week counts, so a new event costs the same in a
-course of any size. A whole rebuild (``ALL_KEYS``) builds every row afresh; a marker
-that names only a day (written before markers named learners) rebuilds that whole week.
+The steps of an engine (``metrics.engine``): each learner's activity facts give, per ISO
+week and kind, a bit per active day (``contributions``; stored as ``ActivityLearnerWeek``
+rows); the tally counts, per day and per week, the learners with a bit set, and
+``compute`` turns it into the stored columns. ``recompute`` (what the drain calls)
+rebuilds only the learner-weeks named by its markers: it reads those learners' facts of
+that week, compares the new day bits with the stored row and adds the difference to the
+stored day and week counts, so a new event costs the same in a course of any size. A
+whole rebuild (``ALL_KEYS``) builds every row afresh; a marker that names only a day
+(written before markers named learners) rebuilds that whole week.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from openedx_analytics.db.bulk import insert_ignore, upsert
+from openedx_analytics.metrics.engine import Expected, Table
 from openedx_analytics.metrics.store import chunks
-from openedx_analytics.models import ActivityDay, ActivityFact, ActivityLearnerWeek, ActivityWeek
+from openedx_analytics.models import ActivityDay, ActivityFact, ActivityLearnerWeek, ActivityWeek, DirtyScope
 from openedx_analytics.pipeline.markers import ALL_KEYS, split_learner_days
 
 #: fact kind -> aggregate column
@@ -29,8 +31,16 @@ COLUMNS = {
     ActivityFact.FORUM: "posted_forum",
 }
 WEEK = dt.timedelta(days=7)
-#: (user_id, kind) -> day bits of one week
-Bits = dict[tuple[int, str], int]
+#: An activity fact: (day, kind, user_id).
+FactRow = tuple[dt.date, str, int]
+#: A learner-week: (Monday of the ISO week, user_id, kind); its contribution is a bit per active day.
+LearnerWeek = tuple[dt.date, int, str]
+
+KIND = DirtyScope.ACTIVITY
+DAYS = Table("activity day", ActivityDay, ("date",), tuple(COLUMNS.values()))
+WEEKS = Table("activity week", ActivityWeek, ("interval_start",), tuple(COLUMNS.values()))
+LEARNERS = Table("activity learner week", ActivityLearnerWeek, ("week", "user_id", "kind"), ("days",))
+TABLES = (DAYS, WEEKS, LEARNERS)
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -43,93 +53,78 @@ def week_days(monday: dt.date) -> list[dt.date]:
     return [monday + dt.timedelta(days=n) for n in range(7)]
 
 
-def _columns(found: Mapping[str, int]) -> dict[str, int]:
-    return {column: found.get(kind, 0) for kind, column in COLUMNS.items()}
+def load(course_id: str, using: str, week: dt.date | None = None) -> Iterator[FactRow]:
+    """The course's activity facts (of the ISO week starting ``week`` only, if given)."""
+    facts = ActivityFact.objects.using(using).filter(course_id=course_id)
+    if week is not None:
+        facts = facts.filter(day__gte=week, day__lt=week + WEEK)
+    return facts.values_list("day", "kind", "user_id").iterator(chunk_size=5000)
+
+
+def contributions(facts: Iterable[FactRow]) -> Iterator[tuple[LearnerWeek, int]]:
+    """Each learner's day bits per ISO week and counted kind (bit ``n``: active on the week's ``n``-th day)."""
+    bits: dict[LearnerWeek, int] = defaultdict(int)
+    for day, kind, user_id in facts:
+        if kind in COLUMNS:
+            bits[(week_start(day), user_id, kind)] |= 1 << day.weekday()
+    yield from bits.items()
+
+
+@dataclass
+class Tally:
+    """Learners per kind on each day and in each ISO week (named by its Monday)."""
+
+    days: dict[dt.date, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    weeks: dict[dt.date, Counter] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, learner_week: LearnerWeek, bits: int, sign: int = 1) -> None:
+        """Add (``sign`` 1) or subtract (-1) one learner-week's day bits."""
+        if not bits:
+            return
+        monday, _user, kind = learner_week
+        self.weeks[monday][kind] += sign
+        for n in range(7):
+            if bits >> n & 1:
+                self.days[monday + dt.timedelta(days=n)][kind] += sign
+
+
+def tally(learner_weeks: Iterable[tuple[LearnerWeek, int]]) -> Tally:
+    """The day and week counts of ``learner_weeks``."""
+    sums = Tally()
+    for learner_week, bits in learner_weeks:
+        sums.add(learner_week, bits)
+    return sums
 
 
 @dataclass
 class ActivityFigures:
-    """Counts per column for each day and each ISO week (named by its Monday)."""
+    """Counts per column for each day and each ISO week with a learner."""
 
     days: dict[dt.date, dict[str, int]] = field(default_factory=dict)
     weeks: dict[dt.date, dict[str, int]] = field(default_factory=dict)
 
 
-def compute(rows: Iterable[tuple[dt.date, str, int]]) -> ActivityFigures:
-    """Distinct learners per counted kind on each day and in each ISO week, from (day, kind, user_id) fact rows."""
-    days: dict[dt.date, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    weeks: dict[dt.date, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    for day, kind, user_id in rows:
-        if kind in COLUMNS:
-            days[day][kind].add(user_id)
-            weeks[week_start(day)][kind].add(user_id)
+def compute(sums: Tally) -> ActivityFigures:
+    """The stored columns of each day and week the tally counts a learner in (periods left with none are left out)."""
+    def columns(periods: Mapping[dt.date, Counter]) -> dict[dt.date, dict[str, int]]:
+        return {period: {column: counts.get(kind, 0) for kind, column in COLUMNS.items()}
+                for period, counts in periods.items() if any(counts.values())}
 
-    def counts(periods: dict[dt.date, dict[str, set[int]]]) -> dict[dt.date, dict[str, int]]:
-        return {period: _columns({kind: len(users) for kind, users in by_kind.items()})
-                for period, by_kind in periods.items()}
-
-    return ActivityFigures(days=counts(days), weeks=counts(weeks))
+    return ActivityFigures(days=columns(sums.days), weeks=columns(sums.weeks))
 
 
-def learner_weeks(rows: Iterable[tuple[dt.date, str, int]]) -> dict[dt.date, Bits]:
-    """Each learner's day bits per ISO week and kind, from (day, kind, user_id) fact rows of counted kinds."""
-    weeks: dict[dt.date, Bits] = defaultdict(lambda: defaultdict(int))
-    for day, kind, user_id in rows:
-        if kind in COLUMNS:
-            weeks[week_start(day)][(user_id, kind)] |= 1 << day.weekday()
-    return weeks
+def write(course_id: str, sums: Tally, now: dt.datetime, using: str,
+          *, within: tuple[dt.date, dt.date] | None = None, held_only: bool = False) -> None:
+    """Store the day and week counts of ``sums``; a period it holds with no learner loses its row.
 
-
-def figures_of(weeks: Mapping[dt.date, Bits]) -> ActivityFigures:
-    """The day and week counts that learner-week bits add up to (equal to ``compute`` over the same facts)."""
-    figures = ActivityFigures()
-    for monday, bits in weeks.items():
-        week: Counter = Counter()
-        days: dict[int, Counter] = defaultdict(Counter)
-        for (_user, kind), mask in bits.items():
-            if not mask:
-                continue
-            week[kind] += 1
-            for n in range(7):
-                if mask >> n & 1:
-                    days[n][kind] += 1
-        if week:
-            figures.weeks[monday] = _columns(week)
-        for n, counts in days.items():
-            figures.days[monday + dt.timedelta(days=n)] = _columns(counts)
-    return figures
-
-
-def load_facts(course_id: str, using: str) -> Iterable[tuple[dt.date, str, int]]:
-    """Every activity fact of the course as (day, kind, user_id)."""
-    return ActivityFact.objects.using(using).filter(course_id=course_id).values_list(
-        "day", "kind", "user_id").iterator(chunk_size=5000)
-
-
-def stored(course_id: str, using: str) -> ActivityFigures:
-    """The course's stored day and week counts, in ``compute``'s shape."""
+    So do the course's other rows (those from ``within[0]`` to before ``within[1]``, when
+    given), unless ``held_only``: the tally of an incremental update holds only the periods
+    it changed, and the others stay.
+    """
+    figures = compute(sums)
     columns = list(COLUMNS.values())
-
-    def read(model: type, period: str) -> dict[dt.date, dict[str, int]]:
-        rows = model.objects.using(using).filter(course_id=course_id).values_list(period, *columns)
-        return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
-
-    return ActivityFigures(days=read(ActivityDay, "date"), weeks=read(ActivityWeek, "interval_start"))
-
-
-def stored_learners(course_id: str, using: str) -> dict[tuple[dt.date, int, str], int]:
-    """The course's learner-week rows: (week, user_id, kind) -> day bits."""
-    rows = ActivityLearnerWeek.objects.using(using).filter(course_id=course_id)
-    return {(week, user, kind): days for week, user, kind, days in
-            rows.values_list("week", "user_id", "kind", "days").iterator(chunk_size=5000)}
-
-
-def write(course_id: str, figures: ActivityFigures, now: dt.datetime, using: str,
-          *, within: tuple[dt.date, dt.date] | None = None) -> None:
-    """Store the day and week counts of ``figures``; periods in ``within`` (first day, day after; None:
-    every period of the course) that ``figures`` lacks lose their rows. Other periods keep theirs."""
-    columns = list(COLUMNS.values())
-    for model, period, counts in ((ActivityDay, "date", figures.days), (ActivityWeek, "interval_start", figures.weeks)):
+    for model, period, held, counts in ((ActivityDay, "date", sums.days, figures.days),
+                                        (ActivityWeek, "interval_start", sums.weeks, figures.weeks)):
         upsert(
             model,
             [model(course_id=course_id, last_updated=now, **{period: key}, **values)
@@ -137,20 +132,37 @@ def write(course_id: str, figures: ActivityFigures, now: dt.datetime, using: str
             ["course_id", period], [*columns, "last_updated"], using,
         )
         rows = model.objects.using(using).filter(course_id=course_id)
+        if held_only:
+            emptied = sorted(key for key in held if key not in counts)
+            if emptied:
+                rows.filter(**{f"{period}__in": emptied}).delete()
+            continue
         if within is not None:
             rows = rows.filter(**{f"{period}__gte": within[0], f"{period}__lt": within[1]})
-        stale = [pk for pk, key in rows.values_list("pk", period) if key not in counts]
-        for ids in chunks(stale):
-            model.objects.using(using).filter(pk__in=ids).delete()
+        rows.exclude(**{f"{period}__in": sorted(counts)}).delete()
 
 
 _LEARNER_COLUMNS = ("course_id", "week", "kind", "user_id", "days")
 
 
-def _store_learners(course_id: str, weeks: Mapping[dt.date, Bits], using: str) -> None:
-    rows = [(course_id, monday, kind, user, mask) for monday, bits in sorted(weeks.items())
-            for (user, kind), mask in sorted(bits.items()) if mask]
+def _store_learners(course_id: str, learner_weeks: Mapping[LearnerWeek, int], using: str) -> None:
+    """Insert the learner-week rows of ``learner_weeks`` (the rows they replace are deleted already)."""
+    rows = [(course_id, monday, kind, user, bits) for (monday, user, kind), bits in sorted(learner_weeks.items())
+            if bits]
     insert_ignore(ActivityLearnerWeek, _LEARNER_COLUMNS, rows, using, ignore_conflicts=False)
+
+
+def expected(course_id: str, using: str) -> Iterator[Expected]:
+    """The learner-week rows and the day and week counts a whole rebuild gives."""
+    learner_weeks = dict(contributions(load(course_id, using)))
+    figures = compute(tally(learner_weeks.items()))
+    part = Expected(TABLES)
+    for (monday, user_id, kind), bits in learner_weeks.items():
+        part.add(LEARNERS, (monday, user_id, kind), (bits,))
+    for table, periods in ((DAYS, figures.days), (WEEKS, figures.weeks)):
+        for period, values in periods.items():
+            part.add(table, (period,), tuple(values[column] for column in table.value_fields))
+    yield part
 
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
@@ -170,83 +182,79 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         if monday not in whole_weeks:
             learners[monday].update(users)
     for monday in sorted(whole_weeks):
-        _rebuild_week(course_id, monday, now, using)
+        _rebuild(course_id, now, using, week=monday)
     if learners:
         _update(course_id, learners, now, using)
 
 
-def _rebuild(course_id: str, now: dt.datetime, using: str) -> None:
-    """Rebuild every learner-week row of the course and its counts from all its facts."""
-    ActivityLearnerWeek.objects.using(using).filter(course_id=course_id).delete()
-    weeks = learner_weeks(load_facts(course_id, using))
-    _store_learners(course_id, weeks, using)
-    write(course_id, figures_of(weeks), now, using)
-
-
-def _rebuild_week(course_id: str, monday: dt.date, now: dt.datetime, using: str) -> None:
-    """Rebuild one ISO week's learner-week rows and its day and week counts from the week's facts."""
-    ActivityLearnerWeek.objects.using(using).filter(course_id=course_id, week=monday).delete()
-    facts = ActivityFact.objects.using(using).filter(course_id=course_id, day__gte=monday, day__lt=monday + WEEK)
-    weeks = learner_weeks(facts.values_list("day", "kind", "user_id").iterator(chunk_size=5000))
-    _store_learners(course_id, weeks, using)
-    write(course_id, figures_of(weeks), now, using, within=(monday, monday + WEEK))
+def _rebuild(course_id: str, now: dt.datetime, using: str, week: dt.date | None = None) -> None:
+    """Rebuild the learner-week rows and the counts of the course (of the ISO week starting ``week``, if given)
+    from its facts."""
+    old = ActivityLearnerWeek.objects.using(using).filter(course_id=course_id)
+    if week is not None:
+        old = old.filter(week=week)
+    old.delete()
+    learner_weeks = dict(contributions(load(course_id, using, week)))
+    _store_learners(course_id, learner_weeks, using)
+    write(course_id, tally(learner_weeks.items()), now, using, within=None if week is None else (week, week + WEEK))
 
 
 def _update(course_id: str, learners: Mapping[dt.date, set[int]], now: dt.datetime, using: str) -> None:
     """Replace the named learners' rows of each week, adding the difference in day bits to the stored counts."""
-    day_delta: dict[dt.date, Counter] = defaultdict(Counter)
-    week_delta: dict[dt.date, Counter] = defaultdict(Counter)
+    changes = Tally()
     stale: list[int] = []
-    fresh: dict[dt.date, Bits] = defaultdict(dict)
+    fresh: dict[LearnerWeek, int] = {}
     for monday, users in sorted(learners.items()):
         for ids in chunks(sorted(users)):
-            # Every column of the facts' unique index is named, so this reads the learners' rows only.
-            facts = ActivityFact.objects.using(using).filter(
-                course_id=course_id, day__in=week_days(monday), kind__in=list(COLUMNS), user_id__in=ids)
-            new = learner_weeks(facts.values_list("day", "kind", "user_id")).get(monday, {})
-            old: dict[tuple[int, str], tuple[int, int]] = {
-                (user, kind): (pk, mask) for pk, user, kind, mask in ActivityLearnerWeek.objects.using(using)
-                .filter(course_id=course_id, week=monday, user_id__in=ids).values_list("pk", "user_id", "kind", "days")
-            }
-            for learner in set(new) | set(old):
-                before = old.get(learner, (None, 0))[1]
-                after = new.get(learner, 0)
+            old = _stored_learner_weeks(course_id, monday, ids, using)
+            new = dict(contributions(_learner_facts(course_id, monday, ids, using)))
+            for learner_week in set(new) | set(old):
+                pk, before = old.get(learner_week, (None, 0))
+                after = new.get(learner_week, 0)
                 if before == after:
                     continue
-                if learner in old:
-                    stale.append(old[learner][0])
-                if after:
-                    fresh[monday][learner] = after
-                kind = learner[1]
-                week_delta[monday][kind] += bool(after) - bool(before)
-                for n in range(7):
-                    change = (after >> n & 1) - (before >> n & 1)
-                    if change:
-                        day_delta[monday + dt.timedelta(days=n)][kind] += change
+                if pk is not None:
+                    stale.append(pk)
+                fresh[learner_week] = after
+                changes.add(learner_week, before, -1)
+                changes.add(learner_week, after)
     for ids in chunks(sorted(stale)):
         ActivityLearnerWeek.objects.using(using).filter(pk__in=ids).delete()
     _store_learners(course_id, fresh, using)
-    _apply(course_id, ActivityDay, "date", day_delta, now, using)
-    _apply(course_id, ActivityWeek, "interval_start", week_delta, now, using)
+    days = sorted(day for day, counts in changes.days.items() if any(counts.values()))
+    weeks = sorted(monday for monday, counts in changes.weeks.items() if any(counts.values()))
+    if days or weeks:
+        sums = _stored_counts(course_id, days, weeks, using)
+        for period_sums, period_changes in ((sums.days, changes.days), (sums.weeks, changes.weeks)):
+            for period in period_sums:
+                period_sums[period].update(period_changes[period])
+        write(course_id, sums, now, using, held_only=True)
 
 
-def _apply(course_id: str, model: type[ActivityDay | ActivityWeek], period: str,
-           deltas: Mapping[dt.date, Counter], now: dt.datetime, using: str) -> None:
-    """Add ``deltas`` (period -> kind -> change) to the stored counts; a period left with no learner loses its row."""
-    deltas = {key: delta for key, delta in deltas.items() if any(delta.values())}
-    if not deltas:
-        return
-    columns = list(COLUMNS.values())
-    current = {row[0]: dict(zip(columns, row[1:], strict=True)) for row in model.objects.using(using)
-               .filter(course_id=course_id, **{f"{period}__in": sorted(deltas)}).values_list(period, *columns)}
-    kept, emptied = [], []
-    for key, delta in sorted(deltas.items()):
-        values = current.get(key, dict.fromkeys(columns, 0))
-        values = {column: values[column] + delta.get(kind, 0) for kind, column in COLUMNS.items()}
-        if any(values.values()):
-            kept.append(model(course_id=course_id, last_updated=now, **{period: key}, **values))
-        else:
-            emptied.append(key)
-    upsert(model, kept, ["course_id", period], [*columns, "last_updated"], using)
-    if emptied:
-        model.objects.using(using).filter(course_id=course_id, **{f"{period}__in": emptied}).delete()
+def _learner_facts(course_id: str, monday: dt.date, user_ids: Iterable[int], using: str) -> Iterator[FactRow]:
+    """The facts of counted kinds of ``user_ids`` in the ISO week starting ``monday``."""
+    # Every column of the facts' unique index is named, so this reads the learners' rows only.
+    facts = ActivityFact.objects.using(using).filter(
+        course_id=course_id, day__in=week_days(monday), kind__in=list(COLUMNS), user_id__in=list(user_ids))
+    return iter(facts.values_list("day", "kind", "user_id"))
+
+
+def _stored_learner_weeks(course_id: str, monday: dt.date, user_ids: Iterable[int],
+                          using: str) -> dict[LearnerWeek, tuple[int, int]]:
+    """The stored rows of ``user_ids`` in the ISO week starting ``monday``: learner-week -> (pk, day bits)."""
+    rows = ActivityLearnerWeek.objects.using(using).filter(course_id=course_id, week=monday, user_id__in=list(user_ids))
+    return {(monday, user, kind): (pk, bits) for pk, user, kind, bits in
+            rows.values_list("pk", "user_id", "kind", "days")}
+
+
+def _stored_counts(course_id: str, days: list[dt.date], weeks: list[dt.date], using: str) -> Tally:
+    """The stored counts of ``days`` and ``weeks`` (zero where a period has no row), as a tally."""
+    sums = Tally()
+    for model, period, keys, into in ((ActivityDay, "date", days, sums.days),
+                                      (ActivityWeek, "interval_start", weeks, sums.weeks)):
+        for key in keys:
+            into[key] = Counter()
+        stored = model.objects.using(using).filter(course_id=course_id, **{f"{period}__in": keys})
+        for key, *values in stored.values_list(period, *COLUMNS.values()):
+            into[key] = Counter(dict(zip(COLUMNS, values, strict=True)))
+    return sums

@@ -1,19 +1,25 @@
 """Daily enrollment of a course: counts, cumulative counts and modes, from enrollment facts.
 
-``compute`` is pure (fact rows in, daily figures out); ``write`` stores them;
-``recompute`` (what the drain calls) starts from the first changed day: the stored
-figures of the day before are the base, and only the learners with an event since then
-are replayed, so one new enrollment costs the same in a course of any size.
+The steps of an engine (``metrics.engine``): each learner's facts give their days of
+change (``contributions``), the tally is what each day changes, and ``compute`` carries
+the figures forward day by day. ``recompute`` (what the drain calls) starts from the
+first changed day: the stored figures of the day before are the tally's base, and only
+the learners with an event since then are replayed, so one new enrollment costs the same
+in a course of any size.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.db.models import Max
+from django.utils import timezone
+
+from openedx_analytics.metrics.engine import Expected, Table
 from openedx_analytics.metrics.store import chunks, sync_rows
-from openedx_analytics.models import EnrollmentDay, EnrollmentFact
+from openedx_analytics.models import DirtyScope, EnrollmentDay, EnrollmentFact
 from openedx_analytics.pipeline.markers import first_day
 
 FactRow = tuple[int, dt.datetime, bool | None, str, str]  # user, time, is_active, mode, fingerprint
@@ -32,7 +38,9 @@ class DayFigures:
 
 
 @dataclass
-class _Delta:
+class DayChange:
+    """What one day changes in the course's figures."""
+
     count: int = 0
     cumulative: int = 0
     enrollments: int = 0
@@ -41,7 +49,11 @@ class _Delta:
     mode_cumulative: Counter = field(default_factory=Counter)
 
 
-def learner_end_states(rows: Iterable[FactRow]) -> dict[int, list[tuple[dt.date, bool, str, int, int]]]:
+#: One day a learner changed: (day, active at its end, mode at its end, activations, deactivations).
+LearnerDay = tuple[dt.date, bool, str, int, int]
+
+
+def learner_end_states(rows: Iterable[FactRow]) -> dict[int, list[LearnerDay]]:
     """Per learner: each day they changed, their (active, mode) at day end and the day's activations and deactivations.
 
     Events are replayed in time order (ties broken by fingerprint, so delivery order never
@@ -51,10 +63,10 @@ def learner_end_states(rows: Iterable[FactRow]) -> dict[int, list[tuple[dt.date,
     by_user: dict[int, list[FactRow]] = defaultdict(list)
     for row in rows:
         by_user[row[0]].append(row)
-    result: dict[int, list[tuple[dt.date, bool, str, int, int]]] = {}
+    result: dict[int, list[LearnerDay]] = {}
     for user_id, events in by_user.items():
         events.sort(key=lambda r: (r[1], r[4]))
-        days: list[tuple[dt.date, bool, str, int, int]] = []
+        days: list[LearnerDay] = []
         active: bool | None = None
         mode = ""
         current_day = None
@@ -77,59 +89,77 @@ def learner_end_states(rows: Iterable[FactRow]) -> dict[int, list[tuple[dt.date,
     return result
 
 
-def compute(rows: Iterable[FactRow], until: dt.date, *, base: DayFigures | None = None) -> list[DayFigures]:
-    """Daily figures from ``rows`` up to ``until`` (or the last event day, if later).
+def contributions(facts: Iterable[FactRow]) -> Iterator[tuple[int, list[LearnerDay]]]:
+    """Each learner's days of change (``learner_end_states``): what they add to the course's daily figures."""
+    yield from learner_end_states(facts).items()
 
-    Without ``base``: from the course's first enrollment day, over all its facts. With
-    ``base`` (the stored figures of a day): from the day after it, where ``rows`` must hold
-    every fact of every learner with an event since then (their earlier facts give their
-    state before); the other learners' state is in ``base``.
+
+@dataclass
+class Tally:
+    """The changes each day brings, from the day after ``base`` (the stored figures of a day; None: from the start)."""
+
+    base: DayFigures | None = None
+    days: dict[dt.date, DayChange] = field(default_factory=dict)
+
+
+def tally(learners: Iterable[tuple[int, list[LearnerDay]]], *, base: DayFigures | None = None) -> Tally:
+    """The daily changes of ``learners``' days, counted from the day after ``base`` (every day without it).
+
+    With ``base``, ``learners`` must be every learner with an event since that day, with
+    all their days (their earlier days give their state before); the other learners'
+    state is in ``base``.
     """
     start = base.date + dt.timedelta(days=1) if base is not None else None
-    deltas: dict[dt.date, _Delta] = defaultdict(_Delta)
-    for days in learner_end_states(rows).values():
+    changes: dict[dt.date, DayChange] = defaultdict(DayChange)
+    for _user, days in learners:
         was_active, prev_mode = False, None
         for day, active, mode, activations, deactivations in days:
             if start is None or day >= start:
-                delta = deltas[day]
-                delta.enrollments += activations
-                delta.unenrollments += deactivations
-                delta.count += int(active) - int(was_active)
+                change = changes[day]
+                change.enrollments += activations
+                change.unenrollments += deactivations
+                change.count += int(active) - int(was_active)
                 if was_active:
-                    delta.mode_count[prev_mode] -= 1
+                    change.mode_count[prev_mode] -= 1
                 if active:
-                    delta.mode_count[mode] += 1
+                    change.mode_count[mode] += 1
                 if prev_mode is None:
-                    delta.cumulative += 1
+                    change.cumulative += 1
                 else:
-                    delta.mode_cumulative[prev_mode] -= 1
-                delta.mode_cumulative[mode] += 1
+                    change.mode_cumulative[prev_mode] -= 1
+                change.mode_cumulative[mode] += 1
             was_active, prev_mode = active, mode
+    return Tally(base=base, days=dict(changes))
+
+
+def compute(sums: Tally, until: dt.date) -> list[DayFigures]:
+    """Daily figures up to ``until`` (or the last day of change, if later): from the course's first day of
+    change, or from the day after the tally's base, carrying its figures forward."""
     count = cumulative = 0
     mode_count: Counter = Counter()
     mode_cumulative: Counter = Counter()
-    if base is not None:
-        first = start
-        count, cumulative = base.count, base.cumulative_count
-        for mode, values in base.modes.items():
+    if sums.base is not None:
+        first = sums.base.date + dt.timedelta(days=1)
+        count, cumulative = sums.base.count, sums.base.cumulative_count
+        for mode, values in sums.base.modes.items():
             mode_count[mode] = values["count"]
             mode_cumulative[mode] = values["cumulative_count"]
-    elif deltas:
-        first = min(deltas)
+    elif sums.days:
+        first = min(sums.days)
     else:
         return []
-    last = max(max(deltas, default=first), until)
+    last = max(max(sums.days, default=first), until)
     series: list[DayFigures] = []
     day = first
     while day <= last:
-        delta = deltas.get(day)
+        change = sums.days.get(day)
         figures = DayFigures(date=day)
-        if delta is not None:
-            count += delta.count
-            cumulative += delta.cumulative
-            mode_count.update(delta.mode_count)
-            mode_cumulative.update(delta.mode_cumulative)
-            figures.enrollments, figures.unenrollments = delta.enrollments, delta.unenrollments
+        if change is not None:
+            count += change.count
+            cumulative += change.cumulative
+            mode_count.update(change.mode_count)
+            mode_cumulative.update(change.mode_cumulative)
+            figures.enrollments, figures.unenrollments = change.enrollments, change.unenrollments
         figures.count, figures.cumulative_count = count, cumulative
         figures.modes = {
             mode: {"count": mode_count[mode], "cumulative_count": mode_cumulative[mode]}
@@ -142,10 +172,13 @@ def compute(rows: Iterable[FactRow], until: dt.date, *, base: DayFigures | None 
 
 #: The columns of an ``EnrollmentDay`` row that ``compute`` gives, after its date.
 VALUE_FIELDS = ("count", "cumulative_count", "enrollments", "unenrollments", "modes")
+KIND = DirtyScope.ENROLLMENT
+DAYS = Table("enrollment", EnrollmentDay, ("date",), VALUE_FIELDS)
+TABLES = (DAYS,)
 _FACT_COLUMNS = ("user_id", "time", "is_active", "mode", "fingerprint")
 
 
-def load_facts(course_id: str, using: str, user_ids: Iterable[int] | None = None) -> Iterable[FactRow]:
+def load(course_id: str, using: str, user_ids: Iterable[int] | None = None) -> Iterator[FactRow]:
     """The course's enrollment facts as ``FactRow`` tuples (of ``user_ids`` only, if given)."""
     facts = EnrollmentFact.objects.using(using).filter(course_id=course_id)
     if user_ids is None:
@@ -155,31 +188,34 @@ def load_facts(course_id: str, using: str, user_ids: Iterable[int] | None = None
         yield from facts.filter(user_id__in=chunk).values_list(*_FACT_COLUMNS)
 
 
-def stored(course_id: str, using: str) -> dict[dt.date, tuple]:
-    """The stored daily rows of a course: date -> ``VALUE_FIELDS`` values."""
-    return {
-        row[0]: tuple(row[1:])
-        for row in EnrollmentDay.objects.using(using).filter(course_id=course_id).values_list("date", *VALUE_FIELDS)
-    }
+def _values(figures: DayFigures) -> tuple:
+    """A day's ``VALUE_FIELDS`` values."""
+    return figures.count, figures.cumulative_count, figures.enrollments, figures.unenrollments, figures.modes
 
 
-def as_rows(series: Iterable[DayFigures]) -> dict[dt.date, tuple]:
-    """``compute``'s figures in the shape ``stored`` reads."""
-    return {f.date: (f.count, f.cumulative_count, f.enrollments, f.unenrollments, f.modes) for f in series}
-
-
-def write(course_id: str, series: list[DayFigures], now: dt.datetime, using: str,
-          *, since: dt.date | None = None) -> None:
-    """Store ``series`` as the course's daily rows (from ``since`` on, when given; earlier rows stay)."""
-    wanted = {(f.date,): (*as_rows([f])[f.date], now) for f in series}
+def write(course_id: str, sums: Tally, now: dt.datetime, using: str) -> None:
+    """Store the daily figures of ``sums`` up to today: from the day after its base (earlier rows stay), or all."""
+    since = sums.base.date + dt.timedelta(days=1) if sums.base is not None else None
+    wanted = {(f.date,): (*_values(f), now) for f in compute(sums, now.date())}
     sync_rows(EnrollmentDay, {"course_id": course_id}, ("date",), (*VALUE_FIELDS, "last_updated"), wanted, using,
               within={"date__gte": since} if since is not None else None)
+
+
+def expected(course_id: str, using: str) -> Iterator[Expected]:
+    """The daily rows a whole rebuild gives, up to the last stored day (today, when none is stored)."""
+    last = EnrollmentDay.objects.using(using).filter(course_id=course_id).aggregate(last=Max("date"))["last"]
+    part = Expected(TABLES)
+    for figures in compute(tally(contributions(load(course_id, using))), last or timezone.now().date()):
+        part.add(DAYS, (figures.date,), _values(figures))
+    yield part
 
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
     """Bring the course's daily rows up to date from the first day named by ``keys`` (ISO dates).
 
-    ``ALL_KEYS`` (or a course without stored rows before that day) rebuilds every day.
+    The stored figures of the day before are the base, and only the learners with an event
+    since then are replayed. ``ALL_KEYS`` (or a course without stored rows before that
+    day) rebuilds every day.
     """
     first = first_day(keys)
     base_row = None
@@ -187,15 +223,14 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         base_row = (EnrollmentDay.objects.using(using).filter(course_id=course_id, date__lt=first)
                     .order_by("-date").first())
     if base_row is None:
-        write(course_id, compute(load_facts(course_id, using), now.date()), now, using)
+        write(course_id, tally(contributions(load(course_id, using))), now, using)
         return
     base = DayFigures(date=base_row.date, count=base_row.count, cumulative_count=base_row.cumulative_count,
                       modes=base_row.modes)
-    since = base_row.date + dt.timedelta(days=1)
+    since = dt.datetime.combine(base_row.date + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
     changed = set(
         EnrollmentFact.objects.using(using)
-        .filter(course_id=course_id, time__gte=dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc))
+        .filter(course_id=course_id, time__gte=since)
         .values_list("user_id", flat=True).order_by()  # no DISTINCT: it would steer the planner off the time index
     )
-    series = compute(load_facts(course_id, using, changed), now.date(), base=base)
-    write(course_id, series, now, using, since=since)
+    write(course_id, tally(contributions(load(course_id, using, changed)), base=base), now, using)

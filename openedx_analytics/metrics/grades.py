@@ -1,8 +1,9 @@
 """Grades and certificates: passing learners, grade distribution of enrolled learners, certificates by mode.
 
-Each learner's facts make one ``Standing`` (passing or not, grade bucket if enrolled,
-mode of a downloadable certificate); the course's figures are the sum of its learners'
-standings. ``recompute`` (what the drain calls) rebuilds only the learners touched: their
+The steps of an engine (``metrics.engine``): each learner's facts make one ``Standing``
+(passing or not, grade bucket if enrolled, mode of a downloadable certificate; stored as
+a ``GradeLearner`` row), the tally sums the standings, and ``compute`` gives the course's
+figures. ``recompute`` (what the drain calls) rebuilds only the learners touched: their
 old standings are subtracted from the stored figures and the new ones added, so a grade
 change costs the same in a course of any size. A whole rebuild sums every learner afresh.
 """
@@ -16,11 +17,13 @@ from typing import Any
 
 from openedx_analytics.db.bulk import insert_ignore
 from openedx_analytics.metrics import enrollment
+from openedx_analytics.metrics.engine import Expected, Table
 from openedx_analytics.metrics.enrollment import learner_end_states
 from openedx_analytics.metrics.store import chunks
 from openedx_analytics.models import (
     CertificateFact,
     CourseGrades,
+    DirtyScope,
     GradeFact,
     GradeLearner,
     PassingFact,
@@ -88,65 +91,94 @@ class Tally:
             self.certificates[standing.certificate] += sign
 
 
-def compute(tally: Tally) -> dict[str, Any]:
+def compute(sums: Tally) -> dict[str, Any]:
     """The stored figures (passing learners, buckets, certificates by mode) of a tally."""
     return {
-        "passing_users": tally.passing,
-        "buckets": [{"bucket": name, "count": tally.buckets.get(name, 0)} for name in BUCKETS],
-        "certificates": {mode: n for mode, n in sorted(tally.certificates.items()) if n > 0},
+        "passing_users": sums.passing,
+        "buckets": [{"bucket": name, "count": sums.buckets.get(name, 0)} for name in BUCKETS],
+        "certificates": {mode: n for mode, n in sorted(sums.certificates.items()) if n > 0},
     }
 
 
+#: The facts a learner's standing is made of: passing, grade, certificate rows, then enrollment ``FactRow``s.
+LearnerFacts = tuple[list[tuple], list[tuple], list[tuple], list[enrollment.FactRow]]
 _KINDS = ((PassingFact, ("is_passing",)), (GradeFact, ("percent",)), (CertificateFact, ("status", "mode")))
+FIELDS = ("passing_users", "buckets", "certificates")
+KIND = DirtyScope.GRADES
+FIGURES = Table("grades", CourseGrades, (), FIELDS, per_field=True)
+LEARNERS = Table("grade learner", GradeLearner, ("user_id",), ("passing", "bucket", "certificate"))
+TABLES = (FIGURES, LEARNERS)
 
 
-def load_standings(course_id: str, using: str, user_ids: Iterable[int] | None = None) -> Iterator[tuple[int, Standing]]:
-    """Each learner's standing (of ``user_ids`` only, if given; else of every learner with a fact)."""
+def load(course_id: str, using: str, user_ids: Iterable[int] | None = None) -> Iterator[tuple[int, LearnerFacts]]:
+    """Each learner's facts (of ``user_ids`` only, if given; else of every learner with a fact), by user id."""
     groups = [None] if user_ids is None else list(chunks(sorted(user_ids)))
     for ids in groups:
-        facts: dict[int, list[list]] = defaultdict(lambda: [[], [], [], []])
+        facts: dict[int, LearnerFacts] = defaultdict(lambda: ([], [], [], []))
         for index, (model, fields) in enumerate(_KINDS):
             queryset = model.objects.using(using).filter(course_id=course_id)
             if ids is not None:
                 queryset = queryset.filter(user_id__in=ids)
             for row in queryset.values_list("user_id", "time", "fingerprint", *fields).iterator(chunk_size=5000):
                 facts[row[0]][index].append(row)
-        for row in enrollment.load_facts(course_id, using, ids):
+        for row in enrollment.load(course_id, using, ids):
             facts[row[0]][3].append(row)
         for user_id in sorted(facts):
-            yield user_id, standing_of(*facts[user_id])
+            yield user_id, facts[user_id]
 
 
-def compute_course(standings: Iterable[Standing]) -> Tally:
-    """The course's tally from all its learners' standings."""
-    tally = Tally()
-    for standing in standings:
-        tally.add(standing)
-    return tally
+def contributions(facts: Iterable[tuple[int, LearnerFacts]]) -> Iterator[tuple[int, Standing]]:
+    """Each learner's standing, from their own facts."""
+    for user_id, learner_facts in facts:
+        yield user_id, standing_of(*learner_facts)
 
 
-FIELDS = ("passing_users", "buckets", "certificates")
+def tally(standings: Iterable[tuple[int, Standing]]) -> Tally:
+    """The course's tally of ``standings``."""
+    sums = Tally()
+    for _user, standing in standings:
+        sums.add(standing)
+    return sums
 
 
-def stored(course_id: str, using: str) -> dict[str, Any]:
-    """The course's stored figures ({} when none)."""
-    row = CourseGrades.objects.using(using).filter(course_id=course_id).values_list(*FIELDS).first()
-    return dict(zip(FIELDS, row, strict=True)) if row else {}
-
-
-def write(course_id: str, tally: Tally, now: dt.datetime, using: str) -> None:
-    """Store the course's figures from its tally."""
+def write(course_id: str, sums: Tally | None, now: dt.datetime, using: str) -> None:
+    """Store the course's figures from its tally (None: no learner has a fact here, so no figures, as for a
+    course never seen)."""
+    if sums is None:
+        CourseGrades.objects.using(using).filter(course_id=course_id).delete()
+        return
     CourseGrades.objects.using(using).update_or_create(
-        course_id=course_id, defaults={**compute(tally), "last_updated": now},
+        course_id=course_id, defaults={**compute(sums), "last_updated": now},
     )
 
 
-_STANDING_COLUMNS = ("course_id", "user_id", "passing", "bucket", "certificate")
+def _learner_values(standing: Standing) -> tuple[bool, str, str]:
+    """A standing as the ``GradeLearner`` columns after the learner's id."""
+    return standing.passing, standing.bucket, standing.certificate
+
+
+def _store_learners(course_id: str, standings: Iterable[tuple[int, Standing]], using: str) -> None:
+    """Insert the ``GradeLearner`` rows of ``standings`` (the rows they replace are deleted already)."""
+    rows = [(course_id, user_id, *_learner_values(standing)) for user_id, standing in standings]
+    insert_ignore(GradeLearner, ("course_id", "user_id", *LEARNERS.value_fields), rows, using, ignore_conflicts=False)
+
+
+def expected(course_id: str, using: str) -> Iterator[Expected]:
+    """Every learner's row and the course's figures, as a whole rebuild gives them (no figures without a learner)."""
+    standings = list(contributions(load(course_id, using)))
+    part = Expected(TABLES)
+    for user_id, standing in standings:
+        part.add(LEARNERS, (user_id,), _learner_values(standing))
+    if standings:
+        figures = compute(tally(standings))
+        part.add(FIGURES, (), tuple(figures[name] for name in FIELDS))
+    yield part
 
 
 def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> None:
     """Bring the course's grade figures up to date for the learners named by ``keys`` (user ids).
 
+    Their old standings are subtracted from the stored figures and their new ones added.
     ``ALL_KEYS`` (or a key that is not a user id, or a course without stored figures)
     rebuilds every learner's standing.
     """
@@ -156,29 +188,21 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         stored_row = CourseGrades.objects.using(using).filter(course_id=course_id).first()
     if stored_row is None:
         GradeLearner.objects.using(using).filter(course_id=course_id).delete()
-        tally = Tally()
-        rows = []
-        for user_id, standing in load_standings(course_id, using):
-            tally.add(standing)
-            rows.append((course_id, user_id, standing.passing, standing.bucket, standing.certificate))
-        insert_ignore(GradeLearner, _STANDING_COLUMNS, rows, using, ignore_conflicts=False)
-        if rows:
-            write(course_id, tally, now, using)
-        else:  # no learner has a fact here: no figures, as for a course never seen
-            CourseGrades.objects.using(using).filter(course_id=course_id).delete()
+        standings = list(contributions(load(course_id, using)))
+        _store_learners(course_id, standings, using)
+        write(course_id, tally(standings) if standings else None, now, using)
         return
-    tally = Tally(passing=stored_row.passing_users,
-                  buckets=Counter({row["bucket"]: row["count"] for row in stored_row.buckets}),
-                  certificates=Counter(stored_row.certificates))
+    sums = Tally(passing=stored_row.passing_users,
+                 buckets=Counter({row["bucket"]: row["count"] for row in stored_row.buckets}),
+                 certificates=Counter(stored_row.certificates))
     user_ids = sorted(named)
     for ids in chunks(user_ids):
         old = GradeLearner.objects.using(using).filter(course_id=course_id, user_id__in=ids)
-        for passing, bucket, certificate in old.values_list("passing", "bucket", "certificate"):
-            tally.add(Standing(passing, bucket, certificate), -1)
+        for passing, bucket, certificate in old.values_list(*LEARNERS.value_fields):
+            sums.add(Standing(passing, bucket, certificate), -1)
         old.delete()
-    rows = []
-    for user_id, standing in load_standings(course_id, using, user_ids):
-        tally.add(standing)
-        rows.append((course_id, user_id, standing.passing, standing.bucket, standing.certificate))
-    insert_ignore(GradeLearner, _STANDING_COLUMNS, rows, using, ignore_conflicts=False)
-    write(course_id, tally, now, using)
+    standings = list(contributions(load(course_id, using, user_ids)))
+    for _user, standing in standings:
+        sums.add(standing)
+    _store_learners(course_id, standings, using)
+    write(course_id, sums, now, using)

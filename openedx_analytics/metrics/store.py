@@ -12,7 +12,11 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import Q
 
+from openedx_analytics.db.bulk import insert_ignore
+
 CHUNK = 900
+#: Rows inserted at a time when a rebuild streams them (``insert_in_chunks``).
+WRITE_CHUNK = 5000
 
 
 class IdsMerged(Exception):
@@ -37,6 +41,27 @@ def rebuild_course(course_wide: Callable[[], None], block_ids: Callable[[], Iter
     except IdsMerged:
         for block_id in block_ids():
             rebuild_block(block_id)
+
+
+def blocks_in_order(pairs: Iterable[tuple[tuple[str, int], Any]],
+                    known: Iterable[str]) -> Iterator[tuple[str, int, Any]]:
+    """(block, learner, contribution) of ``pairs`` read block after block, each block once, all of them ``known``.
+
+    A course-wide read ordered by block id meets a block twice, or one ``known`` (the
+    database's own distinct list) lacks, only when the database compares two ids as equal
+    (MySQL's collations ignore case): that raises ``IdsMerged``, and the engine rebuilds one
+    block at a time instead (``rebuild_course``).
+    """
+    known_ids = set(known)
+    seen: set[str] = set()
+    current = None
+    for (block, user_id), contribution in pairs:
+        if block != current:
+            if block not in known_ids or block in seen:
+                raise IdsMerged(block)
+            seen.add(block)
+            current = block
+        yield block, user_id, contribution
 
 #: Values named in one query of ``pair_filters`` (keeps its parameters under every database's limit).
 PAIRS_PER_QUERY = 800
@@ -67,6 +92,34 @@ def pair_filters(block_field: str, value_field: str, values_by_block: Mapping[st
                 condition, covered, count = Q(), {}, 0
     if count:
         yield condition, covered
+
+
+def block_filters(block_field: str, value_field: str, values_by_block: Mapping[str, Iterable[Any] | None],
+                  ) -> Iterator[tuple[Q, dict[str, list[Any] | None]]]:
+    """Filters matching the rows of ``values_by_block``: a block mapped to None whole, another only the rows
+    with its values (``pair_filters``), with the part of ``values_by_block`` each filter covers.
+
+    So one routine rewrites whole blocks (a rebuild) and the few rows of many blocks an
+    incremental update changed, in a few queries either way.
+    """
+    whole = sorted(block for block, values in values_by_block.items() if values is None)
+    for ids in chunks(whole):
+        yield Q(**{f"{block_field}__in": list(ids)}), dict.fromkeys(ids)
+    partial = {block: values for block, values in values_by_block.items() if values is not None}
+    yield from pair_filters(block_field, value_field, partial)
+
+
+def insert_in_chunks(model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple], using: str,
+                     size: int = WRITE_CHUNK) -> None:
+    """Insert ``rows`` (new rows, none of them stored) ``size`` at a time, so a rebuilt course's rows never
+    sit in memory at once."""
+    chunk: list[tuple] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            insert_ignore(model, columns, chunk, using, ignore_conflicts=False)
+            chunk = []
+    insert_ignore(model, columns, chunk, using, ignore_conflicts=False)
 
 
 def sync_rows(model: type[models.Model], scope: Mapping[str, Any], key_fields: Sequence[str],

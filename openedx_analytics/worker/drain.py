@@ -37,24 +37,17 @@ from dataclasses import dataclass, field
 from django.db import connections, transaction
 from django.utils import timezone
 
-from openedx_analytics import conf
+from openedx_analytics import conf, metrics
 from openedx_analytics.db.errors import retry_later
 from openedx_analytics.db.retry import retry_lock_races
-from openedx_analytics.metrics import activity, enrollment, grades, problems, video
 from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.markers import Scope, mark_dirty
 
 log = logging.getLogger(__name__)
 
-#: kind -> engine(course_id, keys, now, using)
-ENGINES: dict[str, Callable] = {
-    DirtyScope.VIDEO_USER: video.recompute,
-    DirtyScope.ENROLLMENT: enrollment.recompute,
-    DirtyScope.ACTIVITY: activity.recompute,
-    DirtyScope.PROBLEM: problems.recompute,
-    DirtyScope.GRADES: grades.recompute,
-}
+#: kind -> its engine's recompute(course_id, keys, now, using)
+ENGINES: dict[str, Callable] = {engine.KIND: engine.recompute for engine in metrics.ENGINES}
 ID_CHUNK = 900
 #: Characters of an error kept with a failed scope.
 ERROR_CHARS = 4000

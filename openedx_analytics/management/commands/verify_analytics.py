@@ -5,11 +5,13 @@ Examples::
     ./manage.py lms verify_analytics --course course-v1:Org+Num+Run
     ./manage.py lms verify_analytics --all
 
-Has each metric engine compute the course's aggregates from its facts in memory (a whole
-rebuild, with the engines' own ``compute()``) and compares them with every stored row,
-the running tallies the live recomputes adjust included; inside the LMS it also compares
-who is enrolled now, in all and per mode, by the facts and by the LMS's enrollment
-tables. Prints every differing row; exits with status 1 when there is one. Writes nothing.
+Has each metric engine (``metrics.ENGINES``) compute from the course's facts, in memory,
+what a whole rebuild would store, and compares it with every row of every table the
+engine owns: aggregates, the running tallies the live recomputes adjust, and the
+per-learner rows they subtract from. Inside the LMS it also compares who is enrolled
+now, in all and per mode, by the facts and by the LMS's enrollment tables. Prints every
+differing row with its table and key, what is stored and what is expected; exits with
+status 1 when there is one. Writes nothing.
 """
 from __future__ import annotations
 
@@ -24,9 +26,10 @@ from openedx_analytics.pipeline.rejected import Rejected
 
 
 class Command(BaseCommand):
-    """Compare stored aggregates with those the facts (and the LMS) give."""
+    """Compare the engines' stored rows with those the facts (and the LMS) give."""
 
-    help = "Verify course aggregates against their facts and the LMS enrollment table; exit 1 on any difference."
+    help = ("Verify course aggregates, running tallies and per-learner rows against their facts, and enrollment "
+            "against the LMS enrollment table; exit 1 on any difference.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         """Declare the command's options."""
