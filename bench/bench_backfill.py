@@ -42,8 +42,8 @@ from openedx_analytics.backfill.readers import Chunk, LineReader, _decode_line  
 def generate(lines: int, workdir: Path) -> Path:
     path = workdir / f"tracking-{lines}.log"
     if not path.exists():
-        subprocess.run([sys.executable, str(ROOT / "bench" / "generate_tracking_log.py"), str(lines), str(path)],
-                       check=True)
+        subprocess.run([sys.executable, "-m", "bench.generate_tracking_log", str(lines), str(path)],
+                       cwd=ROOT, check=True)
     return path
 
 

@@ -102,8 +102,9 @@ def probe_main(args: argparse.Namespace) -> None:
     """Freshness probe: emit distinguishable events, poll the REST API until each shows; write the delays."""
     setup_django()
     from django.contrib.auth import get_user_model
-    from generate_tracking_log import COURSES
     from live_lms import SimulatedLms, emit, in_request, log_tracking_events_to, server_context
+
+    from bench.harness.tracking_log import COURSES
 
     handler = log_tracking_events_to(Path(args.log))
     course = COURSES[0]
@@ -293,10 +294,10 @@ def seed_lms(learners: int) -> str:
     for everyone and the API throttle out of the way. Returns the staff user's session key."""
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
-    from generate_tracking_log import COURSES
     from opaque_keys.edx.keys import CourseKey
     from waffle.models import Flag
 
+    from bench.harness.tracking_log import COURSES
     from lms_host.stub.models import CourseAccessRole, CourseOverview
     from openedx_analytics.lms.rollout import FLAG_NAME
     from openedx_analytics.models import AnalyticsConfiguration
@@ -564,7 +565,7 @@ def rowsizes(run: Run) -> None:
     """MariaDB only: bytes per fact row and fact rows per event, from a backfill of a generated tracking log."""
     if run.vendor != "mysql":
         raise SystemExit("rowsizes measures InnoDB tables: run it with OA_TEST_DB=mysql")
-    from generate_tracking_log import Generator
+    from bench.harness.tracking_log import Generator
 
     log = run.work / f"tracking-{run.args.lines}.log"
     with open(log, "w", encoding="utf-8") as out:

@@ -124,7 +124,7 @@ def door_events(lines: list[str]) -> list[dict[str, Any]]:
 
 def make_streams(args: argparse.Namespace, now: dt.datetime) -> tuple[list[str], list[dict], list[dict]]:
     """History log lines (30 days), then live door events (the last hour), then events for the freshness phase."""
-    from generate_tracking_log import Generator
+    from bench.harness.tracking_log import Generator
 
     extra = max(int(args.freshness_seconds * 4000), 1)
     generator = Generator(args.history, 42, args.learners, 30)

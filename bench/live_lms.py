@@ -31,10 +31,11 @@ from typing import Any
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 from eventtracking import tracker
-from generate_tracking_log import COURSES, MODES, Generator
 from opaque_keys.edx.keys import CourseKey
 from openedx_events.learning import data as ev
 from openedx_events.learning import signals
+
+from bench.harness.tracking_log import COURSES, MODES, Generator
 
 LMS_DB = "default"
 #: The host's ``tracking_logs`` backend logs each event to this logger (as the LMS's does).
