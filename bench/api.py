@@ -72,7 +72,8 @@ def timed(session_key: str, path: str, n: int) -> tuple[float, float, int]:
 
 def main() -> None:
     """Lay the data out, serve it, time every endpoint."""
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    argparse.ArgumentParser(prog="python -m bench.api", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     data.create_databases()
     data.setup_django()
     from django.utils import timezone

@@ -120,7 +120,7 @@ def backfill(path: Path, env: dict[str, str], workers: int = 1) -> tuple[float, 
 
 def main() -> None:
     """Generate, measure the floor, and backfill each size on each database and worker count."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.backfill", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "mysql"], choices=["sqlite", "mysql"])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/oa-bench"))

@@ -17,7 +17,7 @@ from bench.harness.tracking_log import Generator
 
 def main(argv: list[str] | None = None) -> None:
     """Write the log the command line asks for."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.generate_tracking_log", description=__doc__.splitlines()[0])
     parser.add_argument("lines", type=int)
     parser.add_argument("out")
     parser.add_argument("--seed", type=int, default=42)

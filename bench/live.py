@@ -326,7 +326,7 @@ def rowsizes(run: Run) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line: four modes, their common options and their own."""
-    main = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    main = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.splitlines()[0])
     modes = main.add_subparsers(dest="mode", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workers", type=int, nargs="+", default=[1], help="worker process counts (ramp: each)")

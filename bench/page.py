@@ -201,7 +201,8 @@ def report_cases(browser: Any, server: PageServer, staff_key: str) -> None:
 
 def main() -> None:
     """Lay the course out, serve it, and time every case in Chromium beside the baselines."""
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    argparse.ArgumentParser(prog="python -m bench.page", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     from playwright.sync_api import sync_playwright
 
     staff_key = lay_out()

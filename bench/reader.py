@@ -31,7 +31,7 @@ def run(lines: list[bytes], decode: Callable[[bytes], tuple[Any, Any, Any]]) -> 
 
 def main() -> None:
     """Time the floor and the allow-listed reader on the log; print both rates and the time added."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.reader", description=__doc__.splitlines()[0])
     parser.add_argument("log")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

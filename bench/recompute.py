@@ -177,7 +177,7 @@ def run(database: str, learners: int, workdir: Path) -> list[str]:
 
 def main() -> None:
     """Run on each database asked for (one child process per database when there are several)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.recompute", description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--databases", nargs="+", default=["sqlite"], choices=["sqlite", "mysql"])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/oa-bench-recompute"))

@@ -254,7 +254,8 @@ def report_hung(hung_background: Server, hung_request_end: Server) -> None:
 
 def main() -> None:
     """Start the five servers and the hung broker, measure, and stop everything whatever happens."""
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    argparse.ArgumentParser(prog="python -m bench.request_path", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="oa-bench-request-path-"))
     hung_port = PORT_BASE + 9
     _hung_socket, hung_stop = hung_broker(hung_port)

@@ -96,7 +96,8 @@ def timed(label: str, action: Callable[[], object], runs: int = RUNS) -> float:
 
 def main() -> None:
     """Lay the courses out, then time the baseline, the bulk read, the list path and the whole request."""
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    argparse.ArgumentParser(prog="python -m bench.rollout", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     create_databases()
     import django
     from django.core.management import call_command

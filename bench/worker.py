@@ -45,7 +45,7 @@ from bench.harness.event_streams import PROBE_VIDEO, batches, make_streams, prob
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: worker counts, batch sizes, stream lengths, the databases' prefix and the broker."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--events", type=int, default=30_000, help="tracking-log lines of the live stream")

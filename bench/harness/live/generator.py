@@ -20,7 +20,7 @@ from bench.harness.live.processes import read_json, write_json
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The generator's files, its shard of the learners, its seed and its longest life."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.harness.live.generator", description=__doc__.splitlines()[0])
     for name in ("--control", "--stats", "--log"):
         parser.add_argument(name, required=True)
     for name in ("--shard", "--shards", "--learners", "--seed"):

@@ -60,7 +60,7 @@ class ApiClient:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The server, the staff session, how many probes how often, and where the results go."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.harness.live.probe", description=__doc__.splitlines()[0])
     for name in ("--session", "--tag", "--log", "--out"):
         parser.add_argument(name, required=True)
     for name in ("--port", "--probes", "--first-user", "--seed"):
