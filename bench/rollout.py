@@ -33,8 +33,6 @@ from bench.harness.databases import drop_mysql
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "test_settings")
 os.environ.setdefault("OA_TEST_DB", "mysql")
 os.environ.setdefault("OA_MYSQL_PREFIX", "oa_bench_rollout")
-if os.environ["OA_TEST_DB"] == "sqlite":
-    os.environ.setdefault("OA_SQLITE_DIR", tempfile.mkdtemp(prefix="oa-bench-rollout-"))
 
 MANY = int(os.environ.get("OA_BENCH_COURSES", "5000"))
 RUNS = int(os.environ.get("OA_BENCH_RUNS", "5"))
@@ -42,9 +40,11 @@ TARGET = 0.5
 
 
 def create_databases() -> None:
-    """Empty MariaDB databases of ``OA_MYSQL_PREFIX`` (SQLite: ``OA_SQLITE_DIR``, by default a new directory)."""
+    """Empty MariaDB databases of ``OA_MYSQL_PREFIX``; on SQLite, ``OA_SQLITE_DIR`` (by default a new directory)."""
     if os.environ["OA_TEST_DB"] == "mysql":
         drop_mysql(os.environ["OA_MYSQL_PREFIX"], create=True)
+    else:
+        os.environ.setdefault("OA_SQLITE_DIR", tempfile.mkdtemp(prefix="oa-bench-rollout-"))
 
 
 def lay_out() -> object:
