@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.generate_tracking_log import COURSES
+from bench.harness.tracking_log import COURSES
 from openedx_analytics import conf
 from openedx_analytics.models import BackfillCheckpoint
 from tests.test_backfill import snapshot, wipe
@@ -40,8 +40,8 @@ def checkpointed_line() -> int:
 
 def test_sigkill_mid_file_then_rerun_equals_one_clean_run(tmp_path):
     log = tmp_path / "tracking.log"
-    subprocess.run([sys.executable, str(ROOT / "bench" / "generate_tracking_log.py"), str(LINES), str(log)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bench.generate_tracking_log", str(LINES), str(log)],
+                   cwd=ROOT, check=True, capture_output=True)
     clean = backfill_process(log)
     output, _ = clean.communicate(timeout=600)
     assert clean.returncode == 0, output

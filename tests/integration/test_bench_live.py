@@ -1,4 +1,4 @@
-"""bench/bench_live.py's three modes, a few seconds each at tiny rates, so the load harness cannot rot.
+"""``python -m bench.live``'s three modes, a few seconds each at tiny rates, so the load harness cannot rot.
 
 Each runs the script as a user would: its own fresh databases (SQLite files, or MariaDB
 ``<OA_MYSQL_PREFIX>_bl_*``), real ``celery -A lms_host worker`` processes on this run's Redis
@@ -24,7 +24,7 @@ from lms_host.celery import app as celery_app
 from tests.conftest import closed_port, redis_unreachable, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SCRIPT = ROOT / "bench" / "bench_live.py"
+SCRIPT = "bench.live"
 SMALL = ["--learners", "200", "--drain-seconds", "60"]
 
 
@@ -35,7 +35,7 @@ def mariadb_only() -> None:
 
 
 def run_mode(tmp_path: Path, *arguments: str, timeout: float = 240) -> dict:
-    """Run ``bench_live.py <arguments>`` on this run's database kind and broker; its JSON report."""
+    """Run ``python -m bench.live <arguments>`` on this run's database kind and broker; its JSON report."""
     reason = redis_unreachable(celery_app.conf.broker_url)
     if reason:
         skip_or_fail(f"Redis broker {celery_app.conf.broker_url} unreachable ({reason}); load harness not run")
@@ -45,7 +45,7 @@ def run_mode(tmp_path: Path, *arguments: str, timeout: float = 240) -> dict:
     env.pop("OA_USE_TEST_DB_NAMES", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     report = tmp_path / "report.json"
-    command = [sys.executable, str(SCRIPT), *arguments, *SMALL, "--workdir", str(tmp_path / "work"),
+    command = [sys.executable, "-m", SCRIPT, *arguments, *SMALL, "--workdir", str(tmp_path / "work"),
                "--queue", f"oa_bench_smoke_{os.getpid()}", "--json", str(report)]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert result.returncode == 0, f"{' '.join(arguments)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

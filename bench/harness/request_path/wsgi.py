@@ -1,6 +1,6 @@
-"""WSGI app of bench_request_path.py's servers: the test host with the doors of ``OA_BENCH_DOORS``, timed.
+"""WSGI app of ``bench.request_path``'s servers: the test host with the doors of ``OA_BENCH_DOORS``, timed.
 
-Adds up, in ``request_path_views.TOTALS``: each request's time in this process (from the
+Adds up, in ``views.TOTALS``: each request's time in this process (from the
 WSGI call to the response's close, which runs ``request_finished``), and the time spent in
 our own code: our tracking backend's ``send``, our openedx-events receiver, and our
 ``request_started``/``request_finished`` handlers (each wrapped in a perf_counter pair). With
@@ -17,8 +17,8 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.utils.module_loading import import_string
 from eventtracking import tracker
-from request_path_views import add
 
+from bench.harness.request_path.views import add
 from openedx_analytics.apps import OpenedxAnalyticsConfig
 from openedx_analytics.live import dispatch
 from openedx_analytics.settings.common import TRACKING_BACKEND_KEY
@@ -42,6 +42,7 @@ def timed(func: Callable, kind: str) -> Callable:
 
 
 def remove_doors() -> None:
+    """Our doors off: our backend is not configured (the settings), our receivers and request hooks disconnected."""
     assert TRACKING_BACKEND_KEY not in tracker.get_tracker().backends
     for signal, uid in SIGNAL_RECEIVERS:
         assert signal.disconnect(dispatch_uid=uid)
@@ -50,6 +51,7 @@ def remove_doors() -> None:
 
 
 def time_doors() -> None:
+    """Our doors timed: our backend's ``send``, our signal receiver and our request hooks each wrapped by ``timed``."""
     backend = tracker.get_tracker().backends[TRACKING_BACKEND_KEY]
     inner = backend.backends["analytics"] if hasattr(backend, "backends") else backend  # under a RoutingBackend
     inner.send = timed(inner.send, "ours_tracking")
@@ -74,6 +76,7 @@ class TimedResponse:
         return iter(self.result)
 
     def close(self) -> None:
+        """Close the response, then add the request's time since the WSGI call."""
         try:
             self.result.close()
         finally:

@@ -2,11 +2,12 @@
 
 A worker's resident memory can rise for two reasons: Python objects that are never freed
 (a leak: their traced size rises too) or the C allocator keeping freed pages and arenas
-(warm-up and fragmentation: the traced size stays flat while RSS rises). ``bench_live.py soak
---trace-python-heap`` sets ``OA_BENCH_HEAP_DIR`` for its workers only; ``live_settings`` then
-imports this module, which starts ``tracemalloc`` (one frame per allocation: the cheapest
-setting, it still slows a worker) and writes each process's traced size to
-``<dir>/<pid>.json`` every ``OA_BENCH_HEAP_SECONDS`` seconds, for the soak's sampler to read.
+(warm-up and fragmentation: the traced size stays flat while RSS rises). ``bench.live soak
+--trace-python-heap`` sets ``OA_BENCH_HEAP_DIR`` for its workers only; their settings
+(``bench.harness.live.settings``) then import this module, which starts ``tracemalloc``
+(one frame per allocation: the cheapest setting, it still slows a worker) and writes each
+process's traced size to ``<dir>/<pid>.json`` every ``OA_BENCH_HEAP_SECONDS`` seconds, for
+the soak's sampler to read.
 """
 from __future__ import annotations
 

@@ -1,57 +1,42 @@
-"""Benchmark the REST API over real HTTP on MariaDB: p95 latency per endpoint.
+"""The data the REST API and page benchmarks read: one big course, and many small ones held by one user.
 
-Lays out, directly in bulk (the API reads aggregate rows only):
-- one course with 100,000 learners and a year of daily history (enrollment and activity days,
-  weeks, 60 videos x 120 segments, 200 problems with answer distributions, grades);
-- 5,000 courses with a year of daily enrollment each, all held by one course-staff user.
-Then starts gunicorn on the test host's settings (its own databases ``oa_bench_api_*``) and
-times every course endpoint, and ``courses/`` for the 5,000-course user, with keep-alive
-HTTP requests and a session cookie, as a browser would.
+The API and the page read aggregate rows only, so they are written directly, in bulk, on
+the test host's databases (``test_settings``; MariaDB by default, ``OA_MYSQL_PREFIX`` names
+them):
 
-    .venv-lms/bin/pip install -r requirements/bench.txt   # gunicorn
-    OA_TEST_DB=mysql OA_MYSQL_PREFIX=oa_bench_api .venv-lms/bin/python bench/bench_api.py
+- ``BIG``: one course with 100,000 learners and a year of daily history (enrollment and
+  activity days, weeks, 60 videos x 120 segments, 200 problems with answer distributions,
+  grades);
+- ``many_courses``: courses with a year of daily enrollment each, a week of activity and a
+  grades row;
+- ``people``: a course-staff user of ``BIG`` and one of every small course, logged in
+  (session keys), the rollout flag on for everyone and the API throttle out of the way.
 """
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import os
 import random
-import signal
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "test_settings")
-os.environ.setdefault("OA_TEST_DB", "mysql")
-os.environ.setdefault("OA_MYSQL_PREFIX", "oa_bench_api")
+from bench.harness.databases import drop_mysql
 
-PORT = int(os.environ.get("OA_BENCH_PORT", "8765"))
-REQUESTS = int(os.environ.get("OA_BENCH_REQUESTS", "200"))
 LEARNERS = 100_000
-MANY = int(os.environ.get("OA_BENCH_COURSES", "5000"))
 BIG = "course-v1:Bench+Big+2026"
 VIDEOS, SEGMENTS, PROBLEMS = 60, 120, 200
+#: The video and problem the drill-downs open.
+VIDEO = "block-v1:Bench+Big+2026+type@video+block@v007"
+PROBLEM = "block-v1:Bench+Big+2026+type@problem+block@p042"
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 START = TODAY - dt.timedelta(days=365)
 
 
 def create_databases() -> None:
-    import MySQLdb
-
-    prefix = os.environ["OA_MYSQL_PREFIX"]
-    conn = MySQLdb.connect(host="127.0.0.1", user="root", passwd="")
-    for name in (f"{prefix}_lms", f"{prefix}_analytics"):
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    conn.close()
+    """Empty MariaDB databases of ``OA_MYSQL_PREFIX`` (whatever they held is dropped)."""
+    drop_mysql(os.environ["OA_MYSQL_PREFIX"], create=True)
 
 
 def setup_django() -> None:
+    """Django on the test host's settings, both databases migrated (in this process)."""
     import django
     from django.core.management import call_command
 
@@ -61,10 +46,12 @@ def setup_django() -> None:
 
 
 def days() -> list[dt.date]:
+    """Every day of the year of history, from ``START`` to ``TODAY``."""
     return [START + dt.timedelta(days=i) for i in range((TODAY - START).days + 1)]
 
 
 def big_course(now: dt.datetime) -> None:
+    """The aggregate rows of ``BIG``: a year of days and weeks, its videos, problems and grades."""
     from openedx_analytics import models as m
 
     rng = random.Random(1)
@@ -114,10 +101,11 @@ def big_course(now: dt.datetime) -> None:
                                                certificates={"verified": 20000, "honor": 5000}, last_updated=now)
 
 
-def many_courses(now: dt.datetime) -> list[str]:
+def many_courses(now: dt.datetime, count: int) -> list[str]:
+    """``count`` more courses with a year of daily enrollment, a week of activity and a grades row each; their ids."""
     from openedx_analytics import models as m
 
-    ids = [f"course-v1:Many+C{i:04d}+2026" for i in range(MANY)]
+    ids = [f"course-v1:Many+C{i:04d}+2026" for i in range(count)]
     last_week = TODAY - dt.timedelta(days=TODAY.weekday() + 7)
     rows = []
     for course in ids:
@@ -168,83 +156,3 @@ def people(many: list[str]) -> tuple[str, str]:
         return store.session_key
 
     return session(big_staff), session(many_staff)
-
-
-def serve() -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{PORT}", "--workers", "1",
-         "--log-level", "warning", "django.core.wsgi:get_wsgi_application()"],
-        cwd=ROOT, env=env)
-    for _ in range(100):
-        try:
-            http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/api/analytics/v1/schema/")
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
-def timed(session_key: str, path: str, n: int) -> tuple[float, float, int]:
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-    headers = {"Cookie": f"sessionid={session_key}", "Accept": "application/json"}
-    samples, size = [], 0
-    for i in range(n + 10):
-        start = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        elapsed = (time.perf_counter() - start) * 1000
-        if response.status != 200:
-            raise RuntimeError(f"{path}: {response.status} {body[:300]!r}")
-        if i >= 10:  # warm-up requests are not counted
-            samples.append(elapsed)
-            size = len(body)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], size
-
-
-def main() -> None:
-    create_databases()
-    setup_django()
-    from django.utils import timezone
-
-    now = timezone.now()
-    t0 = time.perf_counter()
-    big_course(now)
-    many = many_courses(now)
-    big_key, many_key = people(many)
-    print(f"data laid out in {time.perf_counter() - t0:.0f} s")
-    base = f"/api/analytics/v1/courses/{BIG}/"
-    video = "block-v1:Bench+Big+2026+type@video+block@v007"
-    problem = "block-v1:Bench+Big+2026+type@problem+block@p042"
-    cases = [
-        ("summary/", base + "summary/"),
-        ("enrollment/ (365 days)", base + "enrollment/"),
-        ("enrollment/ as CSV", base + "enrollment/?format=csv"),
-        ("activity/ (weekly)", base + "activity/"),
-        ("activity/?granularity=day", base + "activity/?granularity=day"),
-        ("videos/ (60)", base + "videos/"),
-        ("videos/{id}/timeline/ (120)", base + f"videos/{video}/timeline/"),
-        ("problems/ (200)", base + "problems/"),
-        ("problems/{id}/answers/", base + f"problems/{problem}/answers/"),
-        ("grades/", base + "grades/"),
-    ]
-    proc = serve()
-    try:
-        print(f"{'endpoint':34} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8}")
-        for label, path in cases:
-            p50, p95, size = timed(big_key, path, REQUESTS)
-            print(f"{label:34} {p50:8.1f} {p95:8.1f} {size:8}")
-        for label, path in ((f"courses/ ({MANY} courses, page 1)", "/api/analytics/v1/courses/"),
-                            ("courses/?search=C4999", "/api/analytics/v1/courses/?search=C4999")):
-            p50, p95, size = timed(many_key, path, max(REQUESTS // 4, 20))
-            print(f"{label:34} {p50:8.1f} {p95:8.1f} {size:8}")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
-
-
-if __name__ == "__main__":
-    main()

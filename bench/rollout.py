@@ -14,26 +14,25 @@ Each figure is the median of ``OA_BENCH_RUNS`` runs (default 5; the slow baselin
 request caches cleared between runs. Its own databases (``oa_bench_rollout_*`` on MariaDB, a temporary directory on
 SQLite):
 
-    OA_TEST_DB=mysql .venv-lms/bin/python bench/bench_rollout.py
-    OA_TEST_DB=sqlite .venv-lms/bin/python bench/bench_rollout.py
+    OA_TEST_DB=mysql .venv-lms/bin/python -m bench.rollout
+    OA_TEST_DB=sqlite .venv-lms/bin/python -m bench.rollout
+
+``OA_BENCH_COURSES`` (default 5000) is the number of courses, ``OA_BENCH_RUNS`` (default 5) the runs.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.harness.databases import drop_mysql
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "test_settings")
 os.environ.setdefault("OA_TEST_DB", "mysql")
 os.environ.setdefault("OA_MYSQL_PREFIX", "oa_bench_rollout")
-if os.environ["OA_TEST_DB"] == "sqlite":
-    os.environ.setdefault("OA_SQLITE_DIR", tempfile.mkdtemp(prefix="oa-bench-rollout-"))
 
 MANY = int(os.environ.get("OA_BENCH_COURSES", "5000"))
 RUNS = int(os.environ.get("OA_BENCH_RUNS", "5"))
@@ -41,19 +40,15 @@ TARGET = 0.5
 
 
 def create_databases() -> None:
-    if os.environ["OA_TEST_DB"] != "mysql":
-        return
-    import MySQLdb
-
-    prefix = os.environ["OA_MYSQL_PREFIX"]
-    conn = MySQLdb.connect(host=os.environ.get("OA_MYSQL_HOST", "127.0.0.1"), user="root", passwd="")
-    for name in (f"{prefix}_lms", f"{prefix}_analytics"):
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    conn.close()
+    """Empty MariaDB databases of ``OA_MYSQL_PREFIX``; on SQLite, ``OA_SQLITE_DIR`` (by default a new directory)."""
+    if os.environ["OA_TEST_DB"] == "mysql":
+        drop_mysql(os.environ["OA_MYSQL_PREFIX"], create=True)
+    else:
+        os.environ.setdefault("OA_SQLITE_DIR", tempfile.mkdtemp(prefix="oa-bench-rollout-"))
 
 
 def lay_out() -> object:
+    """The courses, the staff user holding them all, and the overrides; the staff user."""
     from django.contrib.auth import get_user_model
     from opaque_keys.edx.keys import CourseKey
 
@@ -85,6 +80,7 @@ def lay_out() -> object:
 
 
 def timed(label: str, action: Callable[[], object], runs: int = RUNS) -> float:
+    """Median seconds of ``runs`` runs of ``action``, request caches cleared before each; printed as a table row."""
     from edx_django_utils.cache import RequestCache
 
     samples = []
@@ -99,6 +95,9 @@ def timed(label: str, action: Callable[[], object], runs: int = RUNS) -> float:
 
 
 def main() -> None:
+    """Lay the courses out, then time the baseline, the bulk read, the list path and the whole request."""
+    argparse.ArgumentParser(prog="python -m bench.rollout", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     create_databases()
     import django
     from django.core.management import call_command

@@ -3,7 +3,7 @@
 ``/bench/emit/<n>/`` emits ``n`` tracked events with event-tracking's ``tracker.emit`` (video and
 problem events, in a course context as large as the LMS middleware builds) and one
 openedx-events signal (``COURSE_ENROLLMENT_CHANGED``), outside any transaction. The time of
-that block is added up here; ``request_path_wsgi`` adds up the time of the whole request and
+that block is added up here; ``wsgi`` adds up the time of the whole request and
 of our own code. ``/bench/stats/`` returns the sums (and resets them).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import time
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from eventtracking import tracker
 from opaque_keys.edx.keys import CourseKey
 from openedx_events.learning import data as ev
@@ -58,7 +58,7 @@ def payload(index: int) -> tuple[str, dict]:
     return name, {"id": VIDEO, "code": "html5", "duration": 600, "currentTime": 10 + index}
 
 
-def emit(request, count: int) -> HttpResponse:
+def emit(request: HttpRequest, count: int) -> HttpResponse:
     """Emit ``count`` tracked events and one signal, as a courseware request would."""
     user_id = 1000 + count
     enrollment = ev.CourseEnrollmentData(
@@ -77,7 +77,7 @@ def emit(request, count: int) -> HttpResponse:
     return HttpResponse(b"ok")
 
 
-def stats(request) -> JsonResponse:
+def stats(request: HttpRequest) -> JsonResponse:
     """The sums since the last call, then start again."""
     snapshot = dict(TOTALS)
     TOTALS.clear()

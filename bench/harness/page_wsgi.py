@@ -1,4 +1,4 @@
-"""WSGI app for bench_page.py: the test host, with its static files served as runserver would.
+"""WSGI app of ``bench.page``'s server: the test host, with its static files served as runserver would.
 
 ``OA_BENCH_PAGE_CACHE_SECONDS`` sets ``OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS`` (0: every load renders).
 """

@@ -1,10 +1,10 @@
 """Benchmark backfill_analytics: the read+parse floor, then full backfills on SQLite and MariaDB.
 
-Usage: python bench/bench_backfill.py [--sizes 250000 1000000] [--databases sqlite mysql] [--workdir DIR]
-                                      [--workers 1 2]
+Usage: python -m bench.backfill [--sizes 250000 1000000] [--databases sqlite mysql] [--workdir DIR]
+                                [--workers 1 2]
 
-For each size it generates a log (bench/generate_tracking_log.py, cached in the work
-directory), times reading and JSON-parsing it (the floor any backfill pays), then runs
+For each size it generates a log (``python -m bench.generate_tracking_log``, cached in the
+work directory), times reading and JSON-parsing it (the floor any backfill pays), then runs
 ``backfill_analytics`` in a fresh process against freshly migrated databases and reports
 lines/s, that rate as a ratio of the floor's (both measured in this run, so a busy
 machine slows both), the time spent recomputing aggregates, the command's own CPU seconds
@@ -33,17 +33,20 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.harness import PYTHON, ROOT
+from bench.harness.databases import drop_databases, fresh_databases, test_host_env
+from openedx_analytics.backfill.readers import Chunk, LineReader, _decode_line
 
-from openedx_analytics.backfill.readers import Chunk, LineReader, _decode_line  # noqa: E402
+MYSQL_PREFIX = os.environ.get("OA_MYSQL_PREFIX", "oa_bench")
+WORKER_START_SECONDS = 60
 
 
 def generate(lines: int, workdir: Path) -> Path:
+    """The generated log of ``lines`` lines in ``workdir``, generated first if it is not there yet."""
     path = workdir / f"tracking-{lines}.log"
     if not path.exists():
-        subprocess.run([sys.executable, str(ROOT / "bench" / "generate_tracking_log.py"), str(lines), str(path)],
-                       check=True)
+        subprocess.run([PYTHON, "-m", "bench.generate_tracking_log", str(lines), str(path)],
+                       cwd=ROOT, check=True)
     return path
 
 
@@ -51,7 +54,7 @@ def parse_floor(path: Path) -> tuple[float, int]:
     """Seconds to read and JSON-decode every line with the backfill's own reader and decoder, and the line count.
 
     Only what any backfill must do: keeping the allow-listed fields (``redact``) is part
-    of the backfill's own cost, as ``bench_reader.py`` measures it.
+    of the backfill's own cost, as ``bench.reader`` measures it.
     """
     started = time.perf_counter()
     count = 0
@@ -61,47 +64,9 @@ def parse_floor(path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
-MYSQL_PREFIX = os.environ.get("OA_MYSQL_PREFIX", "oa_bench")
-WORKER_START_SECONDS = 60
-
-
 def environment(database: str, workdir: Path, workers: int = 1) -> dict[str, str]:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="test_settings", PYTHONPATH=str(ROOT),
-               OA_CELERY_EAGER="1" if workers == 1 else "0")
-    if database == "mysql":
-        env.update(OA_TEST_DB="mysql", OA_MYSQL_PREFIX=MYSQL_PREFIX)
-    else:
-        env.update(OA_TEST_DB="sqlite", OA_SQLITE_DIR=str(workdir / "sqlite"))
-    return env
-
-
-def drop_databases(database: str, workdir: Path, *, create: bool = False) -> None:
-    """Drop the run's databases (and create them empty again when ``create``)."""
-    if database == "mysql":
-        import MySQLdb
-
-        connection = MySQLdb.connect(host=os.environ.get("OA_MYSQL_HOST", "127.0.0.1"),
-                                     port=int(os.environ.get("OA_MYSQL_PORT", "3306")),
-                                     user=os.environ.get("OA_MYSQL_USER", "root"),
-                                     passwd=os.environ.get("OA_MYSQL_PASSWORD", ""))
-        cursor = connection.cursor()
-        for name in (f"{MYSQL_PREFIX}_lms", f"{MYSQL_PREFIX}_analytics"):
-            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-            if create:
-                cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-        connection.close()
-    else:
-        folder = workdir / "sqlite"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in ("lms.sqlite3", "analytics.sqlite3"):
-            (folder / name).unlink(missing_ok=True)
-
-
-def reset_databases(database: str, workdir: Path, env: dict[str, str]) -> None:
-    drop_databases(database, workdir, create=True)
-    for alias in ("default", "analytics"):
-        subprocess.run([sys.executable, "-m", "django", "migrate", "--skip-checks", "-v0", "--database", alias],
-                       check=True, env=env, cwd=ROOT)
+    """The command's (and its workers') environment: eager Celery for one process, the broker for N > 1."""
+    return test_host_env(database, workdir / "sqlite", MYSQL_PREFIX, eager=workers == 1)
 
 
 def start_workers(count: int, env: dict[str, str], workdir: Path) -> list[subprocess.Popen]:
@@ -109,12 +74,12 @@ def start_workers(count: int, env: dict[str, str], workdir: Path) -> list[subpro
     processes = []
     for number in range(1, count + 1):
         name = f"oa-bench-{os.getpid()}-{number}@localhost"
-        command = [sys.executable, "-m", "celery", "-A", "lms_host", "worker", "--concurrency=1", "--pool=prefork",
+        command = [PYTHON, "-m", "celery", "-A", "lms_host", "worker", "--concurrency=1", "--pool=prefork",
                    "--loglevel=WARNING", "-n", name, "--without-gossip", "--without-mingle", "--without-heartbeat"]
         with open(workdir / f"worker-{number}.log", "wb") as log_file:
             processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                               stdin=subprocess.DEVNULL))
-        ping = [sys.executable, "-m", "celery", "-A", "lms_host", "inspect", "ping", "-d", name, "--timeout", "1"]
+        ping = [PYTHON, "-m", "celery", "-A", "lms_host", "inspect", "ping", "-d", name, "--timeout", "1"]
         deadline = time.monotonic() + WORKER_START_SECONDS
         while subprocess.run(ping, cwd=ROOT, env=env, capture_output=True).returncode != 0:
             if processes[-1].poll() is not None or time.monotonic() > deadline:
@@ -138,7 +103,7 @@ def stop_workers(processes: list[subprocess.Popen]) -> None:
 
 def backfill(path: Path, env: dict[str, str], workers: int = 1) -> tuple[float, str, int, float]:
     """Run the command in a child process; return wall time, its output, its peak RSS (KiB) and its CPU seconds."""
-    command = [sys.executable, "-m", "django", "backfill_analytics", "--skip-checks", "--no-progress",
+    command = [PYTHON, "-m", "django", "backfill_analytics", "--skip-checks", "--no-progress",
                "--tracking-logs", str(path)]
     if workers > 1:
         command += ["--workers", str(workers)]
@@ -154,7 +119,8 @@ def backfill(path: Path, env: dict[str, str], workers: int = 1) -> tuple[float, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Generate, measure the floor, and backfill each size on each database and worker count."""
+    parser = argparse.ArgumentParser(prog="python -m bench.backfill", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[250_000, 1_000_000])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "mysql"], choices=["sqlite", "mysql"])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/oa-bench"))
@@ -177,13 +143,13 @@ def main() -> None:
         for database in args.databases:
             for workers in args.workers:
                 env = environment(database, args.workdir, workers)
-                reset_databases(database, args.workdir, env)
+                fresh_databases(env)
                 pool = start_workers(workers, env, args.workdir) if workers > 1 else []
                 try:
                     seconds, output, rss, cpu = backfill(path, env, workers)
                 finally:
                     stop_workers(pool)
-                    drop_databases(database, args.workdir)
+                    drop_databases(env)
                 recompute = re.search(r"recomputing aggregates: ([\d,.]+) s", output)
                 rate = count / seconds
                 print(f"| {count:,} | full backfill | {database} | {workers} | {seconds:.1f} | {rate:,.0f} | "

@@ -1,9 +1,9 @@
-"""A simulated LMS for bench_live.py: requests that reach the plugin only through its real doors.
+"""A simulated LMS for ``bench.live``: requests that reach the plugin only through its real doors.
 
 Each ``request()`` is one LMS request: Django's ``request_started``, then what the LMS does
 for one user action, then ``request_finished`` (where the doors hand the request's events
 to Celery). The mix of actions and the course shapes are those of
-``generate_tracking_log.py`` (courseware requests, video sessions, problem checks,
+``bench.harness.tracking_log`` (courseware requests, video sessions, problem checks,
 navigation, enrollment changes, forum posts, grade changes); video events dominate.
 
 - Tracking events go through ``eventtracking.tracker.emit`` inside the context the LMS
@@ -31,15 +31,16 @@ from typing import Any
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 from eventtracking import tracker
-from generate_tracking_log import COURSES, MODES, Generator
 from opaque_keys.edx.keys import CourseKey
 from openedx_events.learning import data as ev
 from openedx_events.learning import signals
 
+from bench.harness.tracking_log import COURSES, MODES, Generator
+
 LMS_DB = "default"
 #: The host's ``tracking_logs`` backend logs each event to this logger (as the LMS's does).
 TRACKING_LOGGER = "tracking"
-#: Actions and their weights: ``generate_tracking_log.Generator.KINDS``.
+#: Actions and their weights: ``bench.harness.tracking_log.Generator.KINDS``.
 KINDS = Generator.KINDS
 #: Context fields the LMS's tracking middleware puts in every event's context (legacy top-level fields).
 REQUEST_FIELDS = ("username", "session", "ip", "agent", "host", "referer", "accept_language", "event_source",
@@ -255,7 +256,7 @@ class SimulatedLms:
 
 
 def emit_log_shaped(event: dict[str, Any]) -> None:
-    """Emit a ``generate_tracking_log`` event (legacy log shape) as the LMS emits it in-process.
+    """Emit a ``bench.harness.tracking_log`` event (legacy log shape) as the LMS emits it in-process.
 
     The legacy top-level fields (username, session, ip, source, page...) are the request's
     context in the LMS; a browser's JSON payload is decoded by the LMS's /event view.

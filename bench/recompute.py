@@ -1,6 +1,6 @@
 """Benchmark the live recompute: one new event in a 100,000-learner course, per kind, beside a whole rebuild.
 
-Usage: python bench/bench_recompute.py [--learners 100000] [--databases sqlite mysql] [--workdir DIR]
+Usage: python -m bench.recompute [--learners 100000] [--databases sqlite mysql] [--workdir DIR]
 
 For each database it migrates fresh databases (SQLite files in the work directory;
 MariaDB ``oa_recompute_lms``/``oa_recompute_analytics``, or ``<OA_BENCH_MYSQL_PREFIX>_lms``
@@ -25,11 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from bench_backfill import environment, reset_databases  # noqa: E402
+from bench.harness import PYTHON, ROOT
+from bench.harness.databases import fresh_databases, test_host_env
 
 COURSE = "course-v1:Bench+Recompute+2026"
 VIDEO = "block-v1:Bench+Recompute+2026+type@video+block@v1"
@@ -114,30 +111,13 @@ def one_event(kind: str, user: int, now: dt.datetime) -> list:
 
 def prepare(database: str, workdir: Path) -> dict[str, str]:
     """Fresh, migrated databases of this benchmark's own (SQLite files in ``workdir``; MariaDB ``oa_recompute_*``)."""
-    env = environment(database, workdir)
-    if database == "mysql":
-        import MySQLdb
-
-        prefix = os.environ.get("OA_BENCH_MYSQL_PREFIX", "oa_recompute")
-        env["OA_MYSQL_PREFIX"] = prefix
-        connection = MySQLdb.connect(host=os.environ.get("OA_MYSQL_HOST", "127.0.0.1"),
-                                     port=int(os.environ.get("OA_MYSQL_PORT", "3306")),
-                                     user=os.environ.get("OA_MYSQL_USER", "root"),
-                                     passwd=os.environ.get("OA_MYSQL_PASSWORD", ""))
-        cursor = connection.cursor()
-        for name in (f"{prefix}_lms", f"{prefix}_analytics"):
-            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-            cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-        connection.close()
-        for alias in ("default", "analytics"):
-            subprocess.run([sys.executable, "-m", "django", "migrate", "--skip-checks", "-v0", "--database", alias],
-                           check=True, env=env, cwd=ROOT)
-    else:
-        reset_databases(database, workdir, env)
+    env = test_host_env(database, workdir / "sqlite", os.environ.get("OA_BENCH_MYSQL_PREFIX", "oa_recompute"))
+    fresh_databases(env)
     return env
 
 
 def run(database: str, learners: int, workdir: Path) -> list[str]:
+    """Seed the course, time each kind's whole rebuild, then each kind's drain after one new event; the rows."""
     env = prepare(database, workdir)
     os.environ.update(env)
     import django
@@ -185,15 +165,16 @@ def run(database: str, learners: int, workdir: Path) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Run on each database asked for (one child process per database when there are several)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.recompute", description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--databases", nargs="+", default=["sqlite"], choices=["sqlite", "mysql"])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/oa-bench-recompute"))
     args = parser.parse_args()
     if len(args.databases) > 1:  # Django is set up once per process: one child per database
         for database in args.databases:
-            subprocess.run([sys.executable, __file__, "--learners", str(args.learners), "--databases", database,
-                            "--workdir", str(args.workdir)], check=True)
+            subprocess.run([PYTHON, "-m", "bench.recompute", "--learners", str(args.learners), "--databases",
+                            database, "--workdir", str(args.workdir)], cwd=ROOT, check=True)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.learners:,} learners, "

@@ -1,4 +1,4 @@
-"""Django settings of bench_live.py's processes: the test host's, with the analytics tasks on a queue of their own.
+"""Django settings of ``bench.live``'s processes: the test host's, with the analytics tasks on a queue of their own.
 
 Every process of a run (load generators, probe, Celery workers, gunicorn, the commands) uses
 these settings, so they all open the same databases (``OA_TEST_DB``, ``OA_MYSQL_PREFIX`` or
@@ -6,7 +6,7 @@ these settings, so they all open the same databases (``OA_TEST_DB``, ``OA_MYSQL_
 ``OA_LIVE_QUEUE`` names the queue (``OPENEDX_ANALYTICS_CELERY_QUEUE``) the doors send to and the
 workers consume, as an operator routes the plugin's tasks to workers of their own.
 ``OA_BENCH_HEAP_DIR``, set for a soak's workers by ``--trace-python-heap``, makes them trace
-their Python heap (``heap_probe``).
+their Python heap (``bench.harness.live.heap_probe``).
 """
 import os
 
@@ -16,4 +16,4 @@ OPENEDX_ANALYTICS_CELERY_QUEUE = os.environ.get("OA_LIVE_QUEUE", "openedx_analyt
 CELERY_TASK_ALWAYS_EAGER = False
 
 if os.environ.get("OA_BENCH_HEAP_DIR"):
-    import heap_probe  # noqa: F401  (starts tracing this worker's Python heap)
+    from bench.harness.live import heap_probe  # noqa: F401  (starts tracing this worker's Python heap)

@@ -1,6 +1,6 @@
 """Benchmark the live path through real Celery workers: events/s until the aggregates are current.
 
-Usage: python bench/bench_worker.py [--workers 1 2] [--batch-sizes 100 500] [--events 30000]
+Usage: python -m bench.worker [--workers 1 2] [--batch-sizes 100 500] [--events 30000]
        [--history 60000] [--freshness-seconds 20] [--prefix oa_wk_bench] [--broker redis://127.0.0.1:6379/14]
 
 On MariaDB (databases ``<prefix>_lms`` and ``<prefix>_analytics``, made afresh and dropped at
@@ -9,7 +9,7 @@ each number of workers and batch size:
 
 1. the analytics tables are emptied and a history is stored in-process (``--history``
    tracking-log lines over 30 days, five courses, ``--learners`` learners, the mix of
-   ``generate_tracking_log.py``: video events dominate), then recomputed;
+   ``bench.harness.tracking_log``: video events dominate), then recomputed;
 2. the floor: this process ingests the live events (the next ``--events`` lines of the same
    log, dated the last hour, through the tracking door's filter and allow-list) in batches
    of the batch size, without Celery and without recomputing, then drains once;
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import json
 import os
 import signal
@@ -38,18 +37,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-PROBE_VIDEO = "bench-probe-video"
-PROBE_USER_BASE = 50_000_000
+from bench.harness import PYTHON, ROOT
+from bench.harness.databases import drop_mysql, fresh_databases
+from bench.harness.event_streams import PROBE_VIDEO, batches, make_streams, probe_events
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The command line: worker counts, batch sizes, stream lengths, the databases' prefix and the broker."""
+    parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--events", type=int, default=30_000, help="tracking-log lines of the live stream")
@@ -74,92 +70,16 @@ def configure(args: argparse.Namespace) -> dict[str, str]:
         "OA_CELERY_EAGER": "0",
         "OA_BROKER_URL": args.broker,
         "OA_CACHE_URL": args.broker,  # the workers share a cache, as an LMS's do (memcached or Redis)
-        "PYTHONPATH": str(ROOT),
     }
     os.environ.update(env)
     return dict(os.environ)
-
-
-def reset_databases(prefix: str, env: dict[str, str], drop_only: bool = False) -> None:
-    import MySQLdb
-
-    connection = MySQLdb.connect(host="127.0.0.1", port=int(os.environ.get("OA_MYSQL_PORT", "3306")),
-                                 user=os.environ.get("OA_MYSQL_USER", "root"),
-                                 passwd=os.environ.get("OA_MYSQL_PASSWORD", ""))
-    cursor = connection.cursor()
-    for name in (f"{prefix}_lms", f"{prefix}_analytics"):
-        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
-        if not drop_only:
-            cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    connection.close()
-    if drop_only:
-        return
-    for alias in ("default", "analytics"):
-        subprocess.run([sys.executable, "-m", "django", "migrate", "--skip-checks", "-v0", "--database", alias],
-                       check=True, env=env, cwd=ROOT)
-
-
-# ------------------------------------------------------------------ events
-
-
-def door_events(lines: list[str]) -> list[dict[str, Any]]:
-    """What the tracking door would send for these log lines (tracked names only, allow-listed fields)."""
-    from openedx_analytics.pipeline.events.registry import is_tracked
-    from openedx_analytics.pipeline.redaction import redact
-
-    events = []
-    for line in lines:
-        try:
-            raw = json.loads(line)
-        except ValueError:
-            continue  # garbage and syslog-prefixed lines never reach a door
-        if not isinstance(raw, dict):
-            continue
-        name = raw.get("event_type") or ""
-        context = raw.get("context") if isinstance(raw.get("context"), dict) else {}
-        if isinstance(name, str) and is_tracked(name, context):
-            events.append(redact(raw))
-    return events
-
-
-def make_streams(args: argparse.Namespace, now: dt.datetime) -> tuple[list[str], list[dict], list[dict]]:
-    """History log lines (30 days), then live door events (the last hour), then events for the freshness phase."""
-    from generate_tracking_log import Generator
-
-    extra = max(int(args.freshness_seconds * 4000), 1)
-    generator = Generator(args.history, 42, args.learners, 30)
-    generator.now = now - dt.timedelta(days=31)
-    history = io.StringIO()
-    generator.run(history)
-    generator.lines = args.history + args.events + extra
-    generator.step = dt.timedelta(hours=1) / (args.events + extra)
-    generator.now = now - dt.timedelta(hours=1, minutes=5)
-    live = io.StringIO()
-    generator.run(live)
-    events = door_events(live.getvalue().splitlines())
-    cut = len(door_events(live.getvalue().splitlines()[:args.events]))
-    return history.getvalue().splitlines(), events[:cut], events[cut:]
-
-
-def batches(events: list[dict], size: int) -> list[list[dict]]:
-    return [events[start:start + size] for start in range(0, len(events), size)]
-
-
-def probe_events(number: int, course: str, now: dt.datetime) -> list[dict]:
-    """A new learner plays the probe video from 0 s to 10 s (two browser events)."""
-    context = {"course_id": course, "user_id": PROBE_USER_BASE + number}
-    data = {"id": PROBE_VIDEO, "code": "html5", "duration": 60.0}
-    return [
-        {"name": name, "time": (now + dt.timedelta(seconds=offset)).isoformat(), "event_source": "browser",
-         "context": context, "data": {**data, "currentTime": position}}
-        for name, offset, position in (("play_video", 0, 0.0), ("pause_video", 10, 10.0))
-    ]
 
 
 # ------------------------------------------------------------------ database state
 
 
 def empty_analytics() -> None:
+    """Empty every analytics table (TRUNCATE, MariaDB), so each run starts from the same state."""
     from django.apps import apps
     from django.db import connections
 
@@ -191,6 +111,7 @@ def store_history(lines: list[str]) -> None:
 
 
 def dirty_count() -> int:
+    """Dirty scopes left: 0 when every aggregate is current."""
     from openedx_analytics import conf
     from openedx_analytics.models import DirtyScope
 
@@ -233,7 +154,7 @@ class Workers:
             name = f"oa-bench-{os.getpid()}-{index}@localhost"
             log = open(self.log_dir / f"worker-{index}.log", "wb")  # noqa: SIM115 - closed with the process
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "lms_host", "worker", "--concurrency=1", "--pool=prefork",
+                [PYTHON, "-m", "celery", "-A", "lms_host", "worker", "--concurrency=1", "--pool=prefork",
                  "--loglevel=INFO", "-n", name, "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "--include=tests.worker_probe"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -249,10 +170,8 @@ class Workers:
 
     @property
     def names(self) -> list[str]:
+        """The workers' node names (what Celery's remote control addresses)."""
         return [name for name, _process in self.processes]
-
-    def pids(self) -> list[int]:
-        return [process.pid for _name, process in self.processes]
 
     def __exit__(self, *exc: object) -> None:
         for _name, process in self.processes:
@@ -267,6 +186,7 @@ class Workers:
 
 
 def task_ends(task_ids: list[str]) -> int:
+    """How many of ``task_ids`` have ended, as the workers' task probe (``tests.worker_probe``) recorded."""
     from tests import worker_probe
 
     ended = 0
@@ -277,12 +197,14 @@ def task_ends(task_ids: list[str]) -> int:
 
 
 def probe_tasks_ran() -> int:
+    """Every task the workers ran since the probe's keys were cleared (batches and recomputes)."""
     from tests import worker_probe
 
     return sum(1 for _key in worker_probe.client().scan_iter(f"{worker_probe.PREFIX}*", count=1000))
 
 
 def clear_probe_keys() -> None:
+    """Forget the tasks the probe recorded, before a run."""
     from tests import worker_probe
 
     keys = list(worker_probe.client().scan_iter(f"{worker_probe.PREFIX}*", count=1000))
@@ -315,6 +237,7 @@ def run_live(parts: list[list[dict]], workers: Workers, timeout: float) -> dict[
 
 
 def probe_course(events: list[dict]) -> str:
+    """The course with the most events: the probes go where the load is."""
     from collections import Counter
 
     return Counter(event["context"].get("course_id") for event in events
@@ -322,6 +245,7 @@ def probe_course(events: list[dict]) -> str:
 
 
 def users_at_start(course: str) -> int:
+    """The probe video's ``users_at_start`` as the Python API returns it (0 before its first probe shows)."""
     from django.db import transaction
 
     from openedx_analytics import api, conf
@@ -369,11 +293,13 @@ def _note_visible(course: str, seen: int, visible: list[float]) -> int:
 
 
 def percentile(values: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile of ``values`` (nearest rank, rounded), NaN when there are none."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Per batch size and worker count: floor, live run and freshness; then the table."""
     args = parse_args(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # stop cleanly: workers stopped, databases dropped
     signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
@@ -386,10 +312,10 @@ def main(argv: list[str] | None = None) -> None:
     log_dir = Path(f"/tmp/{args.prefix}-logs")
     log_dir.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.timezone.utc)
-    history, live, fresh = make_streams(args, now)
+    history, live, fresh = make_streams(args.history, args.events, args.learners, args.freshness_seconds, now)
     print(f"# {len(history):,} history lines, {len(live):,} live events, {len(fresh):,} for freshness; "
           f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}", flush=True)
-    reset_databases(args.prefix, env)
+    fresh_databases(env)
     app.control.purge()
     rows = []
     try:
@@ -422,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         app.control.purge()
         if not args.keep_databases:
-            reset_databases(args.prefix, env, drop_only=True)
+            drop_mysql(args.prefix)
     print()
     print("| workers | batch | live events/s (current) | per worker | ingest events/s | floor: in-process ingest "
           "events/s | ratio live/floor | tasks run (batches) | freshness p50 / p95 s | load 1 min |")
