@@ -10,14 +10,15 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from django.apps import apps
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 
 from openedx_analytics import conf
 from openedx_analytics.models import DirtyScope
 from openedx_analytics.worker import tasks
-from tests.integration.streams import api_snapshot, batches, course_stream
+from tests.support.analytics import wipe
+from tests.support.snapshots import api_snapshot
+from tests.support.streams import batches, course_stream
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
@@ -58,9 +59,7 @@ def reference(events: list[dict], size: int) -> dict:
     for part in batches(events, size):
         tasks.process_event_batch.apply(args=[part, "live"]).get()
     expected = api_snapshot(COURSE)
-    for model in apps.get_app_config("openedx_analytics").get_models():
-        if not getattr(model, "ANALYTICS_DEFAULT_DB", False):
-            model.objects.using(conf.analytics_db()).all().delete()
+    wipe()
     return expected
 
 

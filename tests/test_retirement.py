@@ -10,29 +10,13 @@ from lms_host.stub import signals as lms_retirement
 from openedx_analytics import api
 from openedx_analytics.live import retirement as retirement_door
 from openedx_analytics.lms import retirement_signals
-from openedx_analytics.models import (
-    ActivityFact,
-    ActivityLearnerWeek,
-    CertificateFact,
-    DirtyScope,
-    EnrollmentFact,
-    GradeFact,
-    GradeLearner,
-    PassingFact,
-    ProblemLearner,
-    ProblemSubmissionFact,
-    RejectedEventSample,
-    VideoEventFact,
-    VideoViewer,
-)
+from openedx_analytics.models import DirtyScope, RejectedEventSample
 from openedx_analytics.privacy import retirement
-from tests import doors
-from tests.test_live_pipeline import FakeRequest
+from tests.support import doors
+from tests.support.analytics import LEARNER_TABLES
+from tests.support.doors import FakeRequest
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-
-LEARNER_TABLES = (EnrollmentFact, GradeFact, PassingFact, CertificateFact, ProblemSubmissionFact, VideoEventFact,
-                  ActivityFact, VideoViewer, GradeLearner, ProblemLearner, ActivityLearnerWeek)
 
 
 def rows_of(user_id: int) -> dict[str, int]:

@@ -23,7 +23,7 @@ from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.facts import mark_dirty
 from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.worker import drain, tasks
-from tests.test_backfill import ALPHA, BETA, GAMMA, SampleLog
+from tests.support.logs import ALPHA, BETA, GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 

@@ -11,8 +11,8 @@ from opaque_keys.edx.keys import CourseKey
 from lms_host.stub import models as lms
 from openedx_analytics import conf
 from openedx_analytics.models import CourseGrades, EnrollmentDay, ProblemSummary, VideoSegment
-from tests.test_backfill import ALPHA, BETA, GAMMA, SampleLog, backfill
-from tests.test_backfill_lms import lms_data  # noqa: F401 - fixture
+from tests.support.commands import backfill
+from tests.support.logs import ALPHA, BETA, GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 
