@@ -156,7 +156,7 @@ class Workers:
             process = subprocess.Popen(
                 [PYTHON, "-m", "celery", "-A", "lms_host", "worker", "--concurrency=1", "--pool=prefork",
                  "--loglevel=INFO", "-n", name, "--without-gossip", "--without-mingle", "--without-heartbeat",
-                 "--include=tests.worker_probe"],
+                 "--include=tests.support.worker_probe"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             self.processes.append((name, process))
         deadline = time.monotonic() + 120
@@ -187,7 +187,7 @@ class Workers:
 
 def task_ends(task_ids: list[str]) -> int:
     """How many of ``task_ids`` have ended, as the workers' task probe (``tests.worker_probe``) recorded."""
-    from tests import worker_probe
+    from tests.support import worker_probe
 
     ended = 0
     for start in range(0, len(task_ids), 500):
@@ -198,14 +198,14 @@ def task_ends(task_ids: list[str]) -> int:
 
 def probe_tasks_ran() -> int:
     """Every task the workers ran since the probe's keys were cleared (batches and recomputes)."""
-    from tests import worker_probe
+    from tests.support import worker_probe
 
     return sum(1 for _key in worker_probe.client().scan_iter(f"{worker_probe.PREFIX}*", count=1000))
 
 
 def clear_probe_keys() -> None:
     """Forget the tasks the probe recorded, before a run."""
-    from tests import worker_probe
+    from tests.support import worker_probe
 
     keys = list(worker_probe.client().scan_iter(f"{worker_probe.PREFIX}*", count=1000))
     for start in range(0, len(keys), 1000):

@@ -4,7 +4,6 @@ The REST API translates a ``Refused`` into DRF's exception of the same status; t
 the section and the tab use ``access`` directly, and nothing of the dashboard reaches
 into the REST package for its rules or its parameter parsing.
 """
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 from __future__ import annotations
 
 import ast
@@ -18,17 +17,9 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from openedx_analytics import access
 from openedx_analytics.api import params
 from openedx_analytics.api.v1 import permissions
-from tests.api_support import (  # noqa: F401  (fixtures)
-    COURSE,
-    OTHER,
-    SISTER,
-    _clean_caches,
-    analytics_on,
-    courses,
-    people,
-)
+from tests.support.api import COURSE, OTHER, SISTER
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 PACKAGE = Path(__file__).resolve().parent.parent / "openedx_analytics"
 UNKNOWN = "course-v1:No+Such+Course"

@@ -1,5 +1,4 @@
 """CSV downloads are spreadsheet-safe in every cell, header included (formula injection)."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import csv
 import datetime as dt
 import io
@@ -9,17 +8,9 @@ import pytest
 from openedx_analytics import conf
 from openedx_analytics.api.v1.renderers import cell, to_csv
 from openedx_analytics.models import EnrollmentDay
-from tests.api_support import (  # noqa: F401  (fixtures)
-    COURSE,
-    _clean_caches,
-    analytics_on,
-    client_for,
-    courses,
-    endpoints,
-    people,
-)
+from tests.support.api import COURSE, client_for, endpoints
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 #: Mode names as hostile data can carry them: each would run as a formula in a spreadsheet.
 HOSTILE_MODES = ('=HYPERLINK("http://evil.example")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")

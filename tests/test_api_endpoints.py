@@ -1,5 +1,4 @@
 """Every endpoint: numbers from real events, JSON and CSV, date filters, bad parameters, Last-Updated."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import csv
 import datetime as dt
 import io
@@ -9,21 +8,9 @@ import pytest
 from openedx_analytics import api
 from openedx_analytics.api import rows
 from openedx_analytics.api.v1 import serializers
-from tests.api_support import (  # noqa: F401  (fixtures)
-    BASE,
-    COURSE,
-    EXPECTED,
-    PROBLEM,
-    _clean_caches,
-    analytics_on,
-    client_for,
-    courses,
-    endpoints,
-    history_loaded,
-    people,
-)
+from tests.support.api import BASE, COURSE, EXPECTED, PROBLEM, client_for, endpoints
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 SERIALIZERS = {
     "summary": serializers.CourseSummarySerializer,

@@ -2,72 +2,28 @@
 
 Courses, videos and problems come in the new form (``course-v1:``, ``block-v1:``) and the
 old one (``Org/Num/Run``, ``i4x://Org/Num/video/<id>``, with slashes), all sent as events
-through the live path.
+through the live path (the ``old_and_new`` fixture).
 """
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import datetime as dt
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from opaque_keys.edx.keys import CourseKey
 
-from lms_host.stub.models import CourseOverview
 from openedx_analytics import conf
 from openedx_analytics.models import ProblemAnswer, ProblemSummary
-from openedx_analytics.worker import tasks
-from tests.api_support import (  # noqa: F401  (fixtures)
+from tests.support.api import (
     BASE,
     COURSE,
-    _clean_caches,
-    _tracking,
-    analytics_on,
+    EXPECTED_PROBLEMS,
+    EXPECTED_VIDEOS,
+    OLD_COURSE,
     client_for,
-    courses,
-    people,
 )
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
-OLD_COURSE = "Org/Old/2014"
-NEW_PROBLEM = "block-v1:Org+Api+2026+type@problem+block@p1"
-OLD_PROBLEM = "i4x://Org/Old/problem/p2"
-#: What each course's lists must hold, and so what the walk must open.
-EXPECTED_VIDEOS = {COURSE: ["block-v1:Org+Api+2026+type@video+block@vid1"], OLD_COURSE: ["i4x://Org/Old/video/vid2"]}
-EXPECTED_PROBLEMS = {COURSE: [NEW_PROBLEM], OLD_COURSE: [OLD_PROBLEM]}
 COURSE_ENDPOINTS = ("summary", "enrollment", "activity", "videos", "problems", "grades")
-
-
-def _events(course: str, video: str, problem: str) -> list[dict[str, Any]]:
-    when = "2026-01-05T10:00:00+00:00"
-
-    def event(name: str, clock: str, data: dict[str, Any], **context: Any) -> dict[str, Any]:
-        return _tracking(name, when.replace("10:00:00", clock), data, 7, course=course, **context)
-
-    part = "p_2_1"
-    return [
-        event("edx.course.enrollment.activated", "10:00:00", {"course_id": course, "user_id": 7, "mode": "audit"},
-              event_source="server"),
-        event("play_video", "10:01:00", {"id": video, "code": "html5", "duration": 30, "currentTime": 0},
-              event_source="browser"),
-        event("pause_video", "10:01:10", {"id": video, "code": "html5", "duration": 30, "currentTime": 10},
-              event_source="browser"),
-        event("problem_check", "10:02:00", {
-            "problem_id": problem, "attempts": 1, "grade": 1, "max_grade": 1, "success": "correct",
-            "answers": {part: "A"}, "correct_map": {part: {"correctness": "correct"}},
-            "submission": {part: {"question": "Q", "answer": "A", "correct": True, "variant": "",
-                                  "response_type": "multiplechoiceresponse", "input_type": "choicegroup"}},
-        }, event_source="server", module={"usage_key": problem, "display_name": "P"}),
-    ]
-
-
-@pytest.fixture
-def old_and_new(courses, analytics_on):
-    key = CourseKey.from_string(OLD_COURSE)
-    CourseOverview.objects.create(id=key, display_name=OLD_COURSE, org=key.org)
-    batch = _events(COURSE, "vid1", NEW_PROBLEM) + _events(OLD_COURSE, "i4x-Org-Old-video-vid2", OLD_PROBLEM)
-    result = tasks.process_event_batch.apply(args=[batch, "live"]).get()
-    assert result["rejected"] == {}, result
 
 
 def _open(client, url: str) -> Any:

@@ -3,7 +3,6 @@
 The test host holds a test-only RSA key pair (``test_settings.JWT_AUTH``): the public key set
 verifies, the private key signs the good tokens here. Every forged token is a 401.
 """
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import base64
 import hashlib
 import hmac
@@ -24,16 +23,9 @@ from edx_rest_framework_extensions.auth.jwt.tests.utils import generate_latest_v
 from jwt.api_jwk import PyJWK
 from rest_framework.test import APIClient
 
-from tests.api_support import (  # noqa: F401  (fixtures)
-    _clean_caches,
-    analytics_on,
-    courses,
-    endpoints,
-    history_loaded,
-    people,
-)
+from tests.support.api import endpoints
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,22 +1,9 @@
 """Who may see what: every endpoint for every kind of caller (session and JWT)."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import pytest
 
-from tests.api_support import (  # noqa: F401  (fixtures)
-    ALLOWED,
-    COURSE,
-    OTHER,
-    ROLE_NAMES,
-    _clean_caches,
-    analytics_on,
-    client_for,
-    courses,
-    endpoints,
-    history_loaded,
-    people,
-)
+from tests.support.api import ALLOWED, COURSE, OTHER, ROLE_NAMES, client_for, endpoints
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 COURSE_ENDPOINTS = [name for name in endpoints() if name != "courses"]
 

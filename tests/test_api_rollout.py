@@ -1,5 +1,4 @@
 """The rollout gate: the waffle flag for users and everyone, org and course overrides, LMS overrides first."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 from unittest import mock
 
 import pytest
@@ -9,19 +8,9 @@ from waffle.models import Flag
 from lms_host.stub.models import WaffleFlagCourseOverrideModel, WaffleFlagOrgOverrideModel
 from openedx_analytics.lms import rollout
 from openedx_analytics.models import CourseAnalyticsOverride
-from tests.api_support import (  # noqa: F401  (fixtures)
-    BASE,
-    COURSE,
-    OTHER,
-    SISTER,
-    _clean_caches,
-    clear_caches,
-    client_for,
-    courses,
-    people,
-)
+from tests.support.api import BASE, COURSE, OTHER, SISTER, clear_caches, client_for
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 
 def status(user, course):

@@ -7,7 +7,6 @@ answer must be a non-5xx whose body, for a 200, matches the schema; no stored ro
 change. Half the cases are schema-valid, half deliberately not (wrong types, out-of-range
 values). The number of cases run is printed.
 """
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 from __future__ import annotations
 
 import os
@@ -33,17 +32,9 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from openedx_analytics.api.v1 import docs
-from tests.api_support import (  # noqa: F401  (fixtures)
-    COURSE,
-    _clean_caches,
-    analytics_on,
-    courses,
-    history_loaded,
-    people,
-)
-from tests.test_api_ids import EXPECTED_PROBLEMS, EXPECTED_VIDEOS, OLD_COURSE, old_and_new  # noqa: F401
+from tests.support.api import COURSE, EXPECTED_PROBLEMS, EXPECTED_VIDEOS, OLD_COURSE
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 #: Cases per operation: enough to meet every parameter's odd values, few enough for tens of seconds.
 #: ``OA_SCHEMATHESIS_EXAMPLES=<n>`` explores further, with fresh random cases on each run.

@@ -1,5 +1,4 @@
 """Throttling per user, the OpenAPI schema in step with the code, and no personal data in any response."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import json
 
 import pytest
@@ -8,20 +7,9 @@ from django.test import override_settings
 
 from openedx_analytics.api.v1 import docs
 from openedx_analytics.models import AnalyticsConfiguration
-from tests.api_support import (  # noqa: F401  (fixtures)
-    BASE,
-    SECRETS,
-    _clean_caches,
-    analytics_on,
-    clear_caches,
-    client_for,
-    courses,
-    endpoints,
-    history_loaded,
-    people,
-)
+from tests.support.api import BASE, SECRETS, clear_caches, client_for, endpoints
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 
 def hits_until_throttled(client, url, limit=10):

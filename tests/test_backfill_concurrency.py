@@ -7,7 +7,6 @@ unless the batch write retries.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import random
 import socket
@@ -17,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError, connections
 from django.utils import timezone
@@ -28,26 +26,21 @@ from openedx_analytics.backfill.runner import Options
 from openedx_analytics.db import errors, retry
 from openedx_analytics.models import BackfillCheckpoint
 from openedx_analytics.pipeline import ingest
-from tests.test_backfill import SampleLog, assert_matches_log
+from tests.support.commands import backfill
+from tests.support.environment import ROOT, child_environment
+from tests.support.logs import SampleLog
+from tests.support.snapshots import assert_matches_log
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 300
 #: Times each overlapping log holds its lines, so the runs' writes overlap in time for several seconds.
 REPEATS = 8
 
 
-def backfill(*args: str) -> str:
-    out = io.StringIO()
-    call_command("backfill_analytics", *args, "--no-progress", stdout=out)
-    return out.getvalue()
-
-
 def start_backfill(*args: str, log_path: Path) -> subprocess.Popen:
     """A ``backfill_analytics`` process of its own on the test databases."""
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="test_settings", OA_USE_TEST_DB_NAMES="1", OA_CELERY_EAGER="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = child_environment(OA_USE_TEST_DB_NAMES="1", OA_CELERY_EAGER="1")
     with open(log_path, "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "django", "backfill_analytics", *args, "--no-progress"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -1,13 +1,11 @@
 """--from-lms resumes after the last LMS row key it read, even when LMS rows were added or removed meanwhile."""
 from __future__ import annotations
 
-import io
 import itertools
 import json
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
@@ -16,15 +14,10 @@ from openedx_analytics.lms import history
 from openedx_analytics.models import BackfillCheckpoint, EnrollmentFact, GradeFact
 from openedx_analytics.pipeline import ingest
 from openedx_analytics.pipeline.records import GradeChange
-from tests.test_backfill_lms import ALPHA, day, enroll
+from tests.support.commands import backfill
+from tests.support.lms import ALPHA, day, enroll
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
-
-
-def backfill(*args: str) -> str:
-    out = io.StringIO()
-    call_command("backfill_analytics", *args, "--no-progress", stdout=out)
-    return out.getvalue()
 
 
 @pytest.fixture

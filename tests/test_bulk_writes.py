@@ -14,7 +14,7 @@ import pytest
 from django.db import connections
 
 from openedx_analytics import conf
-from openedx_analytics.db.bulk import _utc_datetime_adapter, insert_ignore
+from openedx_analytics.db.bulk import insert_ignore, utc_datetime_adapter
 from openedx_analytics.db.sql_literals import LiteralBuilder, statements
 from openedx_analytics.models import EnrollmentFact, VideoEventFact
 
@@ -54,7 +54,7 @@ def test_floats_and_nulls_round_trip():
 ])
 def test_the_utc_shortcut_adapts_datetimes_as_django_does(value):
     connection = connections[conf.analytics_db()]
-    assert _utc_datetime_adapter(connection)(value) == connection.ops.adapt_datetimefield_value(value)
+    assert utc_datetime_adapter(connection)(value) == connection.ops.adapt_datetimefield_value(value)
 
 
 def test_rows_are_built_as_the_driver_builds_them():

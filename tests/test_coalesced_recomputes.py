@@ -10,14 +10,15 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from django.apps import apps
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 
 from openedx_analytics import conf
 from openedx_analytics.models import DirtyScope
 from openedx_analytics.worker import tasks
-from tests.integration.streams import api_snapshot, batches, course_stream
+from tests.support.analytics import wipe
+from tests.support.snapshots import api_snapshot
+from tests.support.streams import batches, course_stream
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
@@ -42,8 +43,7 @@ def worker():
 def forget_windows() -> None:
     """No window open, nothing known of past recomputes: in the cache and in this process."""
     cache.clear()
-    tasks._open_windows.clear()
-    tasks._recompute_seconds.clear()
+    tasks.reset_windows()
 
 
 def run_scheduled(scheduled: list[dict]) -> None:
@@ -58,9 +58,7 @@ def reference(events: list[dict], size: int) -> dict:
     for part in batches(events, size):
         tasks.process_event_batch.apply(args=[part, "live"]).get()
     expected = api_snapshot(COURSE)
-    for model in apps.get_app_config("openedx_analytics").get_models():
-        if not getattr(model, "ANALYTICS_DEFAULT_DB", False):
-            model.objects.using(conf.analytics_db()).all().delete()
+    wipe()
     return expected
 
 
@@ -105,8 +103,8 @@ def test_each_window_schedules_one_recompute_per_course(settings, worker):
     tasks.process_event_batch.run(other[10:], "live")
     assert sorted(call["args"][0] for call in worker.scheduled) == [[COURSE], [OTHER]]
 
-    cache.delete(tasks._window_key(COURSE))  # the course's window closes (its key expires)
-    tasks._open_windows.pop(COURSE)
+    cache.delete(tasks.window_cache_key(COURSE))  # the course's window closes (its key expires)
+    assert tasks.forget_window(COURSE)
     tasks.process_event_batch.run(first[20:], "live")
     assert sorted(call["args"][0] for call in worker.scheduled) == [[COURSE], [COURSE], [OTHER]]
     run_scheduled(worker.scheduled)
@@ -142,12 +140,12 @@ def test_a_course_whose_recompute_grows_costly_gets_longer_windows_up_to_the_cap
     settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 1
     settings.OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS = 10
     assert tasks.window_seconds(COURSE) == 1
-    tasks._recompute_seconds[COURSE] = 0.35  # its last recompute took 0.35 s
+    tasks.record_recompute_seconds(COURSE, 0.35)  # its last recompute took 0.35 s
     assert tasks.window_seconds(COURSE) == 4  # at most a tenth of the time goes to recomputing it
     tasks.process_event_batch.run(course_stream(COURSE, learners=2)[:3], "live")
     assert [call["countdown"] for call in worker.scheduled] == [4 + 1]
 
-    tasks._recompute_seconds[COURSE] = 30.0  # under heavy contention: freshness wins past the cap
+    tasks.record_recompute_seconds(COURSE, 30.0)  # under heavy contention: freshness wins past the cap
     assert tasks.window_seconds(COURSE) == 10
     settings.OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS = 0  # a cap below the delay leaves the delay
     assert tasks.window_seconds(COURSE) == 1
@@ -155,10 +153,10 @@ def test_a_course_whose_recompute_grows_costly_gets_longer_windows_up_to_the_cap
 
 def test_a_window_another_process_opened_is_noted_not_asked_again(settings, worker):
     settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 60
-    cache.add(tasks._window_key(COURSE), time.time() + 60, timeout=60)  # another worker's window
+    cache.add(tasks.window_cache_key(COURSE), time.time() + 60, timeout=60)  # another worker's window
     events = course_stream(COURSE, learners=3)
     with mock.patch.object(LocMemCache, "add", wraps=cache.add) as adds:
         tasks.process_event_batch.run(events[:3], "live")
         tasks.process_event_batch.run(events[3:6], "live")
     assert worker.scheduled == []  # the other worker's recompute takes these batches
-    assert [call.args[0] for call in adds.call_args_list].count(tasks._window_key(COURSE)) <= 1
+    assert [call.args[0] for call in adds.call_args_list].count(tasks.window_cache_key(COURSE)) <= 1

@@ -1,6 +1,5 @@
 """The instructor-dashboard section and MFE tab, through the real openedx-filters classes and the
 pipelines ``plugin_settings`` registered: who sees them (per role and rollout state), and what."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import contextlib
 from types import SimpleNamespace
 
@@ -17,16 +16,10 @@ from openedx_analytics.dashboard import filters
 from openedx_analytics.lms import rollout
 from openedx_analytics.models import CourseAnalyticsOverride
 from openedx_analytics.settings import common
-from tests.api_support import (  # noqa: F401  (fixtures)
-    COURSE,
-    _clean_caches,
-    courses,
-    history_loaded,
-    people,
-)
-from tests.test_dashboard_page import client, page_url, parse
+from tests.support.api import COURSE
+from tests.support.pages import client, page_url, parse
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 ALLOWED = ("course_staff", "instructor", "data_researcher", "global_staff")
 REFUSED = ("learner", "other_staff")

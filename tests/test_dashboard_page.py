@@ -1,11 +1,8 @@
 """The course analytics page: who gets it, the numbers it shows (the API's), drill-downs, CSV links, CSP."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 import re
 from html.parser import HTMLParser
 
 import pytest
-from django.test import Client
-from django.urls import reverse
 from edx_toggles.toggles.testutils import override_waffle_flag
 from opaque_keys.edx.keys import CourseKey
 
@@ -14,72 +11,12 @@ from openedx_analytics import api
 from openedx_analytics.dashboard import views
 from openedx_analytics.lms import rollout
 from openedx_analytics.models import CourseAnalyticsOverride
-from tests.api_support import (  # noqa: F401  (fixtures)
-    COURSE,
-    OTHER,
-    PROBLEM,
-    VIDEO_BLOCK,
-    _clean_caches,
-    analytics_on,
-    courses,
-    history_loaded,
-    people,
-)
+from tests.support.api import COURSE, PROBLEM, VIDEO_BLOCK, enroll_event
+from tests.support.pages import client, page_url, parse
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
 VIDEO = f"block-v1:Org+Api+2026+type@video+block@{VIDEO_BLOCK}"
-
-
-def page_url(course=COURSE):
-    return reverse("openedx_analytics:dashboard:course", kwargs={"course_id": course})
-
-
-def client(user):
-    c = Client()
-    if user is not None:
-        c.force_login(user)
-    return c
-
-
-class Tables(HTMLParser):
-    """Every <table id=...> of a page as lists of cell texts, and every link."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables, self.links = {}, []
-        self._table = self._row = self._cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table":
-            self._table = self.tables.setdefault(attrs.get("id"), [])
-        elif tag == "tr" and self._table is not None:
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = []
-        elif tag == "a":
-            self.links.append(attrs.get("href"))
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self._table.append(self._row)
-            self._row = None
-        elif tag == "table":
-            self._table = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def parse(response):
-    parser = Tables()
-    parser.feed(response.content.decode())
-    return parser
 
 
 def rows_by_first(table):
@@ -259,10 +196,9 @@ def test_partial_periods_are_marked(staff_page, settings):
     import datetime as dt
 
     from openedx_analytics.worker import tasks
-    from tests.api_support import _enroll
 
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
-    tasks.process_event_batch.apply(args=[[_enroll("activated", today, 9, "audit")], "live"]).get()
+    tasks.process_event_batch.apply(args=[[enroll_event("activated", today, 9, "audit")], "live"]).get()
     response = staff_page.get(page_url())
     enrollment = parse(response).tables["oa-table-enrollment"]
     assert enrollment[-1][0] == f"{today} (partial)"
@@ -320,11 +256,10 @@ def test_odd_query_parameters_never_break_the_page(staff_page, query):
 
 def test_content_is_cached_briefly_per_course_and_parameters(people, history_loaded, analytics_on, settings):
     from openedx_analytics.worker import tasks
-    from tests.api_support import _enroll
 
     staff = client(people["course_staff"])
     before = parse(staff.get(page_url())).tables["oa-table-enrollment"]
-    tasks.process_event_batch.apply(args=[[_enroll("activated", "2026-01-20", 7, "audit")], "live"]).get()
+    tasks.process_event_batch.apply(args=[[enroll_event("activated", "2026-01-20", 7, "audit")], "live"]).get()
     assert parse(staff.get(page_url())).tables["oa-table-enrollment"] == before  # served from the cache
     assert client(people["learner"]).get(page_url()).status_code == 403  # access is checked before the cache
     fresh = parse(staff.get(page_url(), {"activity": "day"})).tables["oa-table-enrollment"]

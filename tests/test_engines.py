@@ -37,23 +37,9 @@ from openedx_analytics.pipeline.records import (
 )
 from openedx_analytics.worker import tasks
 from openedx_analytics.worker.drain import ENGINES, drain
-from tests import doors
+from tests.support import doors
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-
-
-@pytest.fixture
-def captured_batches():
-    """Record every batch handed to Celery, and still run it (eager)."""
-    batches: list[list[dict]] = []
-    original = tasks.process_event_batch.apply_async
-
-    def record(args=None, **kwargs):
-        batches.append(args[0])
-        return original(args=args, **kwargs)
-
-    with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=record):
-        yield batches
 
 
 def test_attempts_reset_by_staff_count_by_time(captured_batches):

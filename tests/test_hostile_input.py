@@ -8,15 +8,12 @@ course that received the good events only.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from eventtracking import tracker
 
 from openedx_analytics.backfill import readers
@@ -30,8 +27,9 @@ from openedx_analytics.models import (
 )
 from openedx_analytics.pipeline.normalizer import normalize
 from openedx_analytics.pipeline.records import Activity, EnrollmentChange, VideoEvent
-from openedx_analytics.worker import tasks
-from tests import doors
+from tests.support import doors
+from tests.support.commands import backfill as backfill_command
+from tests.support.doors import FakeRequest
 
 CLEAN = "course-v1:Hostile+Clean+2026"
 DIRTY = "course-v1:Hostile+Dirty+2026"
@@ -129,49 +127,22 @@ def same_numbers(clean: str = CLEAN, dirty: str = DIRTY) -> None:
 # ---------------------------------------------------------------- the live path
 
 
-class Request:
-    """Brackets the doors' work like one LMS request (one batch for Celery)."""
-
-    def __enter__(self):
-        request_finished.disconnect(close_old_connections)
-        request_started.send(sender=self.__class__)
-        return self
-
-    def __exit__(self, *exc):
-        request_finished.send(sender=self.__class__)
-        request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def batches():
-    """Every batch the doors hand to Celery (still run, eagerly)."""
-    sent: list[list[dict]] = []
-    original = tasks.process_event_batch.apply_async
-
-    def record(args=None, **kwargs):
-        sent.append(args[0])
-        return original(args=args, **kwargs)
-
-    with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=record):
-        yield sent
-
-
 def through_the_door(events: list[dict]) -> None:
     """Deliver events to the plugin's event-tracking backend as event-tracking does, in one request."""
     door = tracker.get_tracker().backends["openedx_analytics"]
-    with Request():
+    with FakeRequest():
         for event in events:
             door.send(event)
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-def test_live_poison_is_counted_and_leaves_the_rest_of_the_batch_and_the_course_intact(batches):
+def test_live_poison_is_counted_and_leaves_the_rest_of_the_batch_and_the_course_intact(captured_batches):
     now = dt.datetime.now(dt.timezone.utc)
     through_the_door(good_events(CLEAN, now))
     poison = [event for _reason, event in poison_events(DIRTY, now)]
     through_the_door([*good_events(DIRTY, now)[:2], *poison, *good_events(DIRTY, now)[2:]])
 
-    assert len(batches) == 2
+    assert len(captured_batches) == 2
     same_numbers()
     counts = dict(RejectionCount.objects.using("analytics").filter(source="live").values_list("reason", "count"))
     assert counts == expected_reasons(DIRTY)
@@ -191,9 +162,8 @@ def log_line(event: dict) -> str:
 
 
 def backfill(path) -> str:
-    out = io.StringIO()
-    call_command("backfill_analytics", "--tracking-logs", str(path), "--no-progress", stdout=out)
-    return out.getvalue()
+    """``backfill_analytics`` over the log at ``path``; what it printed."""
+    return backfill_command("--tracking-logs", str(path))
 
 
 @pytest.mark.django_db(databases=["default", "analytics"])
@@ -282,7 +252,7 @@ def test_the_server_may_name_another_learner_in_its_payload():
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-def test_forged_browser_facts_through_the_door_change_no_fact(batches):
+def test_forged_browser_facts_through_the_door_change_no_fact(captured_batches):
     now = dt.datetime.now(dt.timezone.utc).isoformat()
     forged = [
         ("edx.course.enrollment.activated", {"course_id": CLEAN, "user_id": 2, "mode": "verified"}),
@@ -347,7 +317,7 @@ def assert_nothing_personal(text: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-def test_the_door_forwards_and_samples_keep_only_allowed_fields(batches):
+def test_the_door_forwards_and_samples_keep_only_allowed_fields(captured_batches):
     now = dt.datetime.now(dt.timezone.utc)
     events = good_events(CLEAN, now)
     events[0]["data"] = {**events[0]["data"], "email": PERSONAL["email"], "name": "Ada Lovelace"}
@@ -356,7 +326,7 @@ def test_the_door_forwards_and_samples_keep_only_allowed_fields(batches):
         tracker.emit("edx.ui.lms.sequence.next_selected", {"current_tab": 2, "target_name": PERSONAL["username"]})
     through_the_door([*events, rejected])
 
-    text = json.dumps(batches, default=str)
+    text = json.dumps(captured_batches, default=str)
     assert_nothing_personal(text)
     assert "Ada Lovelace" not in text
     assert doors.observed(CLEAN)["enrollment"]  # and the figures are still there

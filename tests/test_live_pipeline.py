@@ -1,67 +1,23 @@
 """Signal and tracking event in, the contract's numbers out, through the real doors (Celery eager)."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
 from unittest import mock
 
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.core.signals import request_started
+from django.db import transaction
 from edx_toggles.toggles.testutils import override_waffle_switch
 
 from openedx_analytics import api
 from openedx_analytics.lms.toggles import PAUSE_ENQUEUEING
 from openedx_analytics.models import RejectedEventSample, RejectionCount
 from openedx_analytics.worker import tasks
-from tests import doors
+from tests.support import doors
+from tests.support.doors import FakeRequest, assert_scenario_numbers
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-
-
-@pytest.fixture
-def captured_batches():
-    """Record every batch handed to Celery, and still run it (eager)."""
-    batches: list[list[dict]] = []
-    original = tasks.process_event_batch.apply_async
-
-    def record(args=None, **kwargs):
-        batches.append(args[0])
-        return original(args=args, **kwargs)
-
-    with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=record):
-        yield batches
-
-
-class FakeRequest:
-    """Brackets code like an LMS request does (request_started ... request_finished)."""
-
-    def __enter__(self):
-        request_finished.disconnect(close_old_connections)
-        request_started.send(sender=self.__class__)
-        return self
-
-    def __exit__(self, *exc):
-        request_finished.send(sender=self.__class__)
-        request_finished.connect(close_old_connections)
-
-
-def assert_scenario_numbers(obs: dict, today: dt.date) -> None:
-    exp = doors.expected(today)
-    assert obs["enrollment"] == [{**exp["enrollment"]}]
-    assert obs["activity"] == [{"date": today, **exp["activity"]}]
-    assert obs["timeline"] == exp["timeline"]
-    (video,) = obs["videos"]
-    assert video["video_id"] == f"block-v1:Demo+Live+2026+type@video+block@{doors.VIDEO}"
-    assert {k: video[k] for k in exp["video"]} == exp["video"]
-    (problem,) = obs["problems"]
-    assert {k: problem[k] for k in exp["problem"]} == exp["problem"]
-    assert obs["answers"] == exp["answers"]
-    grades = obs["grades"]
-    assert grades["passing_users"] == exp["grades"]["passing_users"]
-    assert grades["certificates"] == exp["grades"]["certificates"]
-    assert {b["bucket"]: b["count"] for b in grades["buckets"] if b["count"]} == exp["grades"]["buckets"]
 
 
 def test_every_door_and_event_kind_gives_the_contract_numbers(captured_batches):

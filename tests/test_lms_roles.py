@@ -1,5 +1,4 @@
 """Role rules as the LMS's own: limited staff, library keys, case-sensitive orgs; overrides read in bulk."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.api_support are redefined as arguments)
 from __future__ import annotations
 
 import time
@@ -17,19 +16,9 @@ from lms_host.stub.models import (
 from openedx_analytics import access
 from openedx_analytics.lms import flags, roles, rollout
 from openedx_analytics.models import CourseAnalyticsOverride
-from tests.api_support import (  # noqa: F401  (fixtures)
-    BASE,
-    COURSE,
-    OTHER,
-    SISTER,
-    _clean_caches,
-    analytics_on,
-    clear_caches,
-    client_for,
-    courses,
-)
+from tests.support.api import BASE, COURSE, OTHER, SISTER, clear_caches, client_for
 
-pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 LIBRARY = "library-v1:Org+Lib1"
 
 

@@ -30,8 +30,8 @@ from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.worker import drain, tasks
-from tests.test_backfill import GAMMA, SampleLog
-from tests.test_scope_failures import course_events, enrollment_right, markers
+from tests.support.logs import GAMMA, SampleLog
+from tests.support.scopes import course_events, enrollment_right, markers
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 

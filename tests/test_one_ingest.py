@@ -19,7 +19,8 @@ from openedx_analytics.models import DirtyScope, EnrollmentFact, RejectionCount
 from openedx_analytics.pipeline import ingest as ingest_module
 from openedx_analytics.pipeline.ingest import DryRun, ingest
 from openedx_analytics.worker.tasks import process_event_batch
-from tests.test_backfill import ALPHA, BETA, SampleLog, backfill
+from tests.support.commands import backfill
+from tests.support.logs import ALPHA, BETA, SampleLog
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 

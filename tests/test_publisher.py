@@ -22,14 +22,17 @@ def event(user_id: int) -> dict:
 
 
 class Broker:
-    """Records each batch; ``hold`` makes sends block until released."""
+    """Records each batch; clearing ``released`` makes sends block until it is set; ``sending`` is set
+    once a send has begun (a batch is in flight)."""
 
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
         self.released = threading.Event()
         self.released.set()
+        self.sending = threading.Event()
 
     def send(self, batch: list[dict]) -> None:
+        self.sending.set()
         self.released.wait()
         self.batches.append([e["context"]["user_id"] for e in batch])
 
@@ -102,7 +105,7 @@ def test_at_exit_what_the_broker_did_not_take_in_time_is_logged_lost(broker, cap
     broker.released.clear()  # a broker that never answers
     publisher = Publisher(broker.send)
     publisher.submit([event(u) for u in range(1, 7)])  # a batch of 4 stuck in flight, 2 more waiting
-    eventually(lambda: publisher._in_flight)
+    eventually(broker.sending.is_set)
     with caplog.at_level(logging.ERROR, logger="openedx_analytics"):
         publisher.close(0.2)
     [report] = [r.getMessage() for r in caplog.records]

@@ -27,7 +27,8 @@ from openedx_analytics.pipeline.markers import ALL_KEYS, mark_dirty
 from openedx_analytics.privacy import retention
 from openedx_analytics.worker.drain import drain
 from openedx_analytics.worker.tasks import PRUNED_CACHE_KEY, process_event_batch
-from tests.test_backfill import ALPHA, COURSES, SampleLog, line, snapshot
+from tests.support.logs import ALPHA, COURSES, SampleLog, line
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 

@@ -13,10 +13,11 @@ from openedx_analytics.lms import retirement_signals
 from openedx_analytics.models import DirtyScope, RejectedEventSample
 from openedx_analytics.pipeline.kinds import LEARNER_TABLES
 from openedx_analytics.privacy import retirement
-from tests import doors
-from tests.test_live_pipeline import FakeRequest
+from tests.support import doors
+from tests.support.doors import FakeRequest
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
 
 def rows_of(user_id: int) -> dict[str, int]:
     return {model.__name__: model.objects.using("analytics").filter(user_id=user_id).count()

@@ -18,14 +18,11 @@ from openedx_analytics import conf
 from openedx_analytics.models import AnalyticsConfiguration, EnrollmentFact
 from openedx_analytics.router import AnalyticsRouter
 from openedx_analytics.settings.common import ROUTER_PATH, plugin_settings
-from tests import doors
+from tests.support import doors
+from tests.support.analytics import analytics_models
+from tests.support.doors import FakeRequest
 
 READ_REPLICA = "edx_django_utils.db.read_replica.ReadReplicaRouter"
-
-
-def _analytics_models() -> list:
-    return [m for m in apps.get_app_config("openedx_analytics").get_models()
-            if not getattr(m, "ANALYTICS_DEFAULT_DB", False)]
 
 
 def test_the_host_lists_the_read_replica_router_and_ours_comes_first():
@@ -54,7 +51,7 @@ def test_plugin_settings_puts_our_router_first_once_and_is_idempotent(before):
 def test_router_is_neutral_for_every_model_that_is_not_ours():
     ours = AnalyticsRouter()
     for model in apps.get_models():
-        if model in _analytics_models():
+        if model in analytics_models():
             continue
         assert ours.db_for_read(model) is None, model
         assert ours.db_for_write(model) is None, model
@@ -64,7 +61,7 @@ def test_router_is_neutral_for_every_model_that_is_not_ours():
 
 
 def test_our_models_route_to_the_analytics_alias_through_all_routers():
-    for model in _analytics_models():
+    for model in analytics_models():
         assert router.db_for_read(model) == "analytics", model
         assert router.db_for_write(model) == "analytics", model
         assert router.allow_migrate_model("analytics", model), model
@@ -86,22 +83,15 @@ def test_migrate_database_analytics_plans_only_our_tables():
     # And the analytics database pytest-django migrated holds our tables and nothing else.
     with connections["analytics"].cursor() as cursor:
         tables = set(connections["analytics"].introspection.table_names(cursor))
-    assert tables - {m._meta.db_table for m in _analytics_models()} == {"django_migrations"}
+    assert tables - {m._meta.db_table for m in analytics_models()} == {"django_migrations"}
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 def test_facts_from_a_signal_land_in_the_analytics_database():
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
     from openedx_events.learning import signals
 
-    request_finished.disconnect(close_old_connections)
-    try:  # bracketed like an LMS request: the batch is sent when the request ends
-        request_started.send(sender=None)
+    with FakeRequest():  # bracketed like an LMS request: the batch is sent when the request ends
         doors.enroll(signals.COURSE_ENROLLMENT_CREATED, 7, "audit")
-        request_finished.send(sender=None)
-    finally:
-        request_finished.connect(close_old_connections)
     assert EnrollmentFact.objects.using("analytics").filter(user_id=7).exists()
     with connections["default"].cursor() as cursor:
         default_tables = set(connections["default"].introspection.table_names(cursor))

@@ -23,32 +23,14 @@ from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.pipeline.markers import mark_dirty
 from openedx_analytics.worker import drain, tasks
-from tests.test_backfill import ALPHA, BETA, GAMMA, SampleLog
+from tests.support.logs import ALPHA, BETA, GAMMA, SampleLog
+from tests.support.scopes import course_events, enrollment_right, markers
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 
 
-def markers(**filters) -> list[tuple[str, str, str]]:
-    return list(DirtyScope.objects.using(conf.analytics_db()).filter(**filters).values_list("kind", "course_id", "key"))
-
-
 def failures(**filters):
     return ScopeFailure.objects.using(conf.analytics_db()).filter(**filters)
-
-
-def course_events(log: SampleLog, course: str) -> list[dict]:
-    return [event for event in log.events if course in str(event.get("context")) or course in str(event)]
-
-
-def enrollment_today(course: str) -> dict[dt.date, int]:
-    return {dt.date.fromisoformat(str(row["date"])): row["count"] for row in api.get_enrollment(course)}
-
-
-def enrollment_right(log: SampleLog, course: str) -> bool:
-    """The course's daily enrollment counts served by the API are those counted from the log."""
-    expected = log.enrollment_counts(course)
-    served = enrollment_today(course)
-    return bool(expected) and {day: served.get(day, 0) for day in expected} == expected
 
 
 @pytest.fixture

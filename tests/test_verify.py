@@ -22,8 +22,8 @@ from openedx_analytics.models import (
     VideoViewer,
     aggregates,
 )
-from tests.test_backfill import ALPHA, BETA, GAMMA, SampleLog, backfill
-from tests.test_backfill_lms import lms_data  # noqa: F401 - fixture
+from tests.support.commands import backfill
+from tests.support.logs import ALPHA, BETA, GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 

@@ -26,7 +26,7 @@ BATCH = 1000
 _UTC = dt.timezone.utc
 
 
-def _utc_datetime_adapter(connection: Any) -> Callable[[Any], Any]:
+def utc_datetime_adapter(connection: Any) -> Callable[[Any], Any]:
     """The connection's datetime adaptation, with a shortcut for aware UTC values when the connection is in UTC.
 
     Django makes an aware value naive in the connection's time zone and stores its text;
@@ -46,7 +46,7 @@ def _utc_datetime_adapter(connection: Any) -> Callable[[Any], Any]:
 
 def _adapter(field: models.Field, connection: Any) -> Callable[[Any], Any] | None:
     if isinstance(field, models.DateTimeField):
-        return _utc_datetime_adapter(connection)
+        return utc_datetime_adapter(connection)
     if isinstance(field, models.DateField):
         return connection.ops.adapt_datefield_value
     if isinstance(field, models.JSONField):

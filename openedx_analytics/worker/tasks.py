@@ -169,6 +169,35 @@ _open_windows: dict[str, float] = {}
 _recompute_seconds: dict[str, float] = {}
 
 
+def window_cache_key(course_id: str) -> str:
+    """The cache key, shared by every worker process, that holds when the course's recompute window closes.
+
+    ``coalesce`` adds it to open a window; while it lives, no process schedules another
+    recompute of the course. Deleting it closes the window for every process that has not
+    noted the window itself (``forget_window``).
+    """
+    return _window_key(course_id)
+
+
+def forget_window(course_id: str) -> bool:
+    """Drop this process's note of the course's open window, as once the window is over; False if none was noted."""
+    return _open_windows.pop(course_id, None) is not None
+
+
+def record_recompute_seconds(course_id: str, seconds: float) -> None:
+    """Note how long the course's last recompute took in this process: its next window is sized on it."""
+    _recompute_seconds[course_id] = seconds
+
+
+def reset_windows() -> None:
+    """Forget every window and recompute time this process noted: the state of a freshly started worker process.
+
+    The shared cache keys (``window_cache_key``) are left alone.
+    """
+    _open_windows.clear()
+    _recompute_seconds.clear()
+
+
 def window_seconds(course_id: str) -> int:
     """The course's next window: the configured delay, or longer when its recompute has grown costly.
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from lms_host.management.commands.seed_demo import COURSES
-from tests.browser.reading import chart, number, query_value, table
+from tests.support.reading import chart, number, query_value, table
 
 PY101 = next(course for course in COURSES if course.course_id == "course-v1:DemoX+Py101+2026_T1")
 API = "api/analytics/v1/courses/"

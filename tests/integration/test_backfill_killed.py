@@ -1,7 +1,6 @@
 """A backfill process killed with SIGKILL mid-file, then rerun, ends exactly where one clean run ends."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,17 +12,18 @@ import pytest
 from bench.harness.tracking_log import COURSES
 from openedx_analytics import conf
 from openedx_analytics.models import BackfillCheckpoint
-from tests.test_backfill import snapshot, wipe
+from tests.support.analytics import wipe
+from tests.support.environment import ROOT, child_environment
+from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
-ROOT = Path(__file__).resolve().parents[2]
 LINES = 40_000
 
 
 def backfill_process(log: Path) -> subprocess.Popen:
     """``backfill_analytics`` in its own process, on the databases this test uses."""
-    env = {**os.environ, "OA_USE_TEST_DB_NAMES": "1", "DJANGO_SETTINGS_MODULE": "test_settings"}
+    env = child_environment(OA_USE_TEST_DB_NAMES="1")
     return subprocess.Popen(
         [sys.executable, "-m", "django", "backfill_analytics", "--skip-checks", "--no-progress",
          "--batch-size", "2000", "--tracking-logs", str(log)],

@@ -21,9 +21,8 @@ import pytest
 from django.db import connections
 
 from lms_host.celery import app as celery_app
-from tests.conftest import closed_port, redis_unreachable, skip_or_fail
+from tests.support.environment import ROOT, closed_port, redis_unreachable, skip_or_fail
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = "bench.live"
 SMALL = ["--learners", "200", "--drain-seconds", "60"]
 

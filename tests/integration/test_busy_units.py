@@ -11,7 +11,7 @@ from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.worker import tasks
 from openedx_analytics.worker.drain import drain
-from tests import doors
+from tests.support import doors
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 

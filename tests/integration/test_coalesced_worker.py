@@ -6,11 +6,11 @@ import re
 import time
 
 import pytest
-from django.apps import apps
 
-from openedx_analytics import conf
 from openedx_analytics.worker.tasks import process_event_batch
-from tests.integration.streams import api_snapshot, batches, course_stream
+from tests.support.analytics import wipe
+from tests.support.snapshots import api_snapshot
+from tests.support.streams import batches, course_stream
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
@@ -42,9 +42,7 @@ def test_a_burst_through_a_real_worker_is_recomputed_per_window_with_the_same_nu
         process_event_batch.apply(args=[part, "live"]).get()
     expected = api_snapshot(COURSE)
     assert expected["enrollment"] and expected["videos"] and expected["problems"]
-    for model in apps.get_app_config("openedx_analytics").get_models():
-        if not getattr(model, "ANALYTICS_DEFAULT_DB", False):
-            model.objects.using(conf.analytics_db()).all().delete()
+    wipe()
 
     celery_worker = celery_workers(1)
     [log] = [log for _name, _process, log in celery_worker.pool.processes]

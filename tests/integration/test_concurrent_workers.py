@@ -2,12 +2,12 @@
 import re
 
 import pytest
-from django.apps import apps
 from django.db import connections
 
-from openedx_analytics import conf
 from openedx_analytics.worker.tasks import process_event_batch
-from tests.integration.streams import api_snapshot, batches, course_stream
+from tests.support.analytics import wipe
+from tests.support.snapshots import api_snapshot
+from tests.support.streams import batches, course_stream
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases=["default", "analytics"]),
@@ -17,13 +17,6 @@ pytestmark = [
 
 COURSES = ("course-v1:Org+Race+A", "course-v1:Org+Race+B")
 DONE = re.compile(r"openedx_analytics\.process_event_batch\[[^\]]+\] succeeded")
-
-
-def _wipe_analytics() -> None:
-    using = conf.analytics_db()
-    for model in apps.get_app_config("openedx_analytics").get_models():
-        if not getattr(model, "ANALYTICS_DEFAULT_DB", False):
-            model.objects.using(using).all().delete()
 
 
 def _tasks_done(log_path) -> int:
@@ -38,7 +31,7 @@ def test_two_workers_on_duplicated_interleaved_batches_match_eager(celery_worker
         process_event_batch.apply(args=[part, "live"]).get()
     expected = {course: api_snapshot(course) for course in COURSES}
     assert all(expected[c]["enrollment"] and expected[c]["videos"] and expected[c]["problems"] for c in COURSES)
-    _wipe_analytics()
+    wipe()
     assert api_snapshot(COURSES[0])["enrollment"] == []
 
     live = celery_workers(2)

@@ -20,7 +20,7 @@ from openedx_analytics import api, conf
 from openedx_analytics.models import DirtyScope, EnrollmentDay, EnrollmentFact
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.worker.tasks import process_event_batch
-from tests.test_backfill import GAMMA, SampleLog
+from tests.support.logs import GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 

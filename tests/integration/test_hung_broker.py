@@ -21,10 +21,9 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.urls import reverse
 
-from lms_host.celery import app as celery_app
 from openedx_analytics import api
 from openedx_analytics.live import dispatch, publisher
-from tests.conftest import BROKER, EAGER, _drop_broker_connections
+from tests.support.workers import broker_at
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
@@ -84,22 +83,17 @@ def hung_broker() -> Iterator[HungBroker]:
 
     thread = threading.Thread(target=serve, name="hung-broker", daemon=True)
     thread.start()
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    _drop_broker_connections()
-    setattr(celery_app.conf, BROKER, broker.url)
-    setattr(celery_app.conf, EAGER, False)
     try:
-        yield broker
-        assert broker.held, "nothing connected to the hung broker: the test did not exercise it"
+        # Leaving ``broker_at`` waits for the publisher to give up on what it still holds.
+        with broker_at(broker.url):
+            yield broker
+            assert broker.held, "nothing connected to the hung broker: the test did not exercise it"
     finally:
-        _drop_broker_connections()  # waits for the publisher to give up on what it still holds
         stop.set()
         thread.join(timeout=5)
         for connection in broker.held:
             connection.close()
         server.close()
-        setattr(celery_app.conf, BROKER, saved[0])
-        setattr(celery_app.conf, EAGER, saved[1])
 
 
 def enroll(client, username: str) -> None:

@@ -1,6 +1,6 @@
 """The publisher across process boundaries: events left in its buffer at exit are sent, a fork sends no event twice.
 
-Each test runs ``tests/publisher_script.py`` as a process of its own (the real doors, the
+Each test runs ``tests/support/publisher_script.py`` as a process of its own (the real doors, the
 real Redis broker, Celery not eager) with a linger of a minute, so nothing leaves before the
 process exits, and reads the messages it left in a queue of its own.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -18,7 +17,7 @@ import pytest
 import redis
 
 from lms_host.celery import app as celery_app
-from tests.conftest import ROOT, redis_unreachable, skip_or_fail
+from tests.support.environment import ROOT, child_environment, redis_unreachable, skip_or_fail
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
@@ -39,10 +38,8 @@ def queue() -> Iterator[str]:
 
 
 def run_script(queue: str, mode: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="test_settings", OA_CELERY_EAGER="0", OA_USE_TEST_DB_NAMES="1",
-               OA_BROKER_URL=celery_app.conf.broker_url,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    done = subprocess.run([sys.executable, "-m", "tests.publisher_script", queue, mode], cwd=ROOT, env=env,
+    env = child_environment(OA_CELERY_EAGER="0", OA_USE_TEST_DB_NAMES="1", OA_BROKER_URL=celery_app.conf.broker_url)
+    done = subprocess.run([sys.executable, "-m", "tests.support.publisher_script", queue, mode], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=SCRIPT_TIMEOUT)
     assert done.returncode == 0, done.stderr
     return done

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import random
-from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -17,27 +16,20 @@ from django.core.management.base import CommandError
 from openedx_analytics import conf
 from openedx_analytics.models import EnrollmentDay
 from openedx_analytics.worker import tasks
-from tests import doors
-from tests.test_live_pipeline import FakeRequest, assert_scenario_numbers
+from tests.support import doors
+from tests.support.doors import FakeRequest, assert_scenario_numbers
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
 
-def test_scenario_through_a_real_worker_then_duplicated_and_shuffled(celery_worker):
-    batches: list[list[dict]] = []
-    publish = tasks.process_event_batch.apply_async
-
-    def record(args=None, **kwargs):
-        batches.append(args[0])
-        return publish(args=args, **kwargs)
-
-    with mock.patch.object(tasks.process_event_batch, "apply_async", side_effect=record), FakeRequest():
+def test_scenario_through_a_real_worker_then_duplicated_and_shuffled(celery_worker, captured_batches):
+    with FakeRequest():
         doors.run_scenario()
     celery_worker.wait_idle()
     first = doors.observed()
     assert_scenario_numbers(first, doors.now().date())
 
-    replay = [event for batch in batches for event in batch] * 2
+    replay = [event for batch in captured_batches for event in batch] * 2
     random.Random(11).shuffle(replay)
     for start in range(0, len(replay), 4):
         tasks.process_event_batch.apply_async(args=[replay[start:start + 4], "live"])

@@ -1,12 +1,14 @@
 """Run by tests/integration/test_publisher_processes.py as a process of its own: emit events, then exit.
 
-``python -m tests.publisher_script <queue> exit``: one request emits learners 1-3's events and
-the process exits at once, its publisher still lingering over them (atexit must send them).
+``python -m tests.support.publisher_script <queue> exit``: one request emits learners 1-3's
+events and the process exits at once, its publisher still lingering over them (atexit must
+send them).
 
-``python -m tests.publisher_script <queue> fork``: a request emits learners 1-2's events, which
+``python -m tests.support.publisher_script <queue> fork``: a request emits learners 1-2's events, which
 wait in this process's buffer; the process forks; the child's request emits learners 11-12's
 and the child exits; then the parent exits. Each must send its own events, once.
 
+Run by its path (``python tests/support/publisher_script.py <queue> <mode>``) it works the same.
 The linger is a minute, so nothing leaves before exit. Events go to ``<queue>``, which no test
 worker consumes; the test reads the messages there.
 """
@@ -15,15 +17,19 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import django
+
+#: The repository: put first on the path when the script is run by its path (not as a module).
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def request(user_ids: list[int]) -> None:
     """One LMS-like request emitting a tracked video event per learner."""
     from django.core.signals import request_finished, request_started
 
-    from tests import doors
+    from tests.support import doors
 
     request_started.send(sender=None)
     for user_id in user_ids:
@@ -32,6 +38,7 @@ def request(user_ids: list[int]) -> None:
 
 
 def main(queue: str, mode: str) -> None:
+    """Emit the events of ``mode`` (``exit`` or ``fork``) towards ``queue``, then exit."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "test_settings")
     django.setup()
     from django.conf import settings
@@ -53,4 +60,6 @@ def main(queue: str, mode: str) -> None:
 
 
 if __name__ == "__main__":
+    if not __package__:  # run by its path: import from the repository, not from this folder
+        sys.path[0] = str(ROOT)
     main(sys.argv[1], sys.argv[2])

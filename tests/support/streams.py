@@ -1,11 +1,9 @@
-"""A reproducible stream of raw LMS events for one course, and a snapshot of what the API says."""
+"""A reproducible stream of raw LMS events for one course, cut into batches as the doors would send them."""
 from __future__ import annotations
 
 import datetime as dt
 import random
 from typing import Any
-
-from openedx_analytics import api
 
 START = dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc)
 
@@ -58,28 +56,3 @@ def course_stream(course: str, learners: int = 40, seed: int = 7) -> list[dict[s
 def batches(events: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
     """``events`` cut into consecutive batches of ``size``."""
     return [events[i:i + size] for i in range(0, len(events), size)]
-
-
-def _without_stamps(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_stamps(v) for k, v in value.items() if k not in ("last_updated", "partial")}
-    if isinstance(value, list):
-        return [_without_stamps(v) for v in value]
-    return value
-
-
-def api_snapshot(course: str) -> dict[str, Any]:
-    """Every figure the Python API gives for ``course`` (update times left out)."""
-    videos = api.get_videos(course)
-    problems = api.get_problems(course)
-    return _without_stamps({
-        "enrollment": api.get_enrollment(course),
-        "activity_day": api.get_activity(course, granularity="day"),
-        "activity_week": api.get_activity(course, granularity="week"),
-        "videos": videos,
-        "timelines": {v["video_id"]: api.get_video_timeline(course, v["video_id"]) for v in videos},
-        "problems": problems,
-        "answers": {p["problem_id"]: api.get_answer_distribution(course, p["problem_id"]) for p in problems},
-        "grades": api.get_grades(course),
-        "summary": api.get_course_summary(course),
-    })

@@ -1,12 +1,16 @@
 """Drive the real doors the way the LMS does: openedx-events signals and the event-tracking tracker.
 
-Shared by the live-pipeline tests (eager Celery) and the real-worker tests.
+Shared by the live-pipeline tests (eager Celery) and the real-worker tests: ``run_scenario``
+sends every door's events, ``expected`` states its numbers, ``observed`` reads them back and
+``assert_scenario_numbers`` compares; ``FakeRequest`` brackets the doors' work like an LMS request.
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from eventtracking import tracker
 from opaque_keys.edx.keys import CourseKey
 from openedx_events.learning import data as ev
@@ -17,7 +21,25 @@ VIDEO = "0b9e39477cf34507a7a48f74be381fdd"
 PROBLEM = "block-v1:Demo+Live+2026+type@problem+block@p1"
 
 
+class FakeRequest:
+    """Brackets code like an LMS request does (request_started ... request_finished): one batch for Celery.
+
+    Django's ``close_old_connections`` is kept off ``request_finished`` meanwhile, so the
+    test's database connections stay open.
+    """
+
+    def __enter__(self):
+        request_finished.disconnect(close_old_connections)
+        request_started.send(sender=self.__class__)
+        return self
+
+    def __exit__(self, *exc):
+        request_finished.send(sender=self.__class__)
+        request_finished.connect(close_old_connections)
+
+
 def now() -> dt.datetime:
+    """The current time (UTC), as the doors stamp their events."""
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -146,3 +168,21 @@ def observed(course_id: str = COURSE) -> dict[str, Any]:
         "answers": [strip(r) for p in problems for r in api.get_answer_distribution(course_id, p["problem_id"])],
         "grades": strip(grades),
     }
+
+
+def assert_scenario_numbers(obs: dict, today: dt.date) -> None:
+    """The figures ``observed`` read after ``run_scenario`` are the contract's (``expected``)."""
+    exp = expected(today)
+    assert obs["enrollment"] == [{**exp["enrollment"]}]
+    assert obs["activity"] == [{"date": today, **exp["activity"]}]
+    assert obs["timeline"] == exp["timeline"]
+    (video,) = obs["videos"]
+    assert video["video_id"] == f"block-v1:Demo+Live+2026+type@video+block@{VIDEO}"
+    assert {k: video[k] for k in exp["video"]} == exp["video"]
+    (problem,) = obs["problems"]
+    assert {k: problem[k] for k in exp["problem"]} == exp["problem"]
+    assert obs["answers"] == exp["answers"]
+    grades = obs["grades"]
+    assert grades["passing_users"] == exp["grades"]["passing_users"]
+    assert grades["certificates"] == exp["grades"]["certificates"]
+    assert {b["bucket"]: b["count"] for b in grades["buckets"] if b["count"]} == exp["grades"]["buckets"]

@@ -1,10 +1,10 @@
-"""Loaded into the test workers (``celery worker --include tests.worker_probe``): reports each task's end.
+"""Loaded into the test workers (``celery worker --include tests.support.worker_probe``): reports each task's end.
 
 Our tasks store no result in the Celery result backend, so the tests cannot learn from it
 when a task has finished. Each worker therefore writes, for every task that ends (success
 or final failure, not a retry), its state and return value under its own key in the
-broker's Redis, which ``LiveWorkers.wait_idle`` reads. These keys are test bookkeeping;
-they are not ``celery-task-meta-*`` keys and an LMS has no such module loaded.
+broker's Redis, which ``tests.support.workers.LiveWorkers.wait_idle`` reads. These keys are
+test bookkeeping; they are not ``celery-task-meta-*`` keys and an LMS has no such module loaded.
 """
 from __future__ import annotations
 
