@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -145,7 +146,9 @@ def test_flag_override_newest_row_decides_and_a_disabled_one_unsets():
 
 
 def test_flag_override_that_cannot_be_read_is_unset(caplog):
-    with mock.patch.object(flags, "_newest_choices", side_effect=RuntimeError("db")):
+    unreadable = SimpleNamespace(objects=SimpleNamespace(filter=mock.Mock(side_effect=RuntimeError("db"))))
+    models = SimpleNamespace(WaffleFlagCourseOverrideModel=unreadable, WaffleFlagOrgOverrideModel=unreadable)
+    with mock.patch.object(flags, "stand_in_models", return_value=models):
         assert flags.course_flag_override(FLAG, NEW) is None
     assert "could not read the overrides" in caplog.text
 

@@ -343,20 +343,21 @@ def test_a_whole_course_video_rebuild_equals_one_rebuild_per_video(interleaved):
     write_facts(records, whole_courses=True)
     using, now = conf.analytics_db(), dt.datetime.now(dt.timezone.utc)
     for video_id in video.video_ids(course, using):
-        video._rebuild_video(course, video_id, now, using)
+        video.rebuild_video(course, video_id, now, using)
     per_video = (stored_rows(course, video), _viewer_rows(course))
     from openedx_analytics.models import VideoSummary, VideoTally, VideoViewer
 
     for model in (VideoSegment, VideoSummary, VideoTally, VideoViewer):  # rebuilt from nothing
         model.objects.using(using).filter(course_id=course).delete()
-    original = video._rebuild_course
+    original = video.rebuild_whole_course
 
     def interleaving(*args):
         original(*args)
         raise IdsMerged("as a case-insensitive order would")
 
-    with mock.patch.object(video, "_rebuild_course", side_effect=interleaving if interleaved else original) as spy, \
-            mock.patch.object(video, "_rebuild_video", wraps=video._rebuild_video) as fallback:
+    replacement = interleaving if interleaved else original
+    with mock.patch.object(video, "rebuild_whole_course", side_effect=replacement) as spy, \
+            mock.patch.object(video, "rebuild_video", wraps=video.rebuild_video) as fallback:
         mark_dirty([(DirtyScope.VIDEO_USER, course, ALL_KEYS)])
         report = drain(courses=[course])
     assert spy.called and not report.failed and not report.quarantined
@@ -387,20 +388,20 @@ def test_a_whole_course_problem_rebuild_equals_one_rebuild_per_problem(merged):
     write_facts(records, whole_courses=True)
     using, now = conf.analytics_db(), dt.datetime.now(dt.timezone.utc)
     for problem_id in problems.problem_ids(course, using):
-        problems._rebuild_problem(course, problem_id, now, using)
+        problems.rebuild_problem(course, problem_id, now, using)
     per_problem = (stored_rows(course, problems), _learner_rows(course))
     from openedx_analytics.models import ProblemAnswer, ProblemAnswerTally, ProblemLearner, ProblemSummary
 
     for model in (ProblemAnswer, ProblemAnswerTally, ProblemLearner, ProblemSummary):  # rebuilt from nothing
         model.objects.using(using).filter(course_id=course).delete()
-    original = problems._rebuild_course
+    original = problems.rebuild_whole_course
 
     def merging(*args):
         original(*args)
         raise IdsMerged("as a case-insensitive collation would")
 
-    with mock.patch.object(problems, "_rebuild_course", side_effect=merging if merged else original) as spy, \
-            mock.patch.object(problems, "_rebuild_problem", wraps=problems._rebuild_problem) as fallback:
+    with mock.patch.object(problems, "rebuild_whole_course", side_effect=merging if merged else original) as spy, \
+            mock.patch.object(problems, "rebuild_problem", wraps=problems.rebuild_problem) as fallback:
         mark_dirty([(DirtyScope.PROBLEM, course, ALL_KEYS)])
         report = drain(courses=[course])
     assert spy.called and not report.failed and not report.quarantined

@@ -231,16 +231,16 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     A problem whose tally is not stored yet is rebuilt from all its learners.
     """
     if ALL_KEYS in keys:
-        rebuild_course(lambda: _rebuild_course(course_id, now, using), lambda: problem_ids(course_id, using),
-                       lambda problem_id: _rebuild_problem(course_id, problem_id, now, using), using)
+        rebuild_course(lambda: rebuild_whole_course(course_id, now, using), lambda: problem_ids(course_id, using),
+                       lambda problem_id: rebuild_problem(course_id, problem_id, now, using), using)
         return
     whole, users_by_problem = split_learner_keys(keys)
     for problem_id in sorted(whole):
-        _rebuild_problem(course_id, problem_id, now, using)
+        rebuild_problem(course_id, problem_id, now, using)
     _update(course_id, users_by_problem, now, using)
 
 
-def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
+def rebuild_whole_course(course_id: str, now: dt.datetime, using: str) -> None:
     """Rebuild every problem of the course from one read of its submissions, problem after problem.
 
     Raises ``IdsMerged`` when the submissions name a problem id the database's own distinct
@@ -249,7 +249,7 @@ def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
     _rebuild(course_id, problem_ids(course_id, using), load(course_id, using), now, using)
 
 
-def _rebuild_problem(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:
+def rebuild_problem(course_id: str, problem_id: str, now: dt.datetime, using: str) -> None:
     """Rebuild one problem from all its submissions."""
     _rebuild(course_id, [problem_id], load(course_id, using, problem_id), now, using)
 
@@ -281,7 +281,7 @@ def _update(course_id: str, users_by_problem: dict[str, set[int]], now: dt.datet
         for summary in ProblemSummary.objects.using(using).filter(course_id=course_id, problem_id__in=ids):
             summaries[summary.problem_id] = summary
     for problem_id in sorted(set(users_by_problem) - set(summaries)):
-        _rebuild_problem(course_id, problem_id, now, using)
+        rebuild_problem(course_id, problem_id, now, using)
     changed = {problem_id: users for problem_id, users in users_by_problem.items() if problem_id in summaries}
     if not changed:
         return

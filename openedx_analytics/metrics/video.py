@@ -150,16 +150,16 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
     learner at a time; so does a video whose tally is not stored yet.
     """
     if ALL_KEYS in keys:
-        rebuild_course(lambda: _rebuild_course(course_id, now, using), lambda: video_ids(course_id, using),
-                       lambda video_id: _rebuild_video(course_id, video_id, now, using), using)
+        rebuild_course(lambda: rebuild_whole_course(course_id, now, using), lambda: video_ids(course_id, using),
+                       lambda video_id: rebuild_video(course_id, video_id, now, using), using)
         return
     whole, users_by_video = split_learner_keys(keys)
     for video_id in sorted(whole):
-        _rebuild_video(course_id, video_id, now, using)
+        rebuild_video(course_id, video_id, now, using)
     _update(course_id, users_by_video, now, using)
 
 
-def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
+def rebuild_whole_course(course_id: str, now: dt.datetime, using: str) -> None:
     """Replay every viewer of every video of the course from one ordered read of its events.
 
     Raises ``IdsMerged`` when the events name a video id the database's own distinct list
@@ -169,7 +169,7 @@ def _rebuild_course(course_id: str, now: dt.datetime, using: str) -> None:
     _rebuild(course_id, video_ids(course_id, using), load(course_id, using), now, using)
 
 
-def _rebuild_video(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
+def rebuild_video(course_id: str, video_id: str, now: dt.datetime, using: str) -> None:
     """Replay every viewer of one video."""
     _rebuild(course_id, [video_id], load(course_id, using, video_id), now, using)
 
@@ -202,7 +202,7 @@ def _update(course_id: str, users_by_video: dict[str, set[int]], now: dt.datetim
                 .values_list("video_id", *TALLIES.value_fields):
             tallies[video_id] = Tally.from_row(*row)
     for video_id in sorted(set(users_by_video) - set(tallies)):
-        _rebuild_video(course_id, video_id, now, using)
+        rebuild_video(course_id, video_id, now, using)
     changed = {video_id: users for video_id, users in users_by_video.items() if video_id in tallies}
     if not changed:
         return
