@@ -181,6 +181,24 @@ Record = EnrollmentChange | Activity | VideoEvent | ProblemSubmission | GradeCha
 
 # ---------------------------------------------------------------- column bounds
 
+#: Longest answer text stored per part, in characters: an answer distribution lists answers, it does not
+#: archive essays; a longer answer is cut to this length, its last character the ``TRUNCATED`` marker.
+MAX_ANSWER_CHARACTERS = 1000
+#: Last character of an answer cut to ``MAX_ANSWER_CHARACTERS`` (a reader sees it was cut).
+TRUNCATED = "\u2026"
+
+
+def stored_answer(text: str) -> str:
+    """``text`` as stored in an answer distribution: whole up to ``MAX_ANSWER_CHARACTERS``, else cut and marked.
+
+    Cut rather than refused: the submission is the server's grading of a real attempt, and its
+    correctness must count even when the learner typed a book into a text box.
+    """
+    if len(text) <= MAX_ANSWER_CHARACTERS:
+        return text
+    return text[:MAX_ANSWER_CHARACTERS - len(TRUNCATED)] + TRUNCATED
+
+
 #: PartAnswer attribute -> the answer-distribution column it ends up in.
 _PART_COLUMNS = (("part_id", "part_id"), ("variant", "variant"))
 
@@ -213,6 +231,14 @@ def _limits(record_type: type) -> tuple[Limit, ...]:
     return tuple(limit for limit in limits if limit[1] is not None or limit[2] is not None)
 
 
+def column_length(model_name: str, field_name: str) -> int:
+    """The ``max_length`` of a text column: the length bound an id is held to at the door, before any memo."""
+    max_length = _column_limit(model_name, field_name)[0]
+    if max_length is None:
+        raise ValueError(f"{model_name}.{field_name} has no max_length")
+    return max_length
+
+
 def _check(label: str, value: Any, max_length: int | None, integer_range: tuple[int, int] | None) -> None:
     if isinstance(value, str):
         if max_length is not None and len(value) > max_length:
@@ -225,7 +251,7 @@ def _check(label: str, value: Any, max_length: int | None, integer_range: tuple[
 def check_bounds(record: Record) -> None:
     """Reject ``record`` when a value does not fit its column: a string longer than the
     column's ``max_length`` (``too_long``) or an integer outside its column type
-    (``out_of_range``). Nothing is ever truncated: a cut course or part id would count
+    (``out_of_range``). No id is ever truncated here: a cut course or part id would count
     under another name, and a failing insert would take its whole batch down with it. A
     block id that fits its column fits a dirty marker too: one too long to name a learner
     as well marks its whole block (``markers.learner_key``).
@@ -241,5 +267,8 @@ def check_bounds(record: Record) -> None:
         _check(attribute, value, max_length, integer_range)
     if isinstance(record, ProblemSubmission):
         for answer in record.answers:
+            if len(answer.value) > MAX_ANSWER_CHARACTERS:
+                raise Rejected("too_long", f"answer value has {len(answer.value)} characters, "
+                                           f"{MAX_ANSWER_CHARACTERS} are stored")
             for attribute, column in _PART_COLUMNS:
                 _check(f"answer {attribute}", getattr(answer, attribute), *_column_limit("ProblemAnswer", column))

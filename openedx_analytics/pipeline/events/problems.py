@@ -1,8 +1,10 @@
 """Problems: graded submissions with their answers (``problem_check``) and the newer graded-problem event.
 
 ``problem_check`` comes from the server (a graded submission: correctness, attempts and
-each part's answer) and from the browser, whose twin carries the learner's raw form and
-counts only as activity. Answers are read per part through the keys each part may hold.
+each part's answer) and from the browser and the mobile apps, whose copies count only as
+their sender's activity: only the server grades, so only its event makes a submission
+(a client copy, however server-like its payload, is written by whoever holds the device).
+Answers are read per part through the keys each part may hold.
 """
 from __future__ import annotations
 
@@ -14,18 +16,35 @@ from openedx_analytics.pipeline.envelope import Envelope
 from openedx_analytics.pipeline.events.activity import learner_activity
 from openedx_analytics.pipeline.events.registration import Family
 from openedx_analytics.pipeline.payload import Entries, Payload
-from openedx_analytics.pipeline.records import PartAnswer, ProblemSubmission, Record
+from openedx_analytics.pipeline.records import (
+    PartAnswer,
+    ProblemSubmission,
+    Record,
+    column_length,
+    stored_answer,
+)
 from openedx_analytics.pipeline.rejected import Rejected
 
 PROBLEMS = Family("problems")
 
 _TAGS = re.compile(r"<[^>]*>")
 
+#: Most parts (inputs) one submission may carry. The LMS does not tell us a problem's parts, so
+#: they are read from the submission, whose part ids the learner's form names: a real problem has
+#: a handful (the largest seen have a few dozen), and a submission naming more is refused whole
+#: (``too_many_parts``) rather than cut, since any subset kept would be an arbitrary one.
+MAX_PARTS = 100
+
 
 def answer_text(value: Any) -> str:
-    """An answer as shown in distributions: HTML stripped; several values as ``[a|b]``."""
+    """An answer as shown in distributions: HTML stripped; several values as ``[a|b]``; cut to
+    ``records.MAX_ANSWER_CHARACTERS`` (marked) when longer."""
+    return stored_answer(_plain_answer(value))
+
+
+def _plain_answer(value: Any) -> str:
     if isinstance(value, list):
-        return "[" + "|".join(answer_text(item) for item in value) + "]"
+        return "[" + "|".join(_plain_answer(item) for item in value) + "]"
     text = html.unescape(_TAGS.sub("", str(value)))
     return " ".join(text.split())
 
@@ -34,8 +53,11 @@ def _part_answers(payload: Payload) -> tuple[PartAnswer, ...]:
     answers = payload.mapping("answers")
     submission = payload.entries("submission")
     correct_map = payload.entries("correct_map")
+    part_ids = set(answers) | set(submission)
+    if len(part_ids) > MAX_PARTS:
+        raise Rejected("too_many_parts", f"{len(part_ids)} parts, at most {MAX_PARTS}")
     parts = []
-    for part_id in sorted(set(answers) | set(submission)):
+    for part_id in sorted(part_ids):
         detail = submission.part(part_id)
         value = detail.get("answer", answers.get(part_id, ""))
         correctness = correct_map.part(part_id).get("correctness")
@@ -54,14 +76,16 @@ def _part_answers(payload: Payload) -> tuple[PartAnswer, ...]:
             Entries("submission", ("answer", "correct", "variant")), Entries("correct_map", ("correctness",))),
 )
 def problem_check(envelope: Envelope) -> list[Record]:
-    """Server ``problem_check``: a graded submission. The browser's twin only counts as activity."""
+    """Server ``problem_check``: a graded submission. A browser or mobile copy only counts as activity."""
     payload = envelope.payload
-    if envelope.event_source == "browser" or payload.is_empty:
+    if not envelope.from_server or payload.is_empty:
         return [learner_activity(envelope)]
     activity = learner_activity(envelope, "problem")
     problem_id = payload.get("problem_id") or (envelope.context.get("module") or {}).get("usage_key")
     if not isinstance(problem_id, str) or not problem_id:
         raise Rejected("missing_field", "problem_id")
+    if len(problem_id) > column_length("ProblemSubmissionFact", "problem_id"):
+        raise Rejected("too_long", f"problem_id has {len(problem_id)} characters")
     grade = payload.number("grade")
     success = payload.get("success")
     if grade is not None:
