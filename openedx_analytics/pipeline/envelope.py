@@ -28,6 +28,7 @@ from opaque_keys import InvalidKeyError
 from opaque_keys.edx.keys import CourseKey
 
 from openedx_analytics.pipeline.payload import FieldList, Payload
+from openedx_analytics.pipeline.records import column_length
 from openedx_analytics.pipeline.rejected import Rejected
 
 #: Sources whose events the server wrote: they may assert enrollment, grade and certificate facts.
@@ -111,32 +112,74 @@ class Envelope:
         return parse_user_id(raw)
 
 
+class IdMemo:
+    """Answers about ids (their canonical text), remembered up to a number of characters, not of entries.
+
+    Every event of a course or video asks the same question again, so the answers are kept;
+    a bound in characters (keys and answers counted) keeps a few huge ids from holding
+    megabytes, and the ids are held to their column's length before they get here. Past
+    the bound it starts over.
+    """
+
+    __slots__ = ("_answers", "_characters", "max_characters")
+
+    def __init__(self, max_characters: int) -> None:
+        self._answers: dict[Any, str] = {}
+        self._characters = 0
+        self.max_characters = max_characters
+
+    def get(self, key: Any) -> str | None:
+        """The remembered answer for ``key``, or None."""
+        return self._answers.get(key)
+
+    def put(self, key: Any, answer: str, characters: int) -> None:
+        """Remember ``answer`` for ``key``, which costs ``characters`` (its key's and answer's lengths)."""
+        if self._characters + characters > self.max_characters:
+            self.clear()
+        self._answers[key] = answer
+        self._characters += characters
+
+    @property
+    def characters(self) -> int:
+        """How many characters the remembered keys and answers hold."""
+        return self._characters
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        self._answers.clear()
+        self._characters = 0
+
+
 @lru_cache(maxsize=8192)
 def _canonical_course_id(text: str) -> str:
     """Parsing a course key is slow and a site has few courses: remember the answers."""
     return str(CourseKey.from_string(text))
 
 
-#: Most course id texts ``parse_course_id`` remembers (a site has few courses; past this it starts over).
-_COURSE_IDS = 8192
-_course_ids: dict[str, str] = {}
+#: Course id texts ``parse_course_id`` remembers, in characters (a site has few courses: about 8,000
+#: of the usual length, a few thousand at the column's length).
+COURSE_ID_MEMO = IdMemo(max_characters=1_000_000)
 
 
 def parse_course_id(raw: Any) -> str:
-    """Validate a course id string (new or old ``Org/Num/Run`` form); return its canonical text."""
+    """Validate a course id string (new or old ``Org/Num/Run`` form); return its canonical text.
+
+    One longer than the course id column is refused (``too_long``) before anything is
+    remembered or parsed: it could never be stored, and it must not fill the memo.
+    """
     if type(raw) is str:
-        known = _course_ids.get(raw)  # every event of a course asks again
+        known = COURSE_ID_MEMO.get(raw)  # every event of a course asks again
         if known is not None:
             return known
     if not isinstance(raw, str):
         raise Rejected("bad_course_id", f"course id is a {type(raw).__name__}")
+    if len(raw) > column_length("ActivityFact", "course_id"):
+        raise Rejected("too_long", f"course id has {len(raw)} characters")
     try:
         canonical = _canonical_course_id(raw.strip())
     except InvalidKeyError:
         raise Rejected("bad_course_id", f"not a course key: {raw[:100]!r}") from None
-    if len(_course_ids) >= _COURSE_IDS:
-        _course_ids.clear()
-    _course_ids[raw] = canonical
+    COURSE_ID_MEMO.put(raw, canonical, len(raw) + len(canonical))
     return canonical
 
 

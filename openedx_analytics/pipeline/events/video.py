@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openedx_analytics.pipeline.envelope import Envelope
+from openedx_analytics.pipeline.envelope import Envelope, IdMemo
 from openedx_analytics.pipeline.events.activity import learner_activity
 from openedx_analytics.pipeline.events.bounds import bounded, bounds
 from openedx_analytics.pipeline.events.registration import Family
-from openedx_analytics.pipeline.records import Record, VideoEvent
+from openedx_analytics.pipeline.records import Record, VideoEvent, column_length
 from openedx_analytics.pipeline.rejected import Rejected
 
 VIDEO = Family("video")
@@ -33,24 +33,25 @@ VIDEO_ACTIONS = {
 
 _BLOCK_ID = re.compile(r"[0-9A-Za-z_\-.]+$")
 
-#: Most (course, raw video id) pairs ``video_usage_id`` remembers (a site has a few thousand videos).
-_VIDEO_IDS = 20_000
-_video_ids: dict[tuple[str, str], str] = {}
+#: (course, raw video id) pairs ``video_usage_id`` remembers, in characters: a site has a few thousand
+#: videos, about 20,000 pairs of the usual length fit; ids are held to their column's length first.
+VIDEO_ID_MEMO = IdMemo(max_characters=4_000_000)
 
 
 def video_usage_id(course_id: str, raw_id: Any) -> str:
     """Name a video within its course by usage key where one can be built, else by its raw id.
 
-    Answers are remembered: every player event of a video asks the same question.
+    Answers are remembered: every player event of a video asks the same question. A raw id
+    longer than the video id column is refused (``too_long``) before it is parsed or remembered.
     """
     if type(raw_id) is str:
-        known = _video_ids.get((course_id, raw_id))
+        known = VIDEO_ID_MEMO.get((course_id, raw_id))
         if known is not None:
             return known
+        if len(raw_id) > column_length("VideoEventFact", "video_id"):
+            raise Rejected("too_long", f"video id has {len(raw_id)} characters")
     usage_id = _video_usage_id(course_id, raw_id)
-    if len(_video_ids) >= _VIDEO_IDS:
-        _video_ids.clear()
-    _video_ids[(course_id, raw_id)] = usage_id
+    VIDEO_ID_MEMO.put((course_id, raw_id), usage_id, len(course_id) + len(raw_id) + len(usage_id))
     return usage_id
 
 
