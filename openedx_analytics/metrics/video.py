@@ -39,7 +39,7 @@ from openedx_analytics.models import (
 )
 from openedx_analytics.pipeline.markers import ALL_KEYS, expand_keys, split_learner_keys
 
-#: A player event fact: (video_id, user_id, action, position, old_time, new_time, duration).
+#: A player event fact: (video_id, user_id, action, position, old_time, new_time, duration, time).
 FactRow = tuple
 SUMMARY_FIELDS = ("duration", "duration_inferred", "segment_length", "users_at_start", "users_at_end", "views")
 KIND = DirtyScope.VIDEO_USER
@@ -48,7 +48,7 @@ SEGMENTS = Table("video segment", VideoSegment, ("video_id", "segment"), ("num_u
 SUMMARIES = Table("video", VideoSummary, ("video_id",), SUMMARY_FIELDS, per_field=True)
 VIEWERS = Table("video viewer", VideoViewer, ("video_id", "user_id"), ("viewings", "max_duration", "segments"))
 TABLES = (TALLIES, SEGMENTS, SUMMARIES, VIEWERS)
-_EVENT_COLUMNS = ("user_id", "action", "position", "old_time", "new_time", "duration")
+_EVENT_COLUMNS = ("user_id", "action", "position", "old_time", "new_time", "duration", "time")
 _VIEWER_COLUMNS = ("course_id", "video_id", "user_id", *VIEWERS.value_fields)
 
 

@@ -4,9 +4,17 @@ Pure, no database: each learner's events on a video make one ``Viewer`` (segment
 touched, viewings, the duration their player reported); a video's ``Tally`` is the sum
 of its viewers, and ``compute`` turns a tally into the 5-second segment timeline and the
 summary we serve. ``metrics.video`` reads the events and stores the results.
+
+What one viewing may touch is bounded, so one learner cannot make a video thousands of
+segments long: by the duration their player reported; by the wall-clock time between the
+play and the event that ends it (no player plays faster than ``MAX_PLAYBACK_RATE``, give or
+take ``CLOCK_ALLOWANCE_SECONDS``; a seek closes the viewing and touches no segment); with no duration reported, by
+``MAX_UNTIMED_VIEWING_SEGMENTS``. The timeline of a video whose duration is known (the
+viewers' vote) stops at that duration's segment.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -16,6 +24,15 @@ from typing import Any
 SEGMENT_LENGTH = 5
 MIN_VIEWING_SECONDS = 0.25
 DURATION_SLACK_SECONDS = 1.0
+#: Fastest playback believed in (Open edX's players stop at 2x): a viewing covers at most this many video
+#: seconds per wall-clock second between its play and its end.
+MAX_PLAYBACK_RATE = 4.0
+#: Video seconds a viewing may cover beyond that bound: event times are stamped on arrival, and a player
+#: (the mobile apps batch their events) may deliver a play and its pause together; two minutes of video
+#: (24 segments) is all the clock cannot vouch for.
+CLOCK_ALLOWANCE_SECONDS = 120.0
+#: Most segments one viewing may touch when the learner's player reported no duration (4 hours of video).
+MAX_UNTIMED_VIEWING_SEGMENTS = 4 * 3600 // SEGMENT_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +43,7 @@ class PlayerEvent:
     position: float | None = None
     old_time: float | None = None
     new_time: float | None = None
+    time: dt.datetime | None = None
 
 
 #: The order events are replayed in (the database sorts; ties broken by fingerprint so
@@ -38,32 +56,47 @@ def segment_of(position: float) -> int:
     return int(math.floor(position)) // SEGMENT_LENGTH
 
 
+def plausible(start: float, end: float, elapsed: float | None, duration: float | None) -> bool:
+    """Whether a viewing from ``start`` to ``end`` may count: long enough, within the reported ``duration``,
+    no faster than ``MAX_PLAYBACK_RATE`` over the ``elapsed`` wall-clock seconds (when known), and, with no
+    duration reported, touching at most ``MAX_UNTIMED_VIEWING_SEGMENTS`` segments."""
+    if end < start or end - start < MIN_VIEWING_SECONDS:
+        return False
+    if duration is not None and end > duration + DURATION_SLACK_SECONDS:
+        return False
+    if elapsed is not None and end - start > MAX_PLAYBACK_RATE * max(elapsed, 0.0) + CLOCK_ALLOWANCE_SECONDS:
+        return False
+    return duration is not None or segment_of(end) - segment_of(start) < MAX_UNTIMED_VIEWING_SEGMENTS
+
+
 def viewings(events: Iterable[PlayerEvent], duration: float | None) -> list[tuple[float, float]]:
     """Replay one learner's events on a video (in ``REPLAY_ORDER``) into (start, end) viewings, per the contract."""
     result: list[tuple[float, float]] = []
     open_start: float | None = None
+    opened_at: dt.datetime | None = None
     seek_resume: float | None = None
 
-    def close(end: float | None) -> None:
+    def close(end: float | None, at: dt.datetime | None) -> None:
         nonlocal open_start
         start, open_start = open_start, None
-        if start is None or end is None or end < start or end - start < MIN_VIEWING_SECONDS:
+        if start is None or end is None:
             return
-        if duration is not None and end > duration + DURATION_SLACK_SECONDS:
-            return
-        result.append((start, end))
+        elapsed = (at - opened_at).total_seconds() if at is not None and opened_at is not None else None
+        if plausible(start, end, elapsed, duration):
+            result.append((start, end))
 
     for event in events:
         if event.action == "play":
             open_start = seek_resume if seek_resume is not None else event.position
+            opened_at = event.time
             seek_resume = None
         elif open_start is None:
             continue
         elif event.action in ("pause", "stop"):
-            close(event.position)
+            close(event.position, event.time)
             seek_resume = None
         elif event.action == "seek":
-            close(event.old_time)
+            close(event.old_time, event.time)
             seek_resume = event.new_time
     return result
 
@@ -103,8 +136,12 @@ class Viewer:
     duration: float | None
 
 
-def viewer_of(rows: Iterable[tuple[str, float | None, float | None, float | None, float | None]]) -> Viewer:
-    """One learner's events on one video, as (action, position, old_time, new_time, duration) in ``REPLAY_ORDER``.
+#: A player event fact as the replay reads it: (action, position, old_time, new_time, duration, time).
+EventRow = tuple[str, float | None, float | None, float | None, float | None, dt.datetime | None]
+
+
+def viewer_of(rows: Iterable[EventRow]) -> Viewer:
+    """One learner's events on one video, as ``EventRow``s in ``REPLAY_ORDER``.
 
     Their viewings are checked against the longest duration their own player reported,
     which is also their one vote for the video's duration.
@@ -112,7 +149,7 @@ def viewer_of(rows: Iterable[tuple[str, float | None, float | None, float | None
     facts = list(rows)
     durations = [row[4] for row in facts if row[4]]
     duration = max(durations) if durations else None
-    views = viewings((PlayerEvent(a, p, o, n) for a, p, o, n, _d in facts), duration)
+    views = viewings((PlayerEvent(a, p, o, n, t) for a, p, o, n, _d, t in facts), duration)
     return Viewer(dict(touched_segments(views)), len(views), duration)
 
 
@@ -181,7 +218,7 @@ def compute(tally: Tally, ratio: float) -> VideoFigures | None:
     reported = robust_duration(tally.durations)
     if reported:
         duration, inferred = int(math.ceil(reported)), False
-        final = max(segment_of(reported), max(users))
+        final = segment_of(reported)  # no viewer stretches a video past the duration the viewers voted for
     else:
         final = infer_final_segment(users, ratio)
         duration, inferred = (final + 1) * SEGMENT_LENGTH - 1, True
