@@ -10,7 +10,7 @@ import pytest
 from django.db.models.query import QuerySet
 
 from openedx_analytics import api, conf
-from openedx_analytics.dashboard import panels
+from openedx_analytics.dashboard import answers as shown
 from openedx_analytics.models import ProblemAnswer, ProblemSummary
 from tests.support.api import BASE, COURSE, client_for
 from tests.support.pages import client, page_url, parse
@@ -62,14 +62,15 @@ def test_page_of_a_big_answer_set_shows_top_answers_and_one_page_of_the_table(bi
     print(f"answers page: {len(response.content):,} bytes in {seconds:.2f} s")
     assert len(response.content) < PAGE_BYTES
     chart = part_section(html, "problem-detail").split("</svg>")[0]
-    assert chart.count("<rect") == panels.ANSWER_CHART_BARS + 1
-    others = DISTINCT - panels.ANSWER_CHART_BARS
-    top_learners = sum(sorted((learners_of(i) for i in range(DISTINCT - 1)), reverse=True)[:panels.ANSWER_CHART_BARS])
+    assert chart.count("<rect") == shown.ANSWER_CHART_BARS  # the other answers are one row of text, no bar
+    assert chart.count('<g class="oa-rest">') == 1
+    others = DISTINCT - shown.ANSWER_CHART_BARS
+    top_learners = sum(sorted((learners_of(i) for i in range(DISTINCT - 1)), reverse=True)[:shown.ANSWER_CHART_BARS])
     all_learners = sum(learners_of(i) for i in range(DISTINCT - 1)) + 1
-    assert f"{others:,} other answers ({all_learners - top_learners:,} learners)" in html
+    assert f"<title>{others:,} other answers ({all_learners - top_learners:,} learners)</title>" in chart
     table = parse(response).tables["oa-table-problem-detail"]
-    assert len(table) == panels.ANSWER_TABLE_ROWS + 1
-    first_page = [r["answer_value"] for r in api.answer_rows(COURSE, BIG, PART)[:panels.ANSWER_TABLE_ROWS]]
+    assert len(table) == shown.ANSWER_TABLE_ROWS + 1
+    first_page = [r["answer_value"] for r in api.answer_rows(COURSE, BIG, PART)[:shown.ANSWER_TABLE_ROWS]]
     assert [row[0] for row in table[1:]] == first_page
     small = parse(response).tables["oa-table-problem-detail-1"]
     assert sorted(row[0] for row in small[1:]) == ["no", "yes"]
@@ -79,20 +80,20 @@ def test_page_of_a_big_answer_set_shows_top_answers_and_one_page_of_the_table(bi
 def test_answer_table_pages_with_links_that_keep_the_other_parameters(big_problem):
     query = {"problem": BIG, "start_date": "2026-01-05", "activity": "day"}
     page = parse(big_problem.get(page_url(), query))
-    pages = [link for link in page.links if link and "answers_page=2" in link]
+    pages = [link for link in page.links if link and "answers_page=2&" in link]
     assert len(pages) == 1
     for kept in ("start_date=2026-01-05", "activity=day", "answers_part=" + PART):
         assert kept in pages[0]
     second = big_problem.get(pages[0].split("#")[0])
     table = parse(second).tables["oa-table-problem-detail"]
-    size = panels.ANSWER_TABLE_ROWS
+    size = shown.ANSWER_TABLE_ROWS
     second_page = api.answer_rows(COURSE, BIG, PART)[size:2 * size]
     assert [row[0] for row in table[1:]] == [r["answer_value"] for r in second_page]
-    assert f"{size + 1:,}\u2013{2 * size:,} of {DISTINCT:,}" in second.content.decode()
+    assert f"Answers {size + 1:,} to {2 * size:,} of {DISTINCT:,}" in second.content.decode()
     last = -(-DISTINCT // size)
     beyond = parse(big_problem.get(page_url(), {**query, "answers_part": PART, "answers_page": str(last + 5)}))
     assert len(beyond.tables["oa-table-problem-detail"]) == DISTINCT - (last - 1) * size + 1
-    assert not [link for link in beyond.links if link and f"answers_page={last + 1}" in link]
+    assert not [link for link in beyond.links if link and f"answers_page={last + 1}&" in link]
     bad = big_problem.get(page_url(), {**query, "answers_part": PART, "answers_page": "x"})
     assert bad.status_code == 200 and "not a page number" in bad.content.decode()
 
