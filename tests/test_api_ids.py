@@ -59,7 +59,7 @@ def test_every_list_links_to_details_that_open(people, old_and_new):
         problems = _open(client, row["summary_url"].replace("/summary/", "/problems/"))
         assert [p["problem_id"] for p in problems] == EXPECTED_PROBLEMS[course]
         for problem in problems:
-            answers = _open(client, problem["answers_url"])
+            answers = _open(client, problem["answers_url"])["results"]
             assert [(a["answer_value"], a["count"]) for a in answers] == [("A", 1)], (course, problem)
             opened += 1
     assert opened == 4
@@ -76,7 +76,7 @@ def test_ids_open_raw_and_url_encoded(people, old_and_new, course):
         assert answers[0] and all(answer == answers[0] for answer in answers)
     for problem in _open(client, f"{BASE}courses/{course}/problems/"):
         answers = [_open(client, url) for url in _spellings(course, "problems", problem["problem_id"], "answers")]
-        assert answers[0] and all(answer == answers[0] for answer in answers)
+        assert answers[0]["results"] and all(answer == answers[0] for answer in answers)
 
 
 def test_course_ids_whose_plus_arrived_as_a_space(people, old_and_new):
@@ -109,6 +109,6 @@ def test_odd_stored_ids_list_and_open(people, courses, analytics_on):
     assert sorted(p["problem_id"] for p in problems) == sorted(ODD_PROBLEM_IDS)
     for problem in problems:
         answers = _open(client, problem["answers_url"])
-        assert [a["answer_value"] for a in answers] == [problem["problem_id"]]
+        assert [a["answer_value"] for a in answers["results"]] == [problem["problem_id"]]
         encoded = f"{BASE}courses/{COURSE}/problems/{quote(problem['problem_id'], safe='')}/answers/"
         assert _open(client, encoded) == answers

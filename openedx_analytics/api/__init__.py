@@ -8,10 +8,10 @@ field names of the metric contract. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet, Sum
 
 from openedx_analytics import conf
 from openedx_analytics.metrics.activity import week_start
@@ -28,8 +28,12 @@ from openedx_analytics.models import (
 from openedx_analytics.pipeline.envelope import parse_course_id
 
 __all__ = [
+    "ANSWER_CHUNK_ROWS",
+    "ANSWER_FIELDS",
+    "answer_rows",
     "get_activity",
     "get_answer_distribution",
+    "get_answer_parts",
     "get_course_summaries",
     "get_course_summary",
     "get_enrollment",
@@ -39,6 +43,7 @@ __all__ = [
     "get_video",
     "get_video_timeline",
     "get_videos",
+    "iter_answer_distribution",
     "known_course_ids",
 ]
 
@@ -158,14 +163,54 @@ def get_problem(course_id: Any, problem_id: str) -> dict[str, Any] | None:
     return None if row is None else _problem_row(row)
 
 
-def get_answer_distribution(course_id: Any, problem_id: str) -> list[dict[str, Any]]:
-    """Answer rows of one problem: part_id, answer_value, correct, count, variant."""
+#: The fields of an answer row, in the order the REST API and its CSV give them.
+ANSWER_FIELDS = ("part_id", "answer_value", "correct", "count", "variant")
+#: Parts first, then the most given answers; ``pk`` last so that equal rows keep one order across pages.
+ANSWER_ORDER = ("part_id", "-count", "answer_value", "variant", "pk")
+#: Rows the driver hands over at a time when every answer of a problem is read (the CSV).
+ANSWER_CHUNK_ROWS = 2000
+
+
+def answer_rows(course_id: Any, problem_id: str, part_id: str | None = None) -> QuerySet:
+    """The answer rows of one problem (or of one part), ordered, as a lazy query of dicts.
+
+    A problem can hold tens of thousands of distinct answers (free text), so callers slice
+    this query (a page, the top answers) and the database returns only that slice.
+    """
     rows = ProblemAnswer.objects.using(_db()).filter(course_id=_course(course_id), problem_id=problem_id)
-    return [
-        {"part_id": r.part_id, "answer_value": r.answer_value, "correct": r.correct, "count": r.count,
-         "variant": r.variant}
-        for r in rows.order_by("part_id", "-count", "answer_value", "variant")
-    ]
+    if part_id is not None:
+        rows = rows.filter(part_id=part_id)
+    return rows.order_by(*ANSWER_ORDER).values(*ANSWER_FIELDS)
+
+
+def get_answer_parts(course_id: Any, problem_id: str) -> list[dict[str, Any]]:
+    """Each answered part of a problem: part_id, answers (distinct rows) and learners (their counts summed).
+
+    What a page needs to summarize the answers it does not list, in one query.
+    """
+    rows = (ProblemAnswer.objects.using(_db()).filter(course_id=_course(course_id), problem_id=problem_id)
+            .values("part_id").annotate(answers=Count("pk"), learners=Sum("count")).order_by("part_id"))
+    return [{"part_id": r["part_id"], "answers": r["answers"], "learners": r["learners"] or 0} for r in rows]
+
+
+def iter_answer_distribution(course_id: Any, problem_id: str,
+                             chunk_size: int = ANSWER_CHUNK_ROWS) -> Iterator[dict[str, Any]]:
+    """Every answer row of one problem, in ``get_answer_distribution`` order, fetched ``chunk_size`` at a time.
+
+    One query read through ``QuerySet.iterator``: Python holds one chunk of rows, never the
+    whole distribution (a streamed CSV of 20,000 answers stays a few kilobytes of Python
+    objects). MySQL's client library keeps the raw result set until it is read, as with
+    any query there; Python objects are still made one chunk at a time.
+    """
+    yield from answer_rows(course_id, problem_id).iterator(chunk_size=chunk_size)
+
+
+def get_answer_distribution(course_id: Any, problem_id: str) -> list[dict[str, Any]]:
+    """Answer rows of one problem: part_id, answer_value, correct, count, variant (every row, as a list).
+
+    For a problem with many answers, page ``answer_rows`` or stream ``iter_answer_distribution``.
+    """
+    return list(iter_answer_distribution(course_id, problem_id))
 
 
 def get_grades(course_id: Any) -> dict[str, Any]:

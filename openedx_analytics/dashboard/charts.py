@@ -193,11 +193,16 @@ def lines(label: str, axis: Axis, series: Sequence[Series], percent: bool = Fals
     return _frame(label, body, top, percent)
 
 
-def hbars(label: str, labels: Sequence[str], values: Sequence[float], highlight: Sequence[bool]) -> SafeString:
-    """Horizontal bars, one per label (answers of a problem part); highlighted ones (correct) in colour 2."""
+def hbars(label: str, labels: Sequence[str], values: Sequence[float], highlight: Sequence[bool],
+          rest: tuple[str, str, str] | None = None) -> SafeString:
+    """Horizontal bars, one per label (answers of a problem part); highlighted ones (correct) in colour 2.
+
+    ``rest`` (label, value text, full description) adds a last row of text without a bar: the
+    answers the bars leave out, whose sum would dwarf the bars if it were drawn to scale.
+    """
     row = 26
     left = 220
-    height = TOP + row * max(len(labels), 1) + 24
+    height = TOP + row * max(len(labels) + (rest is not None), 1) + 24
     top = nice_ceiling(max(values, default=0))
     plot_w = WIDTH - left - RIGHT - 60  # room for the value after the longest bar
     body = [f'<svg class="oa-chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}" '
@@ -211,6 +216,12 @@ def hbars(label: str, labels: Sequence[str], values: Sequence[float], highlight:
                     f'<text class="oa-tick" x="{left - 6}" y="{y + 17}" text-anchor="end">{escape(short)}</text>'
                     f'<rect class="oa-s{colour}" x="{left}" y="{y + 4}" width="{max(w, 0.5):.2f}" height="{row - 8}"/>'
                     f'<text class="oa-tick" x="{left + w + 4:.2f}" y="{y + 17}">{value:,.0f}</text></g>')
+    if rest is not None:
+        y = TOP + row * len(labels)
+        name, value_text, description = rest
+        body.append(f'<g class="oa-rest"><title>{escape(description)}</title>'
+                    f'<text class="oa-tick" x="{left - 6}" y="{y + 17}" text-anchor="end">{escape(name)}</text>'
+                    f'<text class="oa-tick" x="{left + 4}" y="{y + 17}">{escape(value_text)}</text></g>')
     body.append("</svg>")
     return mark_safe("".join(body))  # noqa: S308 - every interpolated text is escaped above
 

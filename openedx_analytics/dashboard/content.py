@@ -29,7 +29,8 @@ from openedx_analytics.dashboard.panels import CoursePanels
 from openedx_analytics.lms import courses, host
 
 #: The query parameters the page reads; links and the cache keep these only.
-PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem")
+PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
+              "answers_page")
 #: Engagement columns of the activity rows, with their labels (in palette order).
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from openedx_analytics import api
 from openedx_analytics.api import rows
-from openedx_analytics.dashboard import charts
+from openedx_analytics.dashboard import answers, charts
 from openedx_analytics.dashboard.tables import Cell, Panel, Table, num, share
 
 #: The engagement measures, in the order the page shows them.
@@ -226,7 +226,9 @@ class CoursePanels:
             _("Problems in course order"),
             ["#", _("Problem"), _("Section"), _("Subsection"), _("Learners"), _("Correct"), _("Incorrect"),
              _("Correct at first attempt"), _("Submissions"), _("Mean attempts")],
-            [[Cell(str(i + 1)), Cell(name, href=self.link("problem-detail", problem=p["problem_id"])),
+            [[Cell(str(i + 1)),
+              Cell(name, href=self.link("problem-detail", problem=p["problem_id"], answers_part=None,
+                                        answers_page=None)),
               Cell(self._where(p["problem_id"], "section")), Cell(self._where(p["problem_id"], "subsection")),
               num(p["users_attempted"]), num(p["correct_submissions"]), num(bad),
               num(p["first_attempt_correct"]), num(p["total_submissions"]), num(round(p["attempts_mean"] or 0, 2))]
@@ -240,37 +242,17 @@ class CoursePanels:
         if not problem_id:
             return []
         problem = api.get_problem(self.course_id, problem_id)
-        answers = api.get_answer_distribution(self.course_id, problem_id) if problem else []
+        parts = api.get_answer_parts(self.course_id, problem_id) if problem else []
         base = Panel("problem-detail", _("Problem: {name}").format(name=self.name_of(problem_id)),
                      csv_url=self.api_url("problem-answers", problem_id=problem_id),
                      last_updated=problem["last_updated"] if problem else None,
-                     back_url=self.link("problems", problem=None))
+                     back_url=self.link("problems", problem=None, answers_part=None, answers_page=None))
         base.notes.append(_("Each learner's last answer, per part of the problem. Randomized problems list "
                             "each variant (its seeds) apart when its answers differ."))
-        if not answers:
+        if not parts:
             base.empty = _("Nobody has answered this problem yet.")
             return [base]
-        parts: dict[str, list[dict[str, Any]]] = {}
-        for row in answers:
-            parts.setdefault(row["part_id"], []).append(row)
-        panels = []
-        for index, (part, part_rows) in enumerate(parts.items()):
-            panel = base if index == 0 else Panel(f"problem-detail-{index}", "")
-            panel.title = base.title if index == 0 else ""
-            panel.key = "problem-detail" if index == 0 else f"problem-detail-{index}"
-            label = _("Part {number} ({part})").format(number=index + 1, part=part)
-            panel.subtitle = label
-            texts = [r["answer_value"] + (f" [{r['variant']}]" if r["variant"] else "") for r in part_rows]
-            panel.chart = charts.hbars(_("Answers to {part}").format(part=label), texts,
-                                       [r["count"] for r in part_rows], [bool(r["correct"]) for r in part_rows])
-            panel.legend = [(_("Correct answer"), 2), (_("Other answers"), 0)]
-            panel.table = Table(
-                _("Answers to {part}").format(part=label), [_("Answer"), _("Correct"), _("Variant"), _("Learners")],
-                [[Cell(r["answer_value"]), Cell(_("yes") if r["correct"] else _("no")), Cell(r["variant"] or ""),
-                  num(r["count"])] for r in part_rows],
-            )
-            panels.append(panel)
-        return panels
+        return answers.answer_panels(self, base, problem_id, parts)
 
     def grades(self) -> Panel:
         """Grade distribution of enrolled learners, with the passing count and certificates."""

@@ -58,6 +58,17 @@ class Table:
 
 
 @dataclass
+class Pager:
+    """Where a paged table is: which rows it shows, and links to the pages around (empty where there is none)."""
+
+    text: str
+    first_url: str = ""
+    previous_url: str = ""
+    next_url: str = ""
+    last_url: str = ""
+
+
+@dataclass
 class Panel:
     """One chart of the page with everything around it."""
 
@@ -74,6 +85,14 @@ class Panel:
     empty: str = ""
     partial_note: bool = False
     back_url: str = ""
+    #: Where a paged table is, and whether its table opens unfolded (a page the reader chose).
+    pager: Pager | None = None
+    table_open: bool = False
+
+    @property
+    def open_table(self) -> bool:
+        """Whether the data table shows unfolded: a short table, or a page of a long one the reader chose."""
+        return self.table_open or (self.table is not None and len(self.table.rows) <= 12)
 
     @property
     def table_html(self) -> SafeString:

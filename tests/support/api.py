@@ -127,6 +127,11 @@ EXPECTED = {
 }
 
 
+def body(response: Any) -> bytes:
+    """The whole body of a response, streamed (a long CSV) or not."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
 def endpoints() -> dict[str, str]:
     """Every endpoint of one course (and the list), by name."""
     course = f"{BASE}courses/{COURSE}/"

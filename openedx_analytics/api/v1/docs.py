@@ -103,11 +103,14 @@ def reference(schema: dict[str, Any]) -> list[dict[str, Any]]:
                                "description": prop.get("description", "")})
         return result
 
+    def resolved(node: dict[str, Any]) -> dict[str, Any]:
+        return components.get(node.get("$ref", "").rsplit("/", 1)[-1], node) if "$ref" in node else node
+
     endpoints = []
     for url, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             content = operation.get("responses", {}).get("200", {}).get("content", {})
-            body = content.get("application/json", {}).get("schema", {})
+            body = resolved(content.get("application/json", {}).get("schema", {}))
             endpoints.append({
                 "method": method.upper(), "path": url, "summary": operation.get("summary", ""),
                 "description": operation.get("description", ""),

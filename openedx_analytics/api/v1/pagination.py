@@ -1,4 +1,9 @@
-"""Paging of the ``courses/`` list; CSV downloads get every row at once."""
+"""Paging of the lists that can be long: ``courses/`` and a problem's ``answers/``; CSV downloads get every row.
+
+A problem of free-text answers can hold tens of thousands of distinct answers; its JSON
+comes a page at a time like the course list (``count``, ``next``, ``previous``,
+``results``), and its CSV is streamed whole by the view.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -24,3 +29,7 @@ class CoursePagination(PageNumberPagination):
         if getattr(getattr(request, "accepted_renderer", None), "format", None) == "csv":
             return None
         return super().paginate_queryset(queryset, request, view)
+
+
+class AnswerPagination(CoursePagination):
+    """The course list's paging for a problem's answer rows (a page of ``OPENEDX_ANALYTICS_API_PAGE_SIZE``)."""

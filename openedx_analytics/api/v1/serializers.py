@@ -141,6 +141,15 @@ class AnswerSerializer(serializers.Serializer):
     variant = serializers.CharField(allow_blank=True, help_text="Seed of a randomized problem, else empty.")
 
 
+class AnswerPageSerializer(serializers.Serializer):
+    """One page of a problem's answers, most given first per part (a CSV download streams every row, unpaged)."""
+
+    count = serializers.IntegerField(help_text="Answer rows of the whole problem, every part.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, if any.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, if any.")
+    results = AnswerSerializer(many=True)
+
+
 class GradeBucketSerializer(serializers.Serializer):
     """Currently enrolled learners whose course grade falls in a tenth."""
 

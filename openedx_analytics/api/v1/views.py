@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from django.http import HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -26,8 +27,8 @@ from openedx_analytics import access, api
 from openedx_analytics.api import params as api_params
 from openedx_analytics.api import rows
 from openedx_analytics.api.v1 import params, permissions, serializers
-from openedx_analytics.api.v1.pagination import CoursePagination
-from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins
+from openedx_analytics.api.v1.pagination import AnswerPagination, CoursePagination
+from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins, streamed_csv
 from openedx_analytics.api.v1.throttling import AnalyticsUserThrottle
 
 LAST_UPDATED_HEADER = "Last-Updated"
@@ -95,11 +96,12 @@ class AnalyticsView(APIView):
         return self.request.build_absolute_uri(reverse(view, kwargs=ids))
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        """State when the figures were last recomputed; name CSV downloads."""
+        """State when the figures were last recomputed; name CSV downloads (streamed ones too)."""
         response = super().finalize_response(request, response, *args, **kwargs)
         if not getattr(response, "exception", False):
             response[LAST_UPDATED_HEADER] = self.last_updated.isoformat() if self.last_updated else "never"
-            if getattr(response, "accepted_renderer", None) is not None and response.accepted_renderer.format == "csv":
+            renderer = getattr(response, "accepted_renderer", getattr(request, "accepted_renderer", None))
+            if renderer is not None and renderer.format == "csv":
                 response["Content-Disposition"] = f'attachment; filename="{self.csv_filename()}"'
         return response
 
@@ -261,18 +263,40 @@ class ProblemsView(CourseView):
             lambda p: self.url("problem-answers", course_id=self.course_id, problem_id=p["problem_id"])))
 
 
-@extend_schema(summary="Answer distribution of one problem (learners' last answers)",
-               parameters=[_COURSE, _PROBLEM, _FORMAT], responses=serializers.AnswerSerializer(many=True))
+@extend_schema(
+    summary="Answer distribution of one problem (learners' last answers)",
+    description="Paged like courses/: a page of answer rows, most given first per part. The CSV download "
+                "(?format=csv) streams every row of every part, unpaged.",
+    parameters=[
+        _COURSE, _PROBLEM,
+        OpenApiParameter("page", int, description="Page number (from 1)."),
+        OpenApiParameter("page_size", int, description="Answer rows per page (default 100, at most 1000)."),
+        _FORMAT,
+    ],
+    responses=serializers.AnswerPageSerializer,
+)
 class AnswersView(CourseView):
-    """Answer distribution of one problem."""
+    """Answer distribution of one problem: a page of JSON rows, or every row streamed as CSV."""
 
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """One row per part and answer value (and variant); empty for an unknown problem."""
+    pagination_class = AnswerPagination
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """One row per part and answer value (and variant); empty for an unknown problem.
+
+        Free-text answers can number tens of thousands, so the JSON is paged and the CSV
+        streamed from the database a chunk at a time (``api.iter_answer_distribution``).
+        """
         problem_id = kwargs["problem_id"]
         self.metric = f"answers_{filename_part(problem_id)}"
         problem = api.get_problem(self.course_id, problem_id)
         self.last_updated = problem["last_updated"] if problem else None
-        return Response(api.get_answer_distribution(self.course_id, problem_id) if problem else [])
+        if request.accepted_renderer.format == CSVRenderer.format:
+            rows = api.iter_answer_distribution(self.course_id, problem_id) if problem else iter(())
+            return streamed_csv(rows, api.ANSWER_FIELDS)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(api.answer_rows(self.course_id, problem_id) if problem else [],
+                                           request, view=self)
+        return paginator.get_paginated_response(list(page or []))
 
 
 @extend_schema(summary="Grade distribution, passing learners and certificates",
