@@ -4,7 +4,8 @@ Login as the LMS does it (``login_required``: the LMS's login page, then back); 
 by the rules the REST API follows too (``access``): 400 for a malformed id, 403 without
 a role, 404 for an unknown course or one the rollout gate keeps closed. The page carries
 its own Content-Security-Policy: it needs nothing but its own stylesheet, so scripts,
-inline styles, frames and plugins are all refused.
+inline styles, frames and plugins are all refused, and only pages of the LMS's own origin
+may frame it.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from django.views.decorators.http import require_safe
 from openedx_analytics import access
 from openedx_analytics.dashboard import content, rendering
 
-#: The page's policy: its own stylesheet and images, no script at all, forms only to itself.
-#: Who may frame the page (an MFE on another host may) is left to the LMS's own
-#: X-Frame-Options / frame-ancestors settings, which operators already keep for their MFEs.
+#: The page's policy: its own stylesheet and images, no script at all, forms only to itself,
+#: framed by pages of its own origin only. The LMS serves the page from its own origin and
+#: links to it (the instructor-dashboard section embeds the content in the LMS's own page,
+#: no frame), so no other site needs to frame figures that include learners' answers.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'none'; "
-    "form-action 'self'; base-uri 'none'"
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
 )
 
 

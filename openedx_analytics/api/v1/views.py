@@ -31,6 +31,8 @@ from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins
 from openedx_analytics.api.v1.throttling import AnalyticsUserThrottle
 
 LAST_UPDATED_HEADER = "Last-Updated"
+#: Every answer of the data endpoints, errors included: nobody but the caller's browser may keep it, not even that.
+CACHE_CONTROL = "private, no-store"
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 _FORMAT = OpenApiParameter("format", str, enum=["json", "csv"],
@@ -95,8 +97,14 @@ class AnalyticsView(APIView):
         return self.request.build_absolute_uri(reverse(view, kwargs=ids))
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        """State when the figures were last recomputed; name CSV downloads."""
+        """Keep every answer out of shared and browser caches; state when the figures were last
+        recomputed; name CSV downloads.
+
+        ``private, no-store`` as the page sends: the figures include learners' answers, and a
+        refusal (401, 403, 429) must not be cached in a proxy either.
+        """
         response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = CACHE_CONTROL
         if not getattr(response, "exception", False):
             response[LAST_UPDATED_HEADER] = self.last_updated.isoformat() if self.last_updated else "never"
             if getattr(response, "accepted_renderer", None) is not None and response.accepted_renderer.format == "csv":
