@@ -2,9 +2,10 @@
 
 Rows are the JSON rows: a list, a page's ``results``, or a view's ``csv_rows``. Nested
 objects become dotted columns and lists are joined with ``|``. Text that a spreadsheet
-would run as a formula (learners type answers; answers are shown verbatim) is prefixed
-with a quote, the OWASP advice against CSV injection. Headers go through the same
-function as cells: column names come from data too (an enrollment mode is a column).
+would run as a formula (learners type answers; answers are shown verbatim), or that
+starts with a NUL, is prefixed with a quote, the OWASP advice against CSV injection.
+Headers go through the same function as cells: column names come from data too (an
+enrollment mode is a column).
 """
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from typing import Any
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: First characters a spreadsheet may run as a formula, and NUL, which ASVS 1.2.10 lists with
+#: them (a reader that drops it runs the formula behind it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 
 def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
