@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backfill", ("backfill",)),
     ("doors", ("live", "signals")),
     ("python API", ("api",)),
-    ("access", ("access",)),
+    ("access", ("access", "rate_limit")),
     ("faces", ("api.v1", "api.urls", "dashboard")),
     ("plugin entry points", ("apps", "admin", "urls", "tasks", "checks", "management")),
 ]
