@@ -36,3 +36,12 @@ def test_a_mode_named_like_a_formula_is_a_quoted_column_of_the_enrollment_csv(pe
         assert "'" + mode in header, mode
     assert not [name for name in header if name.startswith(("=", "+", "-", "@", "\t", "\r"))]
     assert row[header.index("'" + HOSTILE_MODES[0])] == "1"
+
+
+def test_a_leading_nul_is_neutralized_in_cells_and_headers():
+    """ASVS 1.2.10: a NUL first is escaped like a formula start (a reader that drops it runs what follows)."""
+    text = to_csv([{"\0=SUM(A1)": "\0=HYPERLINK(\"http://evil.example\")", "plain": "a\0b"}])
+    header, row = list(csv.reader(io.StringIO(text, newline="")))
+    assert header == ["'\0=SUM(A1)", "plain"]
+    assert row == ["'\0=HYPERLINK(\"http://evil.example\")", "a\0b"]  # only a leading NUL starts anything
+    assert cell("\0") == "'\0"

@@ -177,3 +177,13 @@ def test_mfe_tab_through_the_real_filter(people, history_loaded, role, flag, set
         assert tabs[1]["url"] == f"https://lms.example.com{page_url()}"
     else:
         assert ids == ["grading"]
+
+
+def test_the_section_is_embedded_not_framed_so_the_page_frame_policy_leaves_it_alone(people, history_loaded):
+    """The page refuses frames from other origins; the section is the LMS's own page, never a frame of ours."""
+    with override_waffle_flag(rollout.ENABLED, active=True):
+        (section,) = ours(render_dashboard(people["course_staff"]))
+    body = section["fragment"].body_html()
+    assert 'id="oa-table-enrollment"' in body
+    assert "<iframe" not in body and "<frame" not in body and "<object" not in body
+    assert "frame-ancestors" not in body and "Content-Security-Policy" not in body

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 #: Lowest first; each entry names modules or folders relative to the package. The longest
 #: matching name decides, so ``api.v1`` sits in the faces while ``api`` is the Python API.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("conf", "settings", "models", "migrations", "router")),
+    ("foundation", ("conf", "settings", "models", "migrations", "router", "course_cache")),
     ("database mechanics", ("db",)),
     ("the LMS seam", ("lms",)),
     ("normalize", ("pipeline.rejected", "pipeline.payload", "pipeline.envelope", "pipeline.records",
@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backfill", ("backfill",)),
     ("doors", ("live", "signals")),
     ("python API", ("api",)),
-    ("access", ("access",)),
+    ("access", ("access", "rate_limit")),
     ("faces", ("api.v1", "api.urls", "dashboard")),
     ("plugin entry points", ("apps", "admin", "urls", "tasks", "checks", "management")),
 ]

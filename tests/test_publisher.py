@@ -96,9 +96,9 @@ def test_a_full_buffer_drops_only_what_does_not_fit_and_reports_drops_at_a_bound
     assert broker.batches == [[1, 2, 3]]
     first, held_back = reports()
     assert "DROPPED 1 events" in first
-    assert "--course course-v1:Org+Pub+Run --since 2026-11-22T10:00:04+00:00 --until 2026-11-22T10:00:04+00:00" in first
+    assert "--course course-v1:Org+Pub+Run --since 2026-11-22T10:00:04+00:00 --until 2026-11-22T10:00:05+00:00" in first
     assert "DROPPED 2 events" in held_back
-    assert "--since 2026-11-22T10:00:05+00:00 --until 2026-11-22T10:00:06+00:00" in held_back
+    assert "--since 2026-11-22T10:00:05+00:00 --until 2026-11-22T10:00:07+00:00" in held_back
 
 
 def test_at_exit_what_the_broker_did_not_take_in_time_is_logged_lost(broker, caplog):
@@ -110,5 +110,5 @@ def test_at_exit_what_the_broker_did_not_take_in_time_is_logged_lost(broker, cap
         publisher.close(0.2)
     [report] = [r.getMessage() for r in caplog.records]
     assert "LOST 6 events at process exit" in report
-    assert "--since 2026-11-22T10:00:01+00:00 --until 2026-11-22T10:00:06+00:00" in report
+    assert "--since 2026-11-22T10:00:01+00:00 --until 2026-11-22T10:00:07+00:00" in report
     broker.released.set()

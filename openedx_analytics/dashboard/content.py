@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from openedx_analytics import api, conf
+from openedx_analytics import api, conf, course_cache
 from openedx_analytics.api import params
 from openedx_analytics.dashboard import rendering, tables
 from openedx_analytics.dashboard.panels import CoursePanels
@@ -153,10 +153,11 @@ def _course_name(course_id: str) -> str:
 
 
 def cache_key(course_id: str, query: QueryDict, embedded: bool) -> str:
-    """What the content depends on besides the figures: course, parameters, language, day, page or section."""
+    """What the content depends on besides the figures: course, parameters, language, day, page or section,
+    and the course's cache generation (``course_cache``: a retirement clears every entry of its courses)."""
     wanted = [(k, query.get(k, "")) for k in PARAMETERS]
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
-    text = repr((course_id, wanted, get_language(), today, embedded))
+    text = repr((course_id, course_cache.generation(course_id), wanted, get_language(), today, embedded))
     return "openedx_analytics.page." + hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -167,7 +168,8 @@ def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> 
     figures were last updated, so keeping the rendered HTML ``OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS``
     only delays a new figure by that much, and spares the server re-rendering a year of rows
     each time a course team opens the dashboard. Callers check access first: the content
-    depends on the course, never on the user.
+    depends on the course, never on the user. A retirement clears a course's entries at once
+    (its cache generation is part of the key).
     """
     seconds = int(conf.get("OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS") or 0)
     key = cache_key(course_id, query, embedded)

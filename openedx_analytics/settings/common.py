@@ -96,8 +96,10 @@ DEFAULTS: dict[str, Any] = {
     # .. setting_name: OPENEDX_ANALYTICS_API_THROTTLE_RATE
     # .. setting_default: "120/minute"
     # .. setting_description: Requests per user to the analytics REST API ("<n>/<second|minute|hour|
-    #   day>"; None turns throttling off). An enabled ``AnalyticsConfiguration`` row's
-    #   ``api_throttle_rate`` wins over this, so operators can change it without a deploy.
+    #   day>"; None turns throttling off), and separately to the analytics page; anonymous callers
+    #   and bad credentials are counted per address, before any permission check. An enabled
+    #   ``AnalyticsConfiguration`` row's ``api_throttle_rate`` wins over this, so operators can
+    #   change it without a deploy.
     "OPENEDX_ANALYTICS_API_THROTTLE_RATE": "120/minute",
     # .. setting_name: OPENEDX_ANALYTICS_API_PAGE_SIZE
     # .. setting_default: 100

@@ -35,7 +35,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError
 from django.utils import timezone
 
-from openedx_analytics import conf
+from openedx_analytics import conf, course_cache
 from openedx_analytics.db.errors import AnalyticsDatabaseUnavailable, retry_later
 from openedx_analytics.db.retry import retry_lock_races
 from openedx_analytics.models import DirtyScope
@@ -331,13 +331,15 @@ def _waits(args: Any, kwargs: Any) -> bool:
              **IDEMPOTENT_TASK)
 @unavailable_database_retries
 def recompute_dirty_scopes(self: Task, course_ids: list[str] | None = None, is_follow_up: bool = False,
-                           wait: bool = False) -> int:
+                           wait: bool = False, clear_cached_content: bool = False) -> int:
     """Drain every dirty scope (or those of ``course_ids``): a window's recompute, follow-ups, retries, a
     backfill's last step.
 
     ``wait`` waits for courses another worker is recomputing (a backfill's last step must
     not return before its courses are done); otherwise they get a follow-up. On the last
     retry, a scope that still meets a database error is quarantined instead.
+    ``clear_cached_content`` (after a retirement) clears the cached pages of ``course_ids``
+    once their figures are recomputed.
     """
     if is_follow_up:
         for course_id in course_ids or ():
@@ -350,6 +352,8 @@ def recompute_dirty_scopes(self: Task, course_ids: list[str] | None = None, is_f
     if course_ids is not None and len(course_ids) == 1:  # what the course's next window is sized on
         _recompute_seconds[course_ids[0]] = time.monotonic() - started
     after_drain(report)
+    if clear_cached_content and course_ids:
+        course_cache.clear(course_ids)
     if course_ids is not None:
         sweep()
     return report.total

@@ -2,9 +2,10 @@
 
 Rows are the JSON rows: a list, a page's ``results``, or a view's ``csv_rows``. Nested
 objects become dotted columns and lists are joined with ``|``. Text that a spreadsheet
-would run as a formula (learners type answers; answers are shown verbatim) is prefixed
-with a quote, the OWASP advice against CSV injection. Headers go through the same
-function as cells: column names come from data too (an enrollment mode is a column).
+would run as a formula (learners type answers; answers are shown verbatim), or that
+starts with a NUL, is prefixed with a quote, the OWASP advice against CSV injection.
+Headers go through the same function as cells: column names come from data too (an
+enrollment mode is a column).
 A list too long to hold (a problem's answers) is streamed by ``streamed_csv`` under a
 fixed header, with the same cells.
 """
@@ -20,7 +21,9 @@ from django.http import StreamingHttpResponse
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: First characters a spreadsheet may run as a formula, and NUL, which ASVS 1.2.10 lists with
+#: them (a reader that drops it runs the formula behind it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 #: Rows written into one piece of a streamed CSV.
 STREAM_PIECE_ROWS = 1000
 

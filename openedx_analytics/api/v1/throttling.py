@@ -1,35 +1,34 @@
-"""Per-user throttling of the REST API, at a rate operators can change without a deploy."""
+"""Throttling of the REST API, at a rate operators can change without a deploy (``rate_limit``).
+
+The count itself is ``openedx_analytics.rate_limit``, which the page uses too; this is
+its DRF face. ``AnalyticsView`` runs it as soon as the caller is known, before any
+permission check, so an anonymous caller or one with bad credentials is throttled (by
+address) like a signed-in one (by user).
+"""
 from __future__ import annotations
 
-import logging
+from typing import Any
 
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 
-from openedx_analytics import conf
-from openedx_analytics.models import AnalyticsConfiguration
-
-log = logging.getLogger(__name__)
+from openedx_analytics import rate_limit
 
 
-def current_rate() -> str | None:
-    """The enabled ``AnalyticsConfiguration``'s rate, else the ``OPENEDX_ANALYTICS_API_THROTTLE_RATE`` setting."""
-    config = AnalyticsConfiguration.current()
-    if config.enabled and config.api_throttle_rate:
-        return config.api_throttle_rate
-    return conf.get("OPENEDX_ANALYTICS_API_THROTTLE_RATE")
+class AnalyticsThrottle(BaseThrottle):
+    """Requests per user (per address for anonymous callers) across every analytics endpoint."""
 
+    scope = rate_limit.API
 
-class AnalyticsUserThrottle(UserRateThrottle):
-    """Requests per user (per IP for anonymous callers) across every analytics endpoint."""
+    def __init__(self) -> None:
+        """No wait until a request is refused."""
+        self.wait_seconds: float | None = None
 
-    scope = "openedx_analytics"
+    def allow_request(self, request: Request, view: Any) -> bool:
+        """Count the request; False when its caller is over the rate."""
+        self.wait_seconds = rate_limit.refused_for(self.scope, rate_limit.caller(request.user, request.META))
+        return self.wait_seconds is None
 
-    def get_rate(self) -> str | None:
-        """The configured rate; a rate that cannot be read falls back to the setting (and is logged)."""
-        rate = current_rate()
-        try:
-            self.parse_rate(rate)
-        except (ValueError, KeyError, TypeError, IndexError):
-            log.error("openedx_analytics: cannot read API throttle rate %r; using the setting", rate)
-            rate = conf.get("OPENEDX_ANALYTICS_API_THROTTLE_RATE")
-        return rate
+    def wait(self) -> float | None:
+        """Seconds until the caller may ask again (the ``Retry-After`` of the 429)."""
+        return self.wait_seconds

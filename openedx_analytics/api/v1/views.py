@@ -1,7 +1,8 @@
 """REST API v1 views: read-only, aggregates only, through the public Python API.
 
 Every view authenticates like the LMS's own APIs (JWT, then session), throttles per
-user and answers JSON, the browsable API or CSV. Course views resolve the course in
+user (per address for anonymous callers, before any permission check) and answers JSON,
+the browsable API or CSV. Course views resolve the course in
 ``initial`` (400 malformed id, 403 no role, 404 unknown or turned off) before any read.
 """
 from __future__ import annotations
@@ -29,9 +30,11 @@ from openedx_analytics.api import rows
 from openedx_analytics.api.v1 import params, permissions, serializers
 from openedx_analytics.api.v1.pagination import AnswerPagination, CoursePagination
 from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins, streamed_csv
-from openedx_analytics.api.v1.throttling import AnalyticsUserThrottle
+from openedx_analytics.api.v1.throttling import AnalyticsThrottle
 
 LAST_UPDATED_HEADER = "Last-Updated"
+#: Every answer of the data endpoints, errors included: nobody but the caller's browser may keep it, not even that.
+CACHE_CONTROL = "private, no-store"
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 _FORMAT = OpenApiParameter("format", str, enum=["json", "csv"],
@@ -63,13 +66,31 @@ class AnalyticsView(APIView):
     permission_classes = (IsAuthenticated,)
     renderer_classes = (JSONRenderer, BrowsableAPIRenderer, CSVRenderer)
     content_negotiation_class = FormatParameterWins
-    throttle_classes = (AnalyticsUserThrottle,)
+    throttle_classes = (AnalyticsThrottle,)
     schema = AutoSchema()
     #: Names the CSV download: ``<course>_<metric>.csv``.
     metric = ""
     #: Whether ``start_date``/``end_date`` apply; endpoints over the whole history refuse them (400).
     takes_dates = False
     last_updated: dt.datetime | None = None
+    #: Whether this request was counted already (``perform_authentication`` counts it, ``initial`` would again).
+    throttle_checked = False
+
+    def perform_authentication(self, request: Request) -> None:
+        """Authenticate, then count the request at once, before any permission check, also when the
+        credentials are refused: an anonymous caller or one with a bad token gets 429 past the rate
+        (counted by address) instead of an endless stream of 401s."""
+        try:
+            super().perform_authentication(request)
+        finally:
+            self.check_throttles(request)
+
+    def check_throttles(self, request: Request) -> None:
+        """Count the request once (the first call, from ``perform_authentication``)."""
+        if self.throttle_checked:
+            return
+        self.throttle_checked = True
+        super().check_throttles(request)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """Authenticate, check permissions and throttle, then refuse filters this endpoint cannot apply."""
@@ -96,8 +117,14 @@ class AnalyticsView(APIView):
         return self.request.build_absolute_uri(reverse(view, kwargs=ids))
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        """State when the figures were last recomputed; name CSV downloads (streamed ones too)."""
+        """Keep every answer out of shared and browser caches; state when the figures were last
+        recomputed; name CSV downloads (streamed ones too).
+
+        ``private, no-store`` as the page sends: the figures include learners' answers, and a
+        refusal (401, 403, 429) must not be cached in a proxy either.
+        """
         response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = CACHE_CONTROL
         if not getattr(response, "exception", False):
             response[LAST_UPDATED_HEADER] = self.last_updated.isoformat() if self.last_updated else "never"
             renderer = getattr(response, "accepted_renderer", getattr(request, "accepted_renderer", None))
