@@ -8,16 +8,20 @@ case-insensitive read of our tables; and ids differing only in case are stored a
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import connections
 from opaque_keys.edx.django.models import CourseKeyField
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub.models import CourseAccessRole, CourseOverview
 from openedx_analytics import access, api, conf
 from openedx_analytics.lms import courses as lms_courses
-from openedx_analytics.models import EnrollmentDay, VideoSummary
+from openedx_analytics.models import DirtyScope, EnrollmentDay, ProblemSubmissionFact, VideoEventFact, VideoSummary
 from openedx_analytics.worker import tasks
 from tests.support.api import BASE, COURSE, SECRETS, at, client_for, endpoints, tracking_event, video_event
 from tests.support.pages import client, page_url
@@ -111,3 +115,27 @@ def test_the_lms_course_lookup_is_exact(courses):
     assert lms_courses.course_exists("course-v1:Case+Only+2026")
     for variant in ("course-v1:case+Only+2026", "course-v1:Case+only+2026", "course-v1:CASE+ONLY+2026"):
         assert not lms_courses.course_exists(variant)
+
+
+def test_the_migration_marks_courses_whose_ids_a_case_insensitive_database_merged(courses):
+    """Migration 0008 marks for a whole rebuild the courses whose ids, or block ids, differ only in case."""
+    migration = importlib.import_module("openedx_analytics.migrations.0008_case_sensitive_ids")
+    using, now = conf.analytics_db(), dt.datetime.now(dt.timezone.utc)
+    video = f"{VIDEO}{{}}"
+    for n, (course, video_id) in enumerate([(COURSE, "Vid"), (COURSE, "vid"), ("course-v1:Org+B+1", "x"),
+                                            ("course-v1:org+B+1", "x"), ("course-v1:Org+C+1", "x")]):
+        VideoEventFact.objects.using(using).create(course_id=course, user_id=n + 1, time=now, fingerprint=f"f{n}",
+                                                   video_id=video.format(video_id), action="play")
+    ProblemSubmissionFact.objects.using(using).create(course_id="course-v1:Org+C+1", user_id=1, time=now,
+                                                      fingerprint="p", problem_id="P", correct=True)
+    assert migration._courses_with_merged_ids(apps, using) == {"course-v1:Org+B+1", "course-v1:org+B+1"}
+    assert migration._courses_with_merged_blocks(apps, using) == {"video_user": {COURSE}, "problem": set()}
+    # The step reads only the editor's connection (SQLite's schema editor cannot open inside a test's transaction).
+    migration.rebuild_courses_with_merged_ids(apps, SimpleNamespace(connection=connections[using]))
+    marked = set(DirtyScope.objects.using(using).values_list("kind", "course_id", "key"))
+    if connections[using].vendor != "mysql":  # nothing was ever merged there
+        assert marked == set()
+        return
+    expected = {(kind, course, "*") for kind in migration.ALL_KINDS
+                for course in ("course-v1:Org+B+1", "course-v1:org+B+1")}
+    assert marked == expected | {("video_user", COURSE, "*")}
