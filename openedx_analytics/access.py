@@ -8,6 +8,14 @@ both faces answer with. The checks run in the order that keeps the existence of 
 private to the people allowed to see it: 400 for a malformed id, then 403 without a role,
 then 404 for an unknown course or one the gate keeps closed, so a learner gets 403
 whether or not the course exists.
+
+A course is named by the LMS's own id, byte for byte: ``course-v1:org+X+1`` is no course
+when the LMS has ``course-v1:Org+X+1``, even though MySQL's collations would find it. It is
+not canonicalized to the course it resembles: the role check must see the id the request
+named, and a canonicalized id would answer 403 where an unknown one answers 404, telling a
+holder of a role on ``org`` which ``Org`` courses exist. So the roles (compared
+case-sensitively, as the LMS does), the existence check and the reads (whose id columns
+compare case-sensitively) all agree on one id.
 """
 from __future__ import annotations
 
@@ -49,8 +57,9 @@ def can_view(user: Any, course_id: str) -> bool:
 def course_for(user: Any, raw_course_id: str) -> str:
     """The canonical id of the course named ``raw_course_id`` if ``user`` may see its analytics; else ``Refused``.
 
-    400 for a malformed id, 403 without a role, 404 for an unknown course or one whose
-    analytics are turned off (rollout gate).
+    400 for a malformed id, 403 without a role, 404 for an unknown course (one the LMS has
+    only under an id differing in case included) or one whose analytics are turned off
+    (rollout gate).
     """
     try:
         course = params.course_id(raw_course_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from opaque_keys.edx.keys import CourseKey
 
 from openedx_analytics.lms.host import NotAvailable, as_course_key, lms_available, lms_models, stand_in_models
@@ -12,8 +14,25 @@ log = logging.getLogger(__name__)
 
 
 def course_exists(course_key: Any) -> bool:
-    """Whether the LMS knows this course (it has a course overview)."""
-    return lms_models().CourseOverview.objects.filter(id=as_course_key(course_key)).exists()
+    """Whether the LMS knows this very course: it has a course overview whose id is this one, byte for byte.
+
+    A course id the LMS's database only matches in another case (``course-v1:org+X+1`` for
+    ``course-v1:Org+X+1`` under MySQL's collations) is no course: roles are compared
+    case-sensitively, so an org-wide role on ``org`` must never reach the ``Org`` course
+    through it.
+    """
+    key = as_course_key(course_key)
+    return str(key) in lms_course_ids_matching(key)
+
+
+def lms_course_ids_matching(course_key: Any) -> list[str]:
+    """The ids, as the LMS stores them, of its courses its database matches with ``course_key``.
+
+    The database decides what matches (under MySQL's collations, any case); callers
+    compare the ids returned in Python, exactly.
+    """
+    overviews = lms_models().CourseOverview.objects.filter(id=as_course_key(course_key))
+    return list(overviews.annotate(course_text=Cast("id", CharField())).values_list("course_text", flat=True))
 
 
 def course_display_name(course_key: Any) -> str:

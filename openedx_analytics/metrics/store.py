@@ -20,11 +20,16 @@ WRITE_CHUNK = 5000
 
 
 class IdsMerged(Exception):
-    """The database holds block ids it compares as equal (MySQL's collations ignore case): ``Vid`` and ``vid``.
+    """The database holds block ids it compares as equal (MySQL's case-insensitive collations): ``Vid`` and ``vid``.
 
     They sort together and are one block to a query naming either; a course-wide rebuild
     that groups rows by exact id raises this, and its engine falls back to rebuilding one
-    block at a time, the reference behaviour.
+    block at a time, the reference behaviour. Since migration 0008 our id columns are
+    ``utf8mb4_bin`` on MySQL/MariaDB (``models.fields.CaseSensitiveCharField``), so case no
+    longer merges ids and this should not be raised there. It is kept for what binary
+    collations still merge: ``utf8mb4_bin`` pads, so ``vid`` equals ``vid `` (the pipeline
+    strips and validates block ids, so none should arrive), and for a database whose
+    columns an operator gave another collation.
     """
 
 
@@ -49,8 +54,8 @@ def blocks_in_order(pairs: Iterable[tuple[tuple[str, int], Any]],
 
     A course-wide read ordered by block id meets a block twice, or one ``known`` (the
     database's own distinct list) lacks, only when the database compares two ids as equal
-    (MySQL's collations ignore case): that raises ``IdsMerged``, and the engine rebuilds one
-    block at a time instead (``rebuild_course``).
+    (see ``IdsMerged``): that raises ``IdsMerged``, and the engine rebuilds one block at a
+    time instead (``rebuild_course``).
     """
     known_ids = set(known)
     seen: set[str] = set()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import models
 
 from openedx_analytics.models.facts import BLOCK_ID_LENGTH, COURSE_ID_LENGTH
+from openedx_analytics.models.fields import CaseSensitiveCharField
 
 
 class EnrollmentDay(models.Model):
@@ -15,7 +16,7 @@ class EnrollmentDay(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
     date = models.DateField()
     count = models.IntegerField()
     cumulative_count = models.IntegerField()
@@ -32,7 +33,7 @@ class EnrollmentDay(models.Model):
 class ActivityCounts(models.Model):
     """Distinct active learners of a course in a period, by kind of activity."""
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
     any = models.IntegerField()
     attempted_problem = models.IntegerField()
     played_video = models.IntegerField()
@@ -73,8 +74,8 @@ class VideoSummary(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    video_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     duration = models.IntegerField()
     duration_inferred = models.BooleanField(default=False)
     segment_length = models.IntegerField()
@@ -93,8 +94,8 @@ class VideoSegment(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    video_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     segment = models.IntegerField()
     num_users = models.IntegerField()
     num_views = models.IntegerField()
@@ -111,8 +112,8 @@ class ProblemSummary(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    problem_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     part_ids = models.JSONField(default=list)
     users_attempted = models.IntegerField()
     total_submissions = models.IntegerField()
@@ -135,9 +136,9 @@ class ProblemAnswer(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
-    part_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    problem_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
+    part_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     answer_value = models.TextField()
     correct = models.BooleanField(null=True)
     variant = models.CharField(max_length=64, blank=True, default="")
@@ -157,10 +158,10 @@ class ProblemAnswerTally(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
-    answer_key = models.CharField(max_length=40)
-    part_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    problem_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
+    answer_key = CaseSensitiveCharField(max_length=40)
+    part_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     answer_value = models.TextField()
     correct = models.BooleanField(null=True)
     variant = models.CharField(max_length=64, blank=True, default="")
@@ -185,8 +186,8 @@ class VideoTally(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    video_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     users = models.JSONField(default=dict)
     views = models.JSONField(default=dict)
     viewings = models.IntegerField(default=0)
@@ -202,7 +203,7 @@ class CourseGrades(models.Model):
     .. no_pii:
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH, unique=True)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH, unique=True)
     passing_users = models.IntegerField()
     #: [{"bucket": "0-9", "count": n}, ...]
     buckets = models.JSONField(default=list)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from openedx_analytics.models.fields import CaseSensitiveCharField
+
 COURSE_ID_LENGTH = 255
 BLOCK_ID_LENGTH = 255
 
@@ -21,7 +23,7 @@ class Fact(models.Model):
     .. pii_retirement: local_api
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
     user_id = models.BigIntegerField()
     time = models.DateTimeField()
     fingerprint = models.CharField(max_length=40, unique=True)
@@ -64,7 +66,7 @@ class ActivityFact(models.Model):
     FORUM = "forum"
     KINDS = (ANY, PROBLEM, VIDEO, FORUM)
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
     day = models.DateField()
     kind = models.CharField(max_length=16)
     user_id = models.BigIntegerField()
@@ -83,7 +85,7 @@ class VideoEventFact(Fact):
     .. pii_retirement: local_api
     """
 
-    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    video_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     action = models.CharField(max_length=8)
     position = models.FloatField(null=True)
     old_time = models.FloatField(null=True)
@@ -104,7 +106,7 @@ class ProblemSubmissionFact(Fact):
     .. pii_retirement: local_api
     """
 
-    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    problem_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     attempt = models.IntegerField(null=True)
     correct = models.BooleanField()
     answers = models.JSONField(default=list)
@@ -170,8 +172,8 @@ class VideoViewer(models.Model):
     .. pii_retirement: local_api
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    video_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    video_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     user_id = models.BigIntegerField()
     viewings = models.IntegerField()
     max_duration = models.FloatField(null=True)
@@ -196,8 +198,8 @@ class ProblemLearner(models.Model):
     .. pii_retirement: local_api
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    problem_id = models.CharField(max_length=BLOCK_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    problem_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
     user_id = models.BigIntegerField()
     submissions = models.IntegerField()
     attempts = models.IntegerField()
@@ -224,7 +226,7 @@ class GradeLearner(models.Model):
     .. pii_retirement: local_api
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
     user_id = models.BigIntegerField()
     passing = models.BooleanField()
     bucket = models.CharField(max_length=8, blank=True, default="")
@@ -250,7 +252,7 @@ class ActivityLearnerWeek(models.Model):
     .. pii_retirement: local_api
     """
 
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
     week = models.DateField()
     kind = models.CharField(max_length=16)
     user_id = models.BigIntegerField()

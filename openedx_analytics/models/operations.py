@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db import models
 
 from openedx_analytics.models.facts import COURSE_ID_LENGTH
+from openedx_analytics.models.fields import CaseSensitiveCharField
 
 
 class DirtyScope(models.Model):
@@ -48,8 +49,8 @@ class DirtyScope(models.Model):
     ORDER = (VIDEO_USER, ENROLLMENT, ACTIVITY, PROBLEM, GRADES)
 
     kind = models.CharField(max_length=16)
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    key = models.CharField(max_length=255, blank=True, default="")
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    key = CaseSensitiveCharField(max_length=255, blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,8 +70,8 @@ class ScopeLock(models.Model):
     """
 
     kind = models.CharField(max_length=16)
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    key = models.CharField(max_length=255, blank=True, default="")
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    key = CaseSensitiveCharField(max_length=255, blank=True, default="")
     computed_at = models.DateTimeField(null=True)
 
     class Meta:
@@ -91,8 +92,8 @@ class ScopeFailure(models.Model):
     """
 
     kind = models.CharField(max_length=16)
-    course_id = models.CharField(max_length=COURSE_ID_LENGTH)
-    key = models.CharField(max_length=255, blank=True, default="")
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    key = CaseSensitiveCharField(max_length=255, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     first_failed = models.DateTimeField(auto_now_add=True)
