@@ -136,10 +136,7 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
         prune_when_due()
         return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": 0}
     try:
-        started = time.monotonic()
         report = drain(courses=courses, wait=False)
-        if len(courses) == 1:  # what the course's next window is sized on
-            windows.record_recompute_seconds(courses[0], time.monotonic() - started)
     except (DatabaseError, InterfaceError) as exc:
         if not retry_later(exc):
             raise
