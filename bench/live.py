@@ -9,6 +9,9 @@ through the REST API (gunicorn) and the databases. Fresh databases per run (Mari
     ramp       rates rise in steps; per step: offered and achieved events/s, the backlog (queued
                messages + dirty scopes) over time and whether it grew; the highest rate held.
                Baseline: what the load generators emit with no worker at all (what this machine offers).
+    quiet      a quiet site: one enrollment at a time, the REST API polled until it shows, the next
+               once it does; p50/p95/max. Floor: the same probes published on the request's own thread
+               (no publishing buffer), in the same run.
     freshness  at a rate, a probe enrolls a fresh learner (signal) and has a fresh learner play a fresh
                video, and polls the REST API until each shows; p50/p95/p99. Baseline: the same probes
                with no load.
@@ -20,6 +23,7 @@ through the REST API (gunicorn) and the databases. Fresh databases per run (Mari
 
     OA_TEST_DB=mysql OA_MYSQL_PREFIX=oa_ld OA_BROKER_URL=redis://127.0.0.1:6379/15 \\
         .venv-lms/bin/python -m bench.live ramp --workers 1 2 --rates 50 100 200 400 --step-seconds 300
+    ... -m bench.live quiet --probes 30
     ... -m bench.live freshness --rate 100 --probes 120
     ... -m bench.live soak --rate 100 --seconds 3600
 
@@ -37,10 +41,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import PYTHON
-from bench.harness.live.backlog import Sampler, percentile, python_heap_trend, timed, trend
+from bench.harness.live.backlog import Sampler, python_heap_trend, timed, trend
 from bench.harness.live.databases import FACT_TABLES, aggregate_models, compare_aggregates, run_command, table_sizes
-from bench.harness.live.processes import Generators, Workers, read_json, serve_api
+from bench.harness.live.freshness import probe
+from bench.harness.live.processes import Generators, Workers, serve_api
 from bench.harness.live.run import Run
 
 # ================================================================== ramp
@@ -164,27 +168,26 @@ def freshness(run: Run) -> None:
               flush=True)
 
 
-def probe(run: Run, session: str, probes: int, first_user: int, tag: str) -> dict[str, Any]:
-    """Run the probe process for ``probes`` probes; summarize its delays per kind and overall."""
+def quiet(run: Run) -> None:
+    """A quiet site: enrollments one at a time, each waited for; beside the same probes without the buffer."""
     args = run.args
-    out = run.work / f"probe-{tag}.json"
-    command = [PYTHON, "-m", "bench.harness.live.probe", "--port", str(args.port), "--session", session,
-               "--probes", str(probes), "--interval", str(args.probe_interval), "--poll", str(args.poll_seconds),
-               "--timeout", str(args.probe_timeout), "--first-user", str(first_user), "--tag", tag,
-               "--log", str(run.work / f"tracking-probe-{tag}.log"), "--out", str(out), "--seed", str(args.seed)]
-    process = run.processes.start(f"probe-{tag}", command, run.live.env())
-    process.wait(timeout=probes * args.probe_interval + args.probe_timeout + 120)
-    data = read_json(out)
-    if process.returncode != 0 or data is None:
-        raise RuntimeError(f"the probe failed:\n{run.processes.log_tail('probe-' + tag)}")
-    kinds: dict[str, Any] = {}
-    for kind in ("enrollment", "video", "all"):
-        rows = [p for p in data["probes"] if kind in ("all", p["kind"])]
-        seconds = [p["seconds"] for p in rows if p["visible"]]
-        kinds[kind] = {"n": len(rows), "not_visible": sum(not p["visible"] for p in rows),
-                       "p50": percentile(seconds, 50), "p95": percentile(seconds, 95),
-                       "p99": percentile(seconds, 99), "max": max(seconds, default=math.nan)}
-    return {"kinds": kinds, "poll_ms_p50": percentile(data["poll_ms"], 50)}
+    session = run.fresh_live()
+    workers = Workers(run.processes, run.live, args.queue)
+    workers.start(1)
+    serve_api(run.processes, run.live, args.port)
+    workers.wait_ready()
+    first_user = args.learners + 1000
+    floor = probe(run, session, args.probes, first_user, "floor", sequential=True,
+                  env={"OA_BENCH_PUBLISH_ON_THREAD": "1"})
+    buffered = probe(run, session, args.probes, first_user + args.probes, "quiet", sequential=True)
+    workers.stop()
+    run.report["quiet"] = {"probes": args.probes, "floor": floor, "quiet": buffered}
+    for label, result in (("published on the request thread (floor)", floor), ("through the publisher", buffered)):
+        r = result["kinds"]["enrollment"]
+        missing = f" ({r['not_visible']} never shown)" if r["not_visible"] else ""
+        print(f"quiet site, {label}: n={r['n']} p50 {r['p50']:.2f} s p95 {r['p95']:.2f} s max {r['max']:.2f} s"
+              f"{missing}; API poll p50 {result['poll_ms_p50']:.1f} ms; each: "
+              + " ".join(f"{s:.2f}" for s in result["seconds"]), flush=True)
 
 
 # ================================================================== soak
@@ -325,7 +328,7 @@ def rowsizes(run: Run) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The command line: four modes, their common options and their own."""
+    """The command line: five modes, their common options and their own."""
     main = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.splitlines()[0])
     modes = main.add_subparsers(dest="mode", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -346,6 +349,13 @@ def parser() -> argparse.ArgumentParser:
     ramp_mode.add_argument("--rates", type=float, nargs="+", default=[25, 50, 100, 200, 400])
     ramp_mode.add_argument("--step-seconds", type=float, default=300.0)
     ramp_mode.add_argument("--keep-going", action="store_true", help="run every rate even after one grew")
+
+    quiet_mode = modes.add_parser("quiet", parents=[common], help="emit-to-visible delay, one event at a time")
+    quiet_mode.add_argument("--probes", type=int, default=30)
+    quiet_mode.add_argument("--probe-interval", type=float, default=1.0, help="pause once a probe shows")
+    quiet_mode.add_argument("--poll-seconds", type=float, default=0.05)
+    quiet_mode.add_argument("--probe-timeout", type=float, default=120.0)
+    quiet_mode.add_argument("--port", type=int, default=18510)
 
     fresh_mode = modes.add_parser("freshness", parents=[common], help="emit-to-visible delay")
     fresh_mode.add_argument("--rate", type=float, default=50.0, help="events/s (half the sustained rate)")
@@ -376,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(args)
     succeeded = False
     try:
-        {"ramp": ramp, "freshness": freshness, "soak": soak, "rowsizes": rowsizes}[args.mode](run)
+        {"ramp": ramp, "quiet": quiet, "freshness": freshness, "soak": soak, "rowsizes": rowsizes}[args.mode](run)
         succeeded = True
     finally:
         run.finish(succeeded)

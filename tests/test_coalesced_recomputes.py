@@ -1,4 +1,5 @@
-"""A burst of batches for one course is recomputed once per window, not once per batch, with the same numbers.
+"""A burst of batches for one course is recomputed once per window, not once per batch, with the same numbers;
+a course that is not busy is recomputed at once by the batch that opens its window.
 
 Celery is not eager here: the tasks the batches schedule are captured instead of sent, then
 run in this process, as the worker would once their countdown is over.
@@ -15,7 +16,7 @@ from django.core.cache.backends.locmem import LocMemCache
 
 from openedx_analytics import conf
 from openedx_analytics.models import DirtyScope
-from openedx_analytics.worker import tasks
+from openedx_analytics.worker import tasks, windows
 from tests.support.analytics import wipe
 from tests.support.snapshots import api_snapshot
 from tests.support.streams import batches, course_stream
@@ -43,7 +44,7 @@ def worker():
 def forget_windows() -> None:
     """No window open, nothing known of past recomputes: in the cache and in this process."""
     cache.clear()
-    tasks.reset_windows()
+    windows.reset_windows()
 
 
 def run_scheduled(scheduled: list[dict]) -> None:
@@ -80,14 +81,16 @@ def test_a_burst_for_one_course_is_recomputed_once_with_the_numbers_of_per_batch
         assert len(parts) >= 30
         assert [call["args"] for call in scheduled] == [[[COURSE]]]  # one recompute for the whole burst
         assert scheduled[0]["countdown"] == 3600 + 1  # due once the window has closed
-        assert not any(call.kwargs.get("courses") == [COURSE] for call in drains.call_args_list)
+        # the course was not busy: the batch that opened the window recomputed it at once, the others wait
+        course_drains = [call for call in drains.call_args_list if call.kwargs.get("courses") == [COURSE]]
+        assert len(course_drains) == 1
         assert sum(result["accepted"] for result in results) == len(events)
         assert DirtyScope.objects.using(conf.analytics_db()).filter(course_id=COURSE).exists()
-        assert api_snapshot(COURSE)["enrollment"] == []  # nothing recomputed yet
+        assert api_snapshot(COURSE) != expected  # the burst's later batches are not recomputed yet
 
         run_scheduled(scheduled)
         course_drains = [call for call in drains.call_args_list if call.kwargs.get("courses") == [COURSE]]
-        assert len(course_drains) == 1  # one recompute instead of one per batch
+        assert len(course_drains) == 2  # the first batch's and the window's, instead of one per batch
     forget_windows()
 
     assert not DirtyScope.objects.using(conf.analytics_db()).exists()
@@ -103,8 +106,8 @@ def test_each_window_schedules_one_recompute_per_course(settings, worker):
     tasks.process_event_batch.run(other[10:], "live")
     assert sorted(call["args"][0] for call in worker.scheduled) == [[COURSE], [OTHER]]
 
-    cache.delete(tasks.window_cache_key(COURSE))  # the course's window closes (its key expires)
-    assert tasks.forget_window(COURSE)
+    cache.delete(windows.window_cache_key(COURSE))  # the course's window closes (its key expires)
+    assert windows.forget_window(COURSE)
     tasks.process_event_batch.run(first[20:], "live")
     assert sorted(call["args"][0] for call in worker.scheduled) == [[COURSE], [COURSE], [OTHER]]
     run_scheduled(worker.scheduled)
@@ -139,24 +142,54 @@ def test_a_broken_cache_or_broker_still_gets_the_course_recomputed(settings, wor
 def test_a_course_whose_recompute_grows_costly_gets_longer_windows_up_to_the_cap(settings, worker):
     settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 1
     settings.OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS = 10
-    assert tasks.window_seconds(COURSE) == 1
-    tasks.record_recompute_seconds(COURSE, 0.35)  # its last recompute took 0.35 s
-    assert tasks.window_seconds(COURSE) == 4  # at most a tenth of the time goes to recomputing it
+    assert windows.window_seconds(COURSE) == 1
+    windows.record_recompute_seconds(COURSE, 0.35)  # its last recompute took 0.35 s
+    assert windows.window_seconds(COURSE) == 4  # at most a tenth of the time goes to recomputing it
     tasks.process_event_batch.run(course_stream(COURSE, learners=2)[:3], "live")
     assert [call["countdown"] for call in worker.scheduled] == [4 + 1]
 
-    tasks.record_recompute_seconds(COURSE, 30.0)  # under heavy contention: freshness wins past the cap
-    assert tasks.window_seconds(COURSE) == 10
+    windows.record_recompute_seconds(COURSE, 30.0)  # under heavy contention: freshness wins past the cap
+    assert windows.window_seconds(COURSE) == 10
     settings.OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS = 0  # a cap below the delay leaves the delay
-    assert tasks.window_seconds(COURSE) == 1
+    assert windows.window_seconds(COURSE) == 1
 
 
 def test_a_window_another_process_opened_is_noted_not_asked_again(settings, worker):
     settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 60
-    cache.add(tasks.window_cache_key(COURSE), time.time() + 60, timeout=60)  # another worker's window
+    cache.add(windows.window_cache_key(COURSE), time.time() + 60, timeout=60)  # another worker's window
     events = course_stream(COURSE, learners=3)
     with mock.patch.object(LocMemCache, "add", wraps=cache.add) as adds:
         tasks.process_event_batch.run(events[:3], "live")
         tasks.process_event_batch.run(events[3:6], "live")
     assert worker.scheduled == []  # the other worker's recompute takes these batches
-    assert [call.args[0] for call in adds.call_args_list].count(tasks.window_cache_key(COURSE)) <= 1
+    assert [call.args[0] for call in adds.call_args_list].count(windows.window_cache_key(COURSE)) <= 1
+
+
+def test_a_lone_batch_of_a_course_that_is_not_busy_is_recomputed_at_once(settings, worker):
+    settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 3600  # a window far longer than anyone waits
+    result = tasks.process_event_batch.run(course_stream(COURSE, learners=3)[:6], "live")
+    assert result["recomputed"] > 0
+    assert not DirtyScope.objects.using(conf.analytics_db()).filter(course_id=COURSE).exists()
+    assert api_snapshot(COURSE)["enrollment"]
+    # the window is open all the same: a second batch within it waits for the window's recompute
+    assert [(call["args"], call["countdown"]) for call in worker.scheduled] == [([[COURSE]], 3600 + 1)]
+
+
+def test_a_busy_course_keeps_one_recompute_per_window_until_it_falls_quiet(settings, worker):
+    settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 3600
+    events = course_stream(COURSE, learners=6, seed=4)
+    tasks.process_event_batch.run(events[:5], "live")  # opens the window, recomputed at once
+    assert tasks.process_event_batch.run(events[5:10], "live")["recomputed"] == 0  # joins it: the course is busy
+    assert cache.get(windows.busy_cache_key(COURSE))
+
+    cache.delete(windows.window_cache_key(COURSE))  # the window closes while the course is still busy
+    assert windows.forget_window(COURSE)
+    assert tasks.process_event_batch.run(events[10:15], "live")["recomputed"] == 0  # left to its window
+    assert DirtyScope.objects.using(conf.analytics_db()).filter(course_id=COURSE).exists()
+    assert [call["args"] for call in worker.scheduled] == [[[COURSE]], [[COURSE]]]
+
+    cache.delete(windows.window_cache_key(COURSE))  # later: the window closed, the busy mark expired
+    cache.delete(windows.busy_cache_key(COURSE))
+    windows.forget_window(COURSE)
+    assert tasks.process_event_batch.run(events[15:], "live")["recomputed"] > 0  # quiet again: at once
+    assert not DirtyScope.objects.using(conf.analytics_db()).filter(course_id=COURSE).exists()

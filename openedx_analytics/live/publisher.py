@@ -6,10 +6,13 @@ timeouts; an LMS request must pay neither. Requests and tasks hand their events 
 batches that span requests: up to ``OPENEDX_ANALYTICS_MAX_BATCH_SIZE`` events, sent as soon
 as a batch is full or its oldest event has waited ``OPENEDX_ANALYTICS_PUBLISH_LINGER_SECONDS``.
 
-- Bounded memory: at most ``OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE`` events wait. When the
-  buffer is full, new events are dropped (the request carries on) and counted; the thread
-  logs one ERROR per ``DROP_LOG_SECONDS`` with the count and the ``backfill_analytics``
-  command that recovers them.
+- Bounded memory: at most ``OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE`` events, and at most
+  ``OPENEDX_ANALYTICS_PUBLISH_BUFFER_BYTES`` of them (``json_size``: their size as JSON,
+  estimated without encoding them), wait. When the buffer is full, new events are dropped
+  (the request carries on) and counted; so is, at once, an event larger on its own than
+  ``event_bytes_bound`` (a sixty-fourth of the buffer's bytes: whatever one learner sends,
+  the buffer holds at least that many of the largest events). The thread logs one ERROR per
+  ``DROP_LOG_SECONDS`` with the count and the ``backfill_analytics`` command that recovers them.
 - Fork safety: gunicorn, uWSGI and Celery's prefork pool fork after import. A publisher
   belongs to the process that made it (``pid``): ``current()`` in a forked child makes a new
   one, with its own thread, and leaves the inherited buffer alone (its events are the
@@ -34,9 +37,52 @@ log = logging.getLogger(__name__)
 
 #: Least time between two ERROR lines about events dropped on a full buffer.
 DROP_LOG_SECONDS = 60.0
+#: The buffer's bytes hold at least this many events of the largest size accepted (``event_bytes_bound``).
+LARGEST_EVENTS_PER_BUFFER = 64
 THREAD_NAME = "openedx-analytics-publisher"
 
 Events = list[dict[str, Any]]
+
+
+def event_bytes_bound() -> int:
+    """The largest event the buffer takes, in bytes (``json_size``): larger ones are dropped at the door."""
+    return max(int(conf.get("OPENEDX_ANALYTICS_PUBLISH_BUFFER_BYTES")) // LARGEST_EVENTS_PER_BUFFER, 1)
+
+
+def json_size(value: Any, limit: int) -> int:
+    """About how many bytes ``value`` takes as JSON, counting no further than just past ``limit``.
+
+    Cheap enough for the request's thread: no encoding, only a walk that adds up string
+    lengths (characters, as JSON's ASCII escapes would at least take), a few bytes per number,
+    key and separator, and stops once past ``limit``, so a huge event costs no more than
+    ``limit`` small steps (about 3 µs for an ordinary event, less than ``json.dumps`` takes).
+    What the walk does not know (an object the batch's JSON-safe copy will turn into a
+    string) counts as its ``str`` would.
+    """
+    size = 0
+    pending = [value]
+    pop, extend = pending.pop, pending.extend
+    while pending:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            size += len(item) + 2
+        elif kind is dict:
+            size += 2 + 2 * len(item)  # braces; a colon and a comma per key
+            if size <= limit:
+                extend(item.keys())
+                extend(item.values())
+        elif kind is list or kind is tuple:
+            size += 2 + len(item)
+            if size <= limit:
+                extend(item)
+        elif item is None or kind is bool or kind is int or kind is float:
+            size += 8
+        else:  # a subclass of the above, a datetime, a UUID, a key: what ``str`` makes of it
+            size += len(str(item)) + 2
+        if size > limit:
+            return size
+    return size
 
 
 class Publisher:
@@ -49,8 +95,10 @@ class Publisher:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # the thread waits here for events
         self._settled_cond = threading.Condition(self._lock)  # ``flush`` callers wait here
-        self._chunks: deque[tuple[float, Events]] = deque()  # (time handed over, events), oldest first
+        self._chunks: deque[tuple[float, Events, list[int]]] = deque()  # (time handed over, events, their
+        # json_size), oldest first
         self._size = 0
+        self._bytes = 0
         self._handed = 0  # events accepted so far
         self._settled = 0  # of those, events sent, dropped by the pause switch or logged lost
         self._in_flight: Events = []
@@ -67,29 +115,49 @@ class Publisher:
         if not events:
             return
         capacity = int(conf.get("OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE"))
+        capacity_bytes = int(conf.get("OPENEDX_ANALYTICS_PUBLISH_BUFFER_BYTES"))
         max_batch = int(conf.get("OPENEDX_ANALYTICS_MAX_BATCH_SIZE"))
+        bound = event_bytes_bound()
+        sizes = [json_size(event, bound) for event in events]
         with self._lock:
             if self._stopping:
                 inline = True
             else:
                 inline = False
-                room = capacity - self._size
-                wake = False
-                if room < len(events):
-                    wake = not self._dropped.count
-                    self._dropped.add(events[max(room, 0):])
-                    events = events[:max(room, 0)]
-                if events:
-                    wake = wake or not self._size or self._size + len(events) >= max_batch
-                    self._chunks.append((time.monotonic(), events))
-                    self._size += len(events)
-                    self._handed += len(events)
+                taken, taken_sizes, dropped = self._fit(events, sizes, capacity, capacity_bytes, bound)
+                wake = bool(dropped) and not self._dropped.count
+                if dropped:
+                    self._dropped.add(dropped)
+                if taken:
+                    wake = wake or not self._size or self._size + len(taken) >= max_batch
+                    self._chunks.append((time.monotonic(), taken, taken_sizes))
+                    self._size += len(taken)
+                    self._bytes += sum(taken_sizes)
+                    self._handed += len(taken)
                 if wake:
                     self._work.notify()
         if inline:  # after close (another exit hook emitting): no thread any more, send here
             self._send(events)
         elif self._thread is None or not self._thread.is_alive():
             self._start()
+
+    def _fit(self, events: Events, sizes: list[int], capacity: int, capacity_bytes: int,
+             bound: int) -> tuple[Events, list[int], Events]:
+        """What of ``events`` the buffer takes, in order (and their sizes), and what it drops: events larger
+        than ``bound`` on their own, and those past the buffer's count or bytes."""
+        taken: Events = []
+        taken_sizes: list[int] = []
+        dropped: Events = []
+        count, held = self._size, self._bytes
+        for event, size in zip(events, sizes, strict=True):
+            if size > bound or count >= capacity or held + size > capacity_bytes:
+                dropped.append(event)
+                continue
+            taken.append(event)
+            taken_sizes.append(size)
+            count += 1
+            held += size
+        return taken, taken_sizes, dropped
 
     def _start(self) -> None:
         with self._lock:
@@ -159,8 +227,9 @@ class Publisher:
         try:
             log.error(
                 "openedx_analytics: DROPPED %s events, the publishing buffer was full "
-                "(OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE; the broker is down, hung or slower than events come). %s",
-                dropped.count, dropped.hint(),
+                "(OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE, OPENEDX_ANALYTICS_PUBLISH_BUFFER_BYTES; the broker is down, "
+                "hung or slower than events come) or an event alone was over %s bytes. %s",
+                dropped.count, event_bytes_bound(), dropped.hint(),
             )
         finally:
             with self._lock:
@@ -169,14 +238,17 @@ class Publisher:
 
     def _pop(self, limit: int) -> Events:
         batch: Events = []
+        taken_bytes = 0
         while self._chunks and len(batch) < limit:
-            handed_at, events = self._chunks.popleft()
+            handed_at, events, sizes = self._chunks.popleft()
             room = limit - len(batch)
             if len(events) > room:
-                self._chunks.appendleft((handed_at, events[room:]))
-                events = events[:room]
+                self._chunks.appendleft((handed_at, events[room:], sizes[room:]))
+                events, sizes = events[:room], sizes[:room]
             batch.extend(events)
+            taken_bytes += sum(sizes)
         self._size -= len(batch)
+        self._bytes -= taken_bytes
         return batch
 
     def _deliver(self, batch: Events) -> None:
@@ -241,9 +313,10 @@ class Publisher:
         if settled:
             return
         with self._lock:
-            unsent = [*self._in_flight, *(event for _at, events in self._chunks for event in events)]
+            unsent = [*self._in_flight, *(event for _at, events, _sizes in self._chunks for event in events)]
             self._chunks.clear()
             self._size = 0
+            self._bytes = 0
         if unsent:
             tally = LossTally()
             tally.add(unsent)

@@ -66,9 +66,11 @@ DEFAULTS: dict[str, Any] = {
     #   recomputed together. The first batch of a course in such a window schedules one recompute
     #   of that course (through the Django cache, at most one per course and window), which runs
     #   one second after the window closes and takes every batch stored meanwhile: a worker
-    #   recomputes a busy course once per window instead of once per batch. An event's figures
-    #   are current about this plus two seconds after it arrives. 0 recomputes each batch's
-    #   courses at once, in the task that stored it.
+    #   recomputes a busy course once per window instead of once per batch, and an event's
+    #   figures are current about this plus two seconds after it arrives. A course that was not
+    #   busy (no two batches in its last window) is also recomputed at once by the batch that
+    #   opens the window: on a quiet site an event shows within a second. 0 recomputes each
+    #   batch's courses at once, in the task that stored it.
     "OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS": 1,
     # .. setting_name: OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS
     # .. setting_default: 2
@@ -178,6 +180,15 @@ DEFAULTS: dict[str, Any] = {
     #   instead of holding the request, and one ERROR a minute gives their count and the
     #   backfill_analytics command that recovers them.
     "OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE": 10000,
+    # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_BUFFER_BYTES
+    # .. setting_default: 16777216
+    # .. setting_description: Most bytes of events waiting to be published, per process (their size
+    #   as JSON, estimated without encoding them), beside the count of
+    #   OPENEDX_ANALYTICS_PUBLISH_BUFFER_SIZE: events a learner makes large cannot fill memory
+    #   either. An event larger on its own than a sixty-fourth of this (256 KiB by default) is
+    #   dropped at once, as are new events once the buffer is full, and counted in the same
+    #   ERROR a minute with the backfill_analytics command that recovers them.
+    "OPENEDX_ANALYTICS_PUBLISH_BUFFER_BYTES": 16 * 1024 * 1024,
     # .. setting_name: OPENEDX_ANALYTICS_PUBLISH_EXIT_SECONDS
     # .. setting_default: 5.0
     # .. setting_description: At process exit (and when a Celery pool process shuts down), how long

@@ -18,14 +18,15 @@ nothing waits for an operator to schedule anything.
 A batch's task stores it; the courses it touched are recomputed by one delayed task per
 course and window of ``OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS`` (``coalesce``), which
 takes every batch stored meanwhile: a course receiving many batches a second is
-recomputed once a window instead of once per batch.
+recomputed once a window instead of once per batch. A course that was not busy is also
+recomputed at once by the batch that opens its window: on a quiet site an event shows
+within a second, not after a window it shares with nobody.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,7 @@ from openedx_analytics.models import DirtyScope
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.privacy import retention
+from openedx_analytics.worker import windows
 from openedx_analytics.worker.drain import DrainReport, drain
 from openedx_analytics.worker.losses import backfill_hint
 
@@ -119,7 +121,8 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
     """Store one batch of raw events as facts, then have the courses it touched recomputed.
 
     Recomputes are coalesced (``coalesce``): one delayed task per course and window takes
-    every batch stored meanwhile. Without a delay (eager Celery, or a delay of 0) the
+    every batch stored meanwhile; the batch that opens the window of a course that was not
+    busy recomputes it here too. Without a delay (eager Celery, or a delay of 0) the
     courses are recomputed here. Once the facts are stored the batch is safe; a recompute that then meets an unavailable
     database is handed to ``recompute_dirty_scopes`` (with its own retries) rather than
     retrying this task, which would store the batch's rejections twice.
@@ -127,8 +130,8 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
     # A deadlocked write rolled back its own transaction only; the facts and markers already
     # stored are no-ops the second time, so the batch is sent through again at once.
     result = retry_lock_races(lambda: ingest(events, source=source), what="a batch's ingest")
-    courses = sorted(result.courses)
-    if coalesce(courses):
+    courses = coalesce(sorted(result.courses))
+    if not courses:
         sweep()
         prune_when_due()
         return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": 0}
@@ -151,109 +154,42 @@ def process_event_batch(events: list[dict[str, Any]], source: str = "live") -> d
     return {"accepted": result.accepted, "rejected": dict(result.rejected), "recomputed": report.total}
 
 
-def _window_key(course_id: str) -> str:
-    return f"openedx_analytics.recompute_window.{course_id}"
+def coalesce(courses: list[str]) -> list[str]:
+    """Leave the recompute of ``courses`` to one delayed task per course and window; returns those to recompute now.
 
-
-#: A course's window lasts at least this many times its last recompute in this process, so a
-#: course whose recompute grows with the load is recomputed less often rather than saturating
-#: the workers (each course's recomputes take at most a tenth of a worker's time).
-WINDOW_PER_RECOMPUTE = 10
-#: Seconds between a window's end and its recompute: covers a cache that expires keys to the
-#: second (memcached) and clocks of different hosts that differ by less than that.
-WINDOW_MARGIN_SECONDS = 1
-#: This process's knowledge of open windows: course -> ``time.monotonic()`` at which the window
-#: closes. Spares the cache a round trip per batch; each entry ends before its window's recompute runs.
-_open_windows: dict[str, float] = {}
-#: Seconds the last recompute of each course took in this process.
-_recompute_seconds: dict[str, float] = {}
-
-
-def window_cache_key(course_id: str) -> str:
-    """The cache key, shared by every worker process, that holds when the course's recompute window closes.
-
-    ``coalesce`` adds it to open a window; while it lives, no process schedules another
-    recompute of the course. Deleting it closes the window for every process that has not
-    noted the window itself (``forget_window``).
-    """
-    return _window_key(course_id)
-
-
-def forget_window(course_id: str) -> bool:
-    """Drop this process's note of the course's open window, as once the window is over; False if none was noted."""
-    return _open_windows.pop(course_id, None) is not None
-
-
-def record_recompute_seconds(course_id: str, seconds: float) -> None:
-    """Note how long the course's last recompute took in this process: its next window is sized on it."""
-    _recompute_seconds[course_id] = seconds
-
-
-def reset_windows() -> None:
-    """Forget every window and recompute time this process noted: the state of a freshly started worker process.
-
-    The shared cache keys (``window_cache_key``) are left alone.
-    """
-    _open_windows.clear()
-    _recompute_seconds.clear()
-
-
-def window_seconds(course_id: str) -> int:
-    """The course's next window: the configured delay, or longer when its recompute has grown costly.
-
-    Never longer than ``OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS`` (unless the delay itself
-    is): under contention a recompute slows down, and an uncapped window would stretch with
-    it, leaving the figures minutes behind when they matter most.
-    """
-    base = int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS") or 0)
-    longest = int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_MAX_DELAY_SECONDS") or 0)
-    adaptive = math.ceil(WINDOW_PER_RECOMPUTE * _recompute_seconds.get(course_id, 0.0))
-    return max(base, min(longest, adaptive))
-
-
-def coalesce(courses: list[str]) -> bool:
-    """Leave the recompute of ``courses`` to one delayed task per course and window; False: recompute now.
-
-    The first batch of a course in a window (``window_seconds``; a cache key that lives that
-    long, holding when it closes) schedules ``recompute_dirty_scopes`` for it, due
-    ``WINDOW_MARGIN_SECONDS`` after the window closes; the course's later batches of the
-    window find the key (or this process's note of it) and schedule nothing. The task starts
-    after the window is over, so it reads every marker stored during it; a batch stored
-    after that finds no open window and schedules the next one. No key ever has to be
-    cleared, so this holds with any cache, shared or per process (a per-process cache only
-    schedules one task per process and window); a cache or a broker that fails means one
-    more task, or a recompute at once. Nothing is delayed when Celery runs eagerly or the
-    delay is 0.
+    The first batch of a course in a window (``windows.join_or_open``: a cache key that lives
+    that long, holding when it closes) schedules ``recompute_dirty_scopes`` for it, due
+    ``windows.WINDOW_MARGIN_SECONDS`` after the window closes; the course's later batches of the
+    window find the key (or this process's note of it), schedule nothing and mark the course
+    busy (``windows.busy_cache_key``). The task starts after the window is over, so it reads every
+    marker stored during it; a batch stored after that finds no open window and opens the
+    next one. A course that was not busy in its last window (a quiet site: one enrollment
+    now and then) is also recomputed at once by the batch that opens the window, so a lone
+    event is not held for a window it shares with nobody; a busy course is recomputed once
+    a window, as before. No key ever has to be cleared, so this holds with any cache, shared
+    or per process (a per-process cache only schedules one task per process and window); a
+    cache or a broker that fails means one more task, or a recompute at once. Nothing is
+    delayed when Celery runs eagerly or the delay is 0.
     """
     if int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS") or 0) <= 0 or current_app.conf.task_always_eager:
-        return False
+        return list(courses)
+    now_courses = []
     for course_id in courses:
-        now = time.monotonic()
-        if _open_windows.get(course_id, 0.0) > now:
+        seconds = windows.join_or_open(course_id)
+        if seconds is None:  # the window is open: its recompute takes this batch
             continue
-        seconds = window_seconds(course_id)
-        closes = time.time() + seconds
+        if not windows.was_busy(course_id):
+            now_courses.append(course_id)
         try:
-            if not cache.add(_window_key(course_id), closes, timeout=seconds):
-                other = cache.get(_window_key(course_id))  # another process's window: note when it closes
-                if isinstance(other, (int, float)):
-                    _open_windows[course_id] = now + min(other - time.time(), seconds)
-                continue
-        except Exception:  # noqa: BLE001 - no cache: schedule anyway (an extra recompute finds little to do)
-            log.debug("openedx_analytics: no cache for the recompute window of %s", course_id, exc_info=True)
-        try:
-            recompute_dirty_scopes.apply_async(args=[[course_id]], countdown=seconds + WINDOW_MARGIN_SECONDS,
+            recompute_dirty_scopes.apply_async(args=[[course_id]], countdown=seconds + windows.WINDOW_MARGIN_SECONDS,
                                                queue=conf.celery_queue())
         except Exception:  # noqa: BLE001 - the markers are stored; recompute here instead of waiting for the sweep
             log.warning("openedx_analytics: could not schedule the recompute of %s; recomputing it now", course_id,
                         exc_info=True)
-            try:
-                after_drain(drain(courses=[course_id], wait=False))
-            except DatabaseError:  # the batch is stored: the sweep recomputes its markers
-                log.warning("openedx_analytics: recomputing %s failed; the sweep will", course_id, exc_info=True)
-            continue
-        _open_windows[course_id] = now + seconds
-    return True
+            windows.forget_window(course_id)
+            if course_id not in now_courses:
+                now_courses.append(course_id)
+    return now_courses
 
 
 def _follow_up_key(course_id: str) -> str:
@@ -350,7 +286,7 @@ def recompute_dirty_scopes(self: Task, course_ids: list[str] | None = None, is_f
     started = time.monotonic()
     report = drain(courses=course_ids, wait=wait, last_attempt=self.request.retries >= (self.max_retries or 0))
     if course_ids is not None and len(course_ids) == 1:  # what the course's next window is sized on
-        _recompute_seconds[course_ids[0]] = time.monotonic() - started
+        windows.record_recompute_seconds(course_ids[0], time.monotonic() - started)
     after_drain(report)
     if clear_cached_content and course_ids:
         course_cache.clear(course_ids)

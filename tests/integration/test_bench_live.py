@@ -1,4 +1,4 @@
-"""``python -m bench.live``'s three modes, a few seconds each at tiny rates, so the load harness cannot rot.
+"""``python -m bench.live``'s modes, a few seconds each at tiny rates, so the load harness cannot rot.
 
 Each runs the script as a user would: its own fresh databases (SQLite files, or MariaDB
 ``<OA_MYSQL_PREFIX>_bl_*``), real ``celery -A lms_host worker`` processes on this run's Redis
@@ -6,7 +6,7 @@ Each runs the script as a user would: its own fresh databases (SQLite files, or 
 a gunicorn on a free port. Skipped without Redis, except under ``CI=true``.
 
 The ramp runs in both the SQLite and the MariaDB pass (both database paths of the script);
-freshness and soak, the slowest (about 25 s each), in the MariaDB pass only, the database the
+freshness, quiet and soak, the slowest (about 25 s each), in the MariaDB pass only, the database the
 documented runs use: the suite runs three times in CI, and once per set is enough for them.
 """
 from __future__ import annotations
@@ -73,6 +73,17 @@ def test_freshness_sees_every_probe_through_the_rest_api(tmp_path):
         assert kinds["enrollment"]["n"] >= 1 and kinds["video"]["n"] >= 1, kinds
         assert kinds["all"]["not_visible"] == 0 and kinds["all"]["p50"] > 0, kinds
     assert report["freshness"]["generated_events"] > 0
+
+
+def test_quiet_sees_each_enrollment_one_at_a_time_beside_its_floor(tmp_path):
+    mariadb_only()
+    report = run_mode(tmp_path, "quiet", "--probes", "3", "--probe-interval", "0.2", "--probe-timeout", "60",
+                      "--port", str(closed_port()))
+
+    for phase in ("floor", "quiet"):
+        enrollments = report["quiet"][phase]["kinds"]["enrollment"]
+        assert enrollments["n"] == 3 and enrollments["not_visible"] == 0 and enrollments["p50"] > 0, enrollments
+        assert len(report["quiet"][phase]["seconds"]) == 3
 
 
 def test_soak_then_verify_and_the_backfill_of_the_same_events_match_the_live_figures(tmp_path):

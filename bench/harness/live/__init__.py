@@ -11,4 +11,5 @@
 - ``databases``: the run's live and backfill database pairs, and the comparison of their tables.
 - ``backlog``: the queue and the dirty scopes over time, and the trends drawn from them.
 - ``run``: one run, set up from the command line and taken down at its end.
+- ``freshness``: runs the probe process for the freshness and quiet modes and summarizes its delays.
 """

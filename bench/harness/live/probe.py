@@ -6,6 +6,10 @@ learner enrolls in a mode only probes use (visible when ``summary/`` counts it) 
 video nobody played before (visible when ``videos/`` lists it), in the first generated
 course. The probe polls every ``--poll`` seconds as the course's staff, over one keep-alive
 connection, and writes each probe's delay (and every poll's round trip) to ``--out``.
+
+``--sequential`` is a quiet site (``bench.live quiet``): enrollments only, one at a time, each
+emitted once the previous one shows (or timed out), so no probe's batch ever wakes the
+publisher thread for another's.
 """
 from __future__ import annotations
 
@@ -67,6 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(name, type=int, required=True)
     for name in ("--interval", "--poll", "--timeout"):
         parser.add_argument(name, type=float, required=True)
+    parser.add_argument("--sequential", action="store_true", help="enrollments one at a time, each once the last shows")
     return parser.parse_args(argv)
 
 
@@ -139,6 +144,30 @@ def run_probes(args: argparse.Namespace, api: ApiClient) -> list[dict[str, Any]]
     return results
 
 
+def run_sequential_probes(args: argparse.Namespace, api: ApiClient) -> list[dict[str, Any]]:
+    """A quiet site: a fresh learner enrolls, the API is polled until it shows; then the next, ``--probes`` times."""
+    from django.contrib.auth import get_user_model
+
+    from bench.harness.live.lms import SimulatedLms, in_request
+    from bench.harness.tracking_log import COURSES
+
+    course = COURSES[0]
+    lms = SimulatedLms(args.seed, 1)
+    results: list[dict[str, Any]] = []
+    for index in range(args.probes):
+        user = args.first_user + index
+        get_user_model().objects.using("default").create(id=user, username=f"probe{user}")
+        expected = api.probe_enrollments(course) + 1
+        start = time.monotonic()
+        in_request(lambda u=user: lms.enroll(u, course, PROBE_MODE))
+        pending = {index: ("enrollment", start, expected)}
+        while pending:
+            time.sleep(args.poll)
+            settle(pending, api, course, args.timeout, results)
+        time.sleep(args.interval)
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the probes; write their delays and the API's round trips to ``--out``."""
     args = parse_args(argv)
@@ -147,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
 
     handler = log_tracking_events_to(Path(args.log))
     api = ApiClient(args.port, args.session)
-    results = run_probes(args, api)
+    results = (run_sequential_probes if args.sequential else run_probes)(args, api)
     handler.flush()
     write_json(Path(args.out), {"probes": results, "poll_ms": api.round_trips_ms})
 

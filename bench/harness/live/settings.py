@@ -6,7 +6,9 @@ these settings, so they all open the same databases (``OA_TEST_DB``, ``OA_MYSQL_
 ``OA_LIVE_QUEUE`` names the queue (``OPENEDX_ANALYTICS_CELERY_QUEUE``) the doors send to and the
 workers consume, as an operator routes the plugin's tasks to workers of their own.
 ``OA_BENCH_HEAP_DIR``, set for a soak's workers by ``--trace-python-heap``, makes them trace
-their Python heap (``bench.harness.live.heap_probe``).
+their Python heap (``bench.harness.live.heap_probe``). ``OA_BENCH_PUBLISH_ON_THREAD`` (the floor
+of ``bench.live quiet``) publishes each request's events on its own thread at its end, without
+the publishing buffer.
 """
 import os
 
@@ -14,6 +16,7 @@ from test_settings import *  # noqa: F401,F403  (the host's settings, built as t
 
 OPENEDX_ANALYTICS_CELERY_QUEUE = os.environ.get("OA_LIVE_QUEUE", "openedx_analytics_bench")
 CELERY_TASK_ALWAYS_EAGER = False
+OPENEDX_ANALYTICS_PUBLISH_IN_BACKGROUND = not os.environ.get("OA_BENCH_PUBLISH_ON_THREAD")
 
 if os.environ.get("OA_BENCH_HEAP_DIR"):
     from bench.harness.live import heap_probe  # noqa: F401  (starts tracing this worker's Python heap)
