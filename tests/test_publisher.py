@@ -161,7 +161,7 @@ def test_an_event_too_large_on_its_own_is_dropped_at_the_door_and_reported(broke
     assert broker.batches == [[1, 3]]  # the rest of its batch goes on
     [report] = [r.getMessage() for r in caplog.records if "DROPPED" in r.getMessage()]
     assert "DROPPED 1 events" in report and "over 1024 bytes" in report
-    assert "--since 2026-11-22T10:00:02+00:00 --until 2026-11-22T10:00:02+00:00" in report
+    assert "--since 2026-11-22T10:00:02+00:00 --until 2026-11-22T10:00:03+00:00" in report
 
 
 def test_the_buffer_is_bounded_in_bytes_as_well_as_in_events(broker, settings, caplog):
