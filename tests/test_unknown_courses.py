@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
-from openedx_analytics import conf
+from openedx_analytics import api, conf
 from openedx_analytics.lms import courses
 from openedx_analytics.models import ActivityFact, RejectedEventSample, RejectionCount
 from openedx_analytics.pipeline import ingest as ingest_module
@@ -24,6 +24,7 @@ from openedx_analytics.pipeline.ingest import UNKNOWN_COURSE, ingest
 from openedx_analytics.worker.tasks import process_event_batch
 from tests.support.analytics import analytics_models
 from tests.support.commands import backfill
+from tests.support.lms import ALPHA as LMS_ALPHA
 from tests.support.lms import lms_knows
 from tests.support.logs import at, line
 
@@ -152,3 +153,12 @@ def test_a_backfill_rejects_unknown_courses_unless_named_with_course(tmp_path):
     backfill("--tracking-logs", str(log), "--course", deleted)  # history of a course the LMS deleted
     assert set(ActivityFact.objects.using(conf.analytics_db()).values_list("course_id", flat=True)) == {deleted}
     assert not lms.CourseOverview.objects.filter(id=CourseKey.from_string(deleted)).exists()
+
+
+def test_a_backfill_from_the_lms_takes_a_deleted_course_when_named(lms_data):
+    lms.CourseOverview.objects.filter(id=CourseKey.from_string(LMS_ALPHA)).delete()
+    backfill("--from-lms", "--all")
+    assert api.get_enrollment(LMS_ALPHA) == []
+    assert unknown_course_rejections("backfill") > 0
+    backfill("--from-lms", "--course", LMS_ALPHA)
+    assert api.get_enrollment(LMS_ALPHA)[-1]["count"] == 3
