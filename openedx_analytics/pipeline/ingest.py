@@ -7,7 +7,9 @@ that admits only some courses and times (live admits everything), whole-course d
 markers (one rebuild per course instead of one marker per learner), lines that were not
 even JSON (recorded with the batch's rejections), and a dry run that counts instead of
 writing. One malformed event never sinks its batch: it is counted by reason and the good
-events of the same batch are still written.
+events of the same batch are still written. Only courses the LMS knows are stored (an
+event's course may come from a page URL a learner posts): the others are counted as
+``unknown_course``, unless a backfill names them.
 """
 from __future__ import annotations
 
