@@ -34,7 +34,8 @@ import time
 from pathlib import Path
 
 from bench.harness import PYTHON, ROOT
-from bench.harness.databases import drop_databases, fresh_databases, test_host_env
+from bench.harness.databases import drop_databases, fresh_databases, lms_courses_in_child, test_host_env
+from bench.harness.tracking_log import COURSES
 from openedx_analytics.backfill.readers import Chunk, LineReader, _decode_line
 
 MYSQL_PREFIX = os.environ.get("OA_MYSQL_PREFIX", "oa_bench")
@@ -144,6 +145,7 @@ def main() -> None:
             for workers in args.workers:
                 env = environment(database, args.workdir, workers)
                 fresh_databases(env)
+                lms_courses_in_child(env, COURSES)
                 pool = start_workers(workers, env, args.workdir) if workers > 1 else []
                 try:
                     seconds, output, rss, cpu = backfill(path, env, workers)

@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.harness.databases import lms_courses_in_child
 from bench.harness.live.backlog import Sampler, python_heap_trend, timed, trend
 from bench.harness.live.databases import FACT_TABLES, aggregate_models, compare_aggregates, run_command, table_sizes
 from bench.harness.live.freshness import probe
@@ -299,12 +301,13 @@ def rowsizes(run: Run) -> None:
     """MariaDB only: bytes per fact row and fact rows per event, from a backfill of a generated tracking log."""
     if run.vendor != "mysql":
         raise SystemExit("rowsizes measures InnoDB tables: run it with OA_TEST_DB=mysql")
-    from bench.harness.tracking_log import Generator
+    from bench.harness.tracking_log import COURSES, Generator
 
     log = run.work / f"tracking-{run.args.lines}.log"
     with open(log, "w", encoding="utf-8") as out:
         Generator(run.args.lines, run.args.seed, run.args.learners, run.args.days).run(out)
     run.live.create()
+    lms_courses_in_child({**os.environ, **run.live.env()}, COURSES)
     with timed() as took:
         result = run_command(run.live, ["backfill_analytics", "--skip-checks", "--no-progress",
                                         "--tracking-logs", str(log)], timeout=3600)

@@ -19,9 +19,18 @@ from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
 from openedx_analytics.lms import rollout
+from openedx_analytics.lms.courses import clear_known_courses
 from openedx_analytics.worker import tasks
 from tests.support import api as api_history
 from tests.support.lms import ALPHA, BETA, day, enroll
+
+
+@pytest.fixture(autouse=True)
+def fresh_course_answers() -> Iterator[None]:
+    """Every test starts with no cached answer about which courses the LMS knows (its rows roll back)."""
+    clear_known_courses()
+    yield
+    clear_known_courses()
 
 
 @pytest.fixture

@@ -20,10 +20,17 @@ from openedx_analytics.pipeline import ingest as ingest_module
 from openedx_analytics.worker.tasks import process_event_batch
 from tests.support.analytics import analytics_rows, wipe
 from tests.support.commands import backfill
-from tests.support.logs import ALPHA, BETA, GAMMA, SampleLog, at
+from tests.support.lms import lms_knows
+from tests.support.logs import ALPHA, BETA, COURSES, GAMMA, SampleLog, at
 from tests.support.snapshots import assert_matches_log, snapshot
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(*COURSES)
 
 
 def test_backfill_equals_independent_count_and_live_path(tmp_path):

@@ -28,10 +28,17 @@ from openedx_analytics.models import BackfillCheckpoint
 from openedx_analytics.pipeline import ingest
 from tests.support.commands import backfill
 from tests.support.environment import ROOT, child_environment
-from tests.support.logs import SampleLog
+from tests.support.lms import lms_knows
+from tests.support.logs import COURSES, SampleLog
 from tests.support.snapshots import assert_matches_log
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(*COURSES)
 
 RUN_TIMEOUT = 300
 #: Times each overlapping log holds its lines, so the runs' writes overlap in time for several seconds.

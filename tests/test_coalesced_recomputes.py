@@ -18,6 +18,7 @@ from openedx_analytics import conf
 from openedx_analytics.models import DirtyScope
 from openedx_analytics.worker import tasks, windows
 from tests.support.analytics import wipe
+from tests.support.lms import lms_knows
 from tests.support.snapshots import api_snapshot
 from tests.support.streams import batches, course_stream
 
@@ -25,6 +26,12 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "anal
 
 COURSE = "course-v1:Org+Burst+2026"
 OTHER = "course-v1:Org+Quiet+2026"
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(COURSE, OTHER)
 
 
 @pytest.fixture

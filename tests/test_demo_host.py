@@ -27,6 +27,9 @@ from openedx_filters.learning.filters import InstructorDashboardRenderStarted
 from web_fragments.fragment import Fragment
 
 from lms_host.management.commands import demo_links, seed_demo
+from openedx_analytics import api, conf
+from openedx_analytics.models import RejectionCount
+from openedx_analytics.pipeline.ingest import UNKNOWN_COURSE
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 
@@ -78,6 +81,14 @@ def course_links(client: Client) -> dict[str, set[str]]:
     rows = re.findall(r'<tr class="course" data-course-id="([^"]+)">(.*?)</tr>', html, re.S)
     return {unescape(course): {kind for kind in ("analytics-link", "dashboard-link") if kind in body}
             for course, body in rows}
+
+
+def test_the_demo_sends_events_only_of_courses_its_lms_knows(seeded: None) -> None:
+    """The seed creates each course's overview before its first event, so the ingest rejects none as unknown."""
+    rejected = RejectionCount.objects.using(conf.analytics_db()).filter(reason=UNKNOWN_COURSE)
+    assert not rejected.exists(), list(rejected.values_list("source", "count"))
+    assert set(api.known_course_ids()) <= {course.course_id for course in seed_demo.COURSES}
+    assert api.known_course_ids()
 
 
 def test_every_demo_account_logs_in_through_the_login_page(seeded: None) -> None:

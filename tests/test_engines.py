@@ -38,8 +38,15 @@ from openedx_analytics.pipeline.records import (
 from openedx_analytics.worker import tasks
 from openedx_analytics.worker.drain import ENGINES, drain
 from tests.support import doors
+from tests.support.lms import lms_knows
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(doors.COURSE)
 
 
 def test_attempts_reset_by_staff_count_by_time(captured_batches):
@@ -122,6 +129,7 @@ def test_a_video_id_and_a_problem_id_of_253_characters_are_both_accepted_and_rec
     video_id = "block-v1:Long+L2+2026+type@video+block@" + "v" * 214
     problem_id = "block-v1:Long+L2+2026+type@problem+block@" + "p" * 212
     assert len(video_id) == len(problem_id) == 253
+    lms_knows(course)
     for user_id in (123456, 7):
         data = {"id": video_id, "duration": 60}
         doors.emit("play_video", {**data, "currentTime": 0}, user_id, course, event_source="browser")

@@ -30,6 +30,7 @@ from openedx_analytics.pipeline.records import Activity, EnrollmentChange, Video
 from tests.support import doors
 from tests.support.commands import backfill as backfill_command
 from tests.support.doors import FakeRequest
+from tests.support.lms import lms_knows
 
 CLEAN = "course-v1:Hostile+Clean+2026"
 DIRTY = "course-v1:Hostile+Dirty+2026"
@@ -41,6 +42,12 @@ PERSONAL = {"username": "ada_lovelace", "email": "ada@example.com", "ip": "203.0
             "session": "5e55105e55105e55105e55105e551055", "agent": "Mozilla/5.0 AdaBrowser",
             "referer": "https://lms.example.com/u/ada_lovelace?token=s3cr3t", "host": "lms.example.com",
             "client_id": "ga-client-ada", "accept_language": "en-AU"}
+
+
+@pytest.fixture
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(CLEAN, DIRTY)
 
 
 def context(course: str, user: int | None, source: str = "server", **extra) -> dict:
@@ -136,7 +143,8 @@ def through_the_door(events: list[dict]) -> None:
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-def test_live_poison_is_counted_and_leaves_the_rest_of_the_batch_and_the_course_intact(captured_batches):
+def test_live_poison_is_counted_and_leaves_the_rest_of_the_batch_and_the_course_intact(captured_batches,
+                                                                                     courses_in_the_lms):
     now = dt.datetime.now(dt.timezone.utc)
     through_the_door(good_events(CLEAN, now))
     poison = [event for _reason, event in poison_events(DIRTY, now)]
@@ -167,7 +175,7 @@ def backfill(path) -> str:
 
 
 @pytest.mark.django_db(databases=["default", "analytics"])
-def test_backfill_poison_is_counted_and_the_run_and_the_course_end_intact(tmp_path):
+def test_backfill_poison_is_counted_and_the_run_and_the_course_end_intact(tmp_path, courses_in_the_lms):
     when = dt.datetime(2026, 3, 2, 10, tzinfo=dt.timezone.utc)
     clean = tmp_path / "clean.log"
     clean.write_text("".join(log_line(event) + "\n" for event in good_events(CLEAN, when)))
@@ -317,7 +325,7 @@ def assert_nothing_personal(text: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-def test_the_door_forwards_and_samples_keep_only_allowed_fields(captured_batches):
+def test_the_door_forwards_and_samples_keep_only_allowed_fields(captured_batches, courses_in_the_lms):
     now = dt.datetime.now(dt.timezone.utc)
     events = good_events(CLEAN, now)
     events[0]["data"] = {**events[0]["data"], "email": PERSONAL["email"], "name": "Ada Lovelace"}
@@ -336,7 +344,7 @@ def test_the_door_forwards_and_samples_keep_only_allowed_fields(captured_batches
 
 
 @pytest.mark.django_db(databases=["default", "analytics"])
-def test_the_log_reader_and_backfill_samples_keep_only_allowed_fields(tmp_path):
+def test_the_log_reader_and_backfill_samples_keep_only_allowed_fields(tmp_path, courses_in_the_lms):
     when = dt.datetime(2026, 3, 2, 10, tzinfo=dt.timezone.utc)
     rejected = poison_events(CLEAN, when)[6][1]
     log = tmp_path / "tracking.log"

@@ -16,8 +16,15 @@ from openedx_analytics.models import RejectedEventSample, RejectionCount
 from openedx_analytics.worker import tasks
 from tests.support import doors
 from tests.support.doors import FakeRequest, assert_scenario_numbers
+from tests.support.lms import lms_knows
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(doors.COURSE)
 
 
 def test_every_door_and_event_kind_gives_the_contract_numbers(captured_batches):

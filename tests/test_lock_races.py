@@ -30,10 +30,17 @@ from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.worker import drain, tasks
-from tests.support.logs import GAMMA, SampleLog
+from tests.support.lms import lms_knows
+from tests.support.logs import COURSES, GAMMA, SampleLog
 from tests.support.scopes import course_events, enrollment_right, markers
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(*COURSES)
 
 DEADLOCK = "Deadlock found when trying to get lock; try restarting transaction"
 

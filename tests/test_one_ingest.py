@@ -20,9 +20,16 @@ from openedx_analytics.pipeline import ingest as ingest_module
 from openedx_analytics.pipeline.ingest import DryRun, ingest
 from openedx_analytics.worker.tasks import process_event_batch
 from tests.support.commands import backfill
-from tests.support.logs import ALPHA, BETA, SampleLog
+from tests.support.lms import lms_knows
+from tests.support.logs import ALPHA, BETA, COURSES, SampleLog
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(*COURSES)
 
 
 class AnswersDefaultFirst:

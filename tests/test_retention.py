@@ -27,10 +27,17 @@ from openedx_analytics.pipeline.markers import ALL_KEYS, mark_dirty
 from openedx_analytics.privacy import retention
 from openedx_analytics.worker.drain import drain
 from openedx_analytics.worker.tasks import PRUNED_CACHE_KEY, process_event_batch
+from tests.support.lms import lms_knows
 from tests.support.logs import ALPHA, COURSES, SampleLog, line
 from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(*COURSES)
 
 SETTING = "OPENEDX_ANALYTICS_LEARNER_DATA_RETENTION_DAYS"
 RETURNING = 1  # a learner of ALPHA who is active again today

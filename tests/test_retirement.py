@@ -15,8 +15,15 @@ from openedx_analytics.pipeline.kinds import LEARNER_TABLES
 from openedx_analytics.privacy import retirement
 from tests.support import doors
 from tests.support.doors import FakeRequest
+from tests.support.lms import lms_knows
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(doors.COURSE)
 
 
 def rows_of(user_id: int) -> dict[str, int]:

@@ -21,6 +21,7 @@ from openedx_analytics.settings.common import ROUTER_PATH, plugin_settings
 from tests.support import doors
 from tests.support.analytics import analytics_models
 from tests.support.doors import FakeRequest
+from tests.support.lms import lms_knows
 
 READ_REPLICA = "edx_django_utils.db.read_replica.ReadReplicaRouter"
 
@@ -86,8 +87,14 @@ def test_migrate_database_analytics_plans_only_our_tables():
     assert tables - {m._meta.db_table for m in analytics_models()} == {"django_migrations"}
 
 
+@pytest.fixture
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(doors.COURSE)
+
+
 @pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
-def test_facts_from_a_signal_land_in_the_analytics_database():
+def test_facts_from_a_signal_land_in_the_analytics_database(courses_in_the_lms):
     from openedx_events.learning import signals
 
     with FakeRequest():  # bracketed like an LMS request: the batch is sent when the request ends

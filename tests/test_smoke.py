@@ -4,10 +4,17 @@ import pytest
 from openedx_analytics import api
 from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.worker.drain import drain
+from tests.support.lms import lms_knows
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 
 COURSE = "course-v1:Org+Num+Run"
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(COURSE)
 
 
 def test_enrollment_and_video_events_reach_the_api():

@@ -23,9 +23,16 @@ from openedx_analytics.models import (
     aggregates,
 )
 from tests.support.commands import backfill
-from tests.support.logs import ALPHA, BETA, GAMMA, SampleLog
+from tests.support.lms import lms_knows
+from tests.support.logs import ALPHA, BETA, COURSES, GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(*COURSES)
 
 
 def verify(*args: str) -> str:

@@ -10,9 +10,10 @@ built from that prefix or files in that directory.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,22 @@ def migrate_in_child(env: Mapping[str, str]) -> None:
     for alias in ALIASES:
         subprocess.run([PYTHON, "-m", "django", "migrate", "--skip-checks", "-v0", "--database", alias],
                        check=True, env=dict(env), cwd=ROOT)
+
+
+def lms_courses_in_child(env: Mapping[str, str], courses: Sequence[str]) -> None:
+    """Course overviews for ``courses`` in the LMS database of ``env``, in a child process.
+
+    The ingest stores events only of courses the LMS knows, so a benchmark that feeds a
+    generated log first creates its courses, as Studio would have.
+    """
+    code = ("import json, sys; import django; django.setup()\n"
+            "from opaque_keys.edx.keys import CourseKey\n"
+            "from lms_host.stub.models import CourseOverview\n"
+            "for course in json.loads(sys.argv[1]):\n"
+            "    key = CourseKey.from_string(course)\n"
+            "    CourseOverview.objects.using('default').get_or_create(\n"
+            "        id=key, defaults={'display_name': course, 'org': key.org})")
+    subprocess.run([PYTHON, "-c", code, json.dumps(list(courses))], check=True, env=dict(env), cwd=ROOT, timeout=300)
 
 
 def fresh_databases(env: Mapping[str, str]) -> None:

@@ -78,6 +78,7 @@ class BatchWriter:
 
     def __init__(self, scope: BackfillScope, summary: Summary, *, dry_run: bool = False) -> None:
         self.admit = None if scope.everything else scope
+        self.named_courses = scope.courses
         self.summary = summary
         self.dry_run = DryRun(summary.records, summary.new_facts) if dry_run else None
 
@@ -92,7 +93,7 @@ class BatchWriter:
         # stored are no-ops the second time, so the whole batch can be sent through again.
         result = retry_lock_races(
             lambda: ingest(events, source=SOURCE, admit=self.admit, whole_courses=True,
-                           dry_run=self.dry_run, unparsed=unparsed),
+                           dry_run=self.dry_run, unparsed=unparsed, named_courses=self.named_courses),
             what="backfill batch write")
         summary.events_read += len(events)
         summary.events_accepted += result.accepted

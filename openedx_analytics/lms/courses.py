@@ -1,7 +1,20 @@
-"""Courses as the LMS knows them: whether one exists, its name, and its outline in course order."""
+"""Courses as the LMS knows them: whether one exists (one or a batch, cached), its name, its outline.
+
+``known_courses`` is the ingest's guard against invented courses: the course of a browser
+event comes from the page URL the learner posts, so only courses with an LMS course
+overview are stored. It asks the LMS once per batch for the ids it has not seen lately and
+remembers answers in this process: known ids for ``KNOWN_TTL_SECONDS``, unknown ones for
+the shorter ``UNKNOWN_TTL_SECONDS`` (a course created a minute ago is accepted soon after),
+each in its own table of at most ``COURSE_CACHE_SIZE`` ids, oldest dropped first, so a flood
+of invented ids costs one query per batch and never grows memory.
+"""
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from time import monotonic
 from typing import Any
 
 from django.db.models import CharField
@@ -33,6 +46,108 @@ def lms_course_ids_matching(course_key: Any) -> list[str]:
     """
     overviews = lms_models().CourseOverview.objects.filter(id=as_course_key(course_key))
     return list(overviews.annotate(course_text=Cast("id", CharField())).values_list("course_text", flat=True))
+
+
+#: Seconds a course the LMS knows is taken as known without asking again.
+KNOWN_TTL_SECONDS = 300.0
+#: Seconds a course the LMS does not know is taken as unknown (short: new courses appear).
+UNKNOWN_TTL_SECONDS = 60.0
+#: Ids each of the two tables keeps at most (oldest answers dropped first).
+COURSE_CACHE_SIZE = 10_000
+#: Ids per query, so one batch of many distinct courses never builds an unbounded ``IN``.
+QUERY_CHUNK = 500
+
+
+class _Answers:
+    """Course ids with the time the LMS last answered for them: at most ``size``, oldest first."""
+
+    def __init__(self, ttl: float, size: int) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._asked: OrderedDict[str, float] = OrderedDict()
+
+    def fresh(self, course_id: str, now: float) -> bool:
+        """Whether the answer for ``course_id`` is younger than the TTL (a stale one is forgotten)."""
+        asked = self._asked.get(course_id)
+        if asked is None:
+            return False
+        if now - asked < self.ttl:
+            return True
+        del self._asked[course_id]
+        return False
+
+    def remember(self, course_id: str, now: float) -> None:
+        """Record an answer for ``course_id`` at ``now``, dropping the oldest beyond ``size``."""
+        self._asked.pop(course_id, None)
+        self._asked[course_id] = now
+        while len(self._asked) > self.size:
+            self._asked.popitem(last=False)
+
+    def forget(self, course_id: str) -> None:
+        """Drop any answer for ``course_id``."""
+        self._asked.pop(course_id, None)
+
+    def clear(self) -> None:
+        """Drop every answer."""
+        self._asked.clear()
+
+
+_lock = threading.Lock()
+_known = _Answers(KNOWN_TTL_SECONDS, COURSE_CACHE_SIZE)
+_unknown = _Answers(UNKNOWN_TTL_SECONDS, COURSE_CACHE_SIZE)
+
+
+def clear_known_courses() -> None:
+    """Forget every cached answer (tests, and after changing the course list by hand)."""
+    with _lock:
+        _known.clear()
+        _unknown.clear()
+
+
+def _existing(course_ids: list[str]) -> set[str]:
+    """Which of ``course_ids`` have a course overview, compared byte for byte.
+
+    The database may compare ids case-insensitively (MariaDB's default collation), so a
+    case variant of a real course would match in SQL: only ids the query returns with the
+    very same text count. Ids that are not course keys exist nowhere.
+    """
+    keys = {}
+    for course_id in course_ids:
+        try:
+            keys[course_id] = as_course_key(course_id)
+        except ValueError:
+            continue
+    wanted = list(keys.values())
+    found: set[str] = set()
+    overviews = lms_models().CourseOverview.objects
+    for start in range(0, len(wanted), QUERY_CHUNK):
+        chunk = wanted[start:start + QUERY_CHUNK]
+        found.update(str(key) for key in overviews.filter(id__in=chunk).values_list("id", flat=True))
+    return {course_id for course_id in keys if course_id in found}
+
+
+def known_courses(course_ids: Iterable[str]) -> set[str]:
+    """The ids among ``course_ids`` the LMS knows (a course overview with exactly that id).
+
+    One query for the ids not answered lately; answers are cached per process (see the
+    module's docstring). ``NotAvailable`` where there is neither the LMS nor a stand-in app.
+    """
+    asked = set(course_ids)
+    now = monotonic()
+    with _lock:
+        known = {course_id for course_id in asked if _known.fresh(course_id, now)}
+        pending = [course_id for course_id in asked - known if not _unknown.fresh(course_id, now)]
+    if not pending:
+        return known
+    found = _existing(pending)
+    with _lock:
+        for course_id in pending:
+            if course_id in found:
+                _unknown.forget(course_id)
+                _known.remember(course_id, now)
+            else:
+                _unknown.remember(course_id, now)
+    return known | found
 
 
 def course_display_name(course_key: Any) -> str:

@@ -7,13 +7,15 @@ that admits only some courses and times (live admits everything), whole-course d
 markers (one rebuild per course instead of one marker per learner), lines that were not
 even JSON (recorded with the batch's rejections), and a dry run that counts instead of
 writing. One malformed event never sinks its batch: it is counted by reason and the good
-events of the same batch are still written.
+events of the same batch are still written. Only courses the LMS knows are stored (an
+event's course may come from a page URL a learner posts): the others are counted as
+``unknown_course``, unless a backfill names them.
 """
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +23,8 @@ from django.db import transaction
 from django.db.models import F
 
 from openedx_analytics import conf
+from openedx_analytics.lms.courses import known_courses
+from openedx_analytics.lms.host import NotAvailable
 from openedx_analytics.models import RejectedEventSample, RejectionCount
 from openedx_analytics.pipeline.facts import write_facts
 from openedx_analytics.pipeline.kinds import KINDS
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: Raw characters of a rejected event kept in its sample.
 SAMPLE_PAYLOAD_CHARS = 2000
+#: Rejection reason of an event whose course the LMS does not know (an invented course id).
+UNKNOWN_COURSE = "unknown_course"
 
 
 class Admission(Protocol):
@@ -101,38 +107,35 @@ class DryRun:
 
 def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admit: Admission | None = None,
            whole_courses: bool = False, dry_run: DryRun | None = None,
-           unparsed: Sequence[tuple[Any, Outcome]] = ()) -> BatchResult:
+           unparsed: Sequence[tuple[Any, Outcome]] = (), named_courses: Collection[str] = ()) -> BatchResult:
     """Normalize and store a batch; record its rejections; return what happened.
 
     ``admit`` drops (and counts as out of scope) events it does not take; ``whole_courses``
     marks each touched course dirty as a whole; ``dry_run`` counts instead of writing;
     ``unparsed`` are (raw text, outcome) of inputs rejected before normalizing (log lines
-    that are not JSON), recorded with the batch's own rejections.
+    that are not JSON), recorded with the batch's own rejections. Events of a course the
+    LMS does not know are rejected (``unknown_course``), except for ``named_courses``: the
+    courses an operator named to a backfill, whose history may outlive the course itself.
     """
     events = raw_events if isinstance(raw_events, list) else list(raw_events)
     result = BatchResult()
-    records: list[Record] = []
-    by_course = result.by_course
+    taken: list[tuple[int, Outcome]] = []
     rejected = result.rejected
     rejections = result.rejections
     for index, raw in enumerate(events):
         outcome = normalize(raw, generic=generic)
         if outcome.reason is None:
-            produced = outcome.records
-            if produced:
-                course_id = produced[0].course_id
-                if admit is not None and not admit.admits(course_id, outcome.time):
-                    result.out_of_scope += 1
-                    continue
-                by_course[course_id] += 1
-                records.extend(produced)
-            result.accepted += 1
+            if outcome.records and admit is not None and not admit.admits(outcome.records[0].course_id, outcome.time):
+                result.out_of_scope += 1
+                continue
+            taken.append((index, outcome))
         else:
             if admit is not None and not admit.admits_rejected(raw, outcome.time):
                 result.out_of_scope += 1
                 continue
             rejected[outcome.reason] += 1
             rejections.append((index, outcome))
+    records = _keep_known_courses(taken, result, named_courses)
     for _text, outcome in unparsed:
         rejected[outcome.reason] += 1
     if dry_run is not None:
@@ -146,6 +149,50 @@ def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admi
             [outcome for _index, outcome in rejections] + [outcome for _text, outcome in unparsed],
         )
     return result
+
+
+def _keep_known_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
+                        named_courses: Collection[str]) -> list[Record]:
+    """The records of the accepted events whose courses the LMS knows; the others become rejections.
+
+    One look-up for the batch's distinct courses (``lms.courses.known_courses``, cached).
+    Where there is neither the LMS nor a stand-in app the check cannot run and every course
+    is taken: no learner-facing door runs there (see docs/reliability.md).
+    """
+    courses = {record.course_id for _index, outcome in taken for record in outcome.records}
+    unchecked = courses - set(named_courses)
+    try:
+        known = known_courses(unchecked) if unchecked else set()
+    except NotAvailable:
+        _warn_unchecked()
+        known = unchecked
+    known |= courses - unchecked
+    records: list[Record] = []
+    for index, outcome in taken:
+        unknown = next((record.course_id for record in outcome.records if record.course_id not in known), None)
+        if unknown is not None:
+            result.rejected[UNKNOWN_COURSE] += 1
+            result.rejections.append((index, Outcome(
+                records=[], reason=UNKNOWN_COURSE, detail=f"the LMS has no course {unknown[:200]!r}",
+                name=outcome.name, time=outcome.time)))
+            continue
+        if outcome.records:
+            result.by_course[outcome.records[0].course_id] += 1
+            records.extend(outcome.records)
+        result.accepted += 1
+    return records
+
+
+_warned_unchecked = False
+
+
+def _warn_unchecked() -> None:
+    """Say once per process that courses are not checked here (no LMS, no stand-in app)."""
+    global _warned_unchecked  # noqa: PLW0603 - one warning per process, not one per batch
+    if not _warned_unchecked:
+        _warned_unchecked = True
+        log.warning("openedx_analytics: no LMS and no stand-in LMS app: events are stored without checking "
+                    "that their courses exist")
 
 
 def record_rejections(source: str, events: list[Any], outcomes: list[Outcome]) -> None:

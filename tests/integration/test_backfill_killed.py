@@ -14,6 +14,7 @@ from openedx_analytics import conf
 from openedx_analytics.models import BackfillCheckpoint
 from tests.support.analytics import wipe
 from tests.support.environment import ROOT, child_environment
+from tests.support.lms import lms_knows
 from tests.support.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
@@ -39,6 +40,7 @@ def checkpointed_line() -> int:
 
 
 def test_sigkill_mid_file_then_rerun_equals_one_clean_run(tmp_path):
+    lms_knows(*COURSES)  # the generated log's courses, as the LMS has them
     log = tmp_path / "tracking.log"
     subprocess.run([sys.executable, "-m", "bench.generate_tracking_log", str(LINES), str(log)],
                    cwd=ROOT, check=True, capture_output=True)

@@ -10,12 +10,19 @@ from edx_toggles.toggles.testutils import override_waffle_switch
 from openedx_analytics import api
 from openedx_analytics.live import dispatch, publisher
 from openedx_analytics.lms.toggles import PAUSE_ENQUEUEING
+from tests.support.lms import lms_knows
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
 COURSE = "course-v1:Org+Down+Run"
 #: An LMS request must not wait on broker timeouts; this bound is far above a healthy request.
 REQUEST_BUDGET_SECONDS = 10
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(COURSE)
 
 
 def test_request_succeeds_and_logs_the_loss_when_the_broker_is_down(client, dead_broker, caplog):

@@ -12,8 +12,15 @@ from openedx_analytics.pipeline.ingest import ingest
 from openedx_analytics.worker import tasks
 from openedx_analytics.worker.drain import drain
 from tests.support import doors
+from tests.support.lms import lms_knows
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(doors.COURSE)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from openedx_analytics.worker.tasks import process_event_batch
 from tests.support.analytics import wipe
+from tests.support.lms import lms_knows
 from tests.support.snapshots import api_snapshot
 from tests.support.streams import batches, course_stream
 
@@ -17,6 +18,12 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "anal
 COURSE = "course-v1:Org+Burst+Live"
 RECOMPUTED = re.compile(r"openedx_analytics\.recompute_dirty_scopes\[[^\]]+\] succeeded")
 STORED = re.compile(r"openedx_analytics\.process_event_batch\[[^\]]+\] succeeded")
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(COURSE)
 
 
 def _count(pattern: re.Pattern, log_path) -> int:

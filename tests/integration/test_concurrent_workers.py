@@ -6,6 +6,7 @@ from django.db import connections
 
 from openedx_analytics.worker.tasks import process_event_batch
 from tests.support.analytics import wipe
+from tests.support.lms import lms_knows
 from tests.support.snapshots import api_snapshot
 from tests.support.streams import batches, course_stream
 
@@ -17,6 +18,12 @@ pytestmark = [
 
 COURSES = ("course-v1:Org+Race+A", "course-v1:Org+Race+B")
 DONE = re.compile(r"openedx_analytics\.process_event_batch\[[^\]]+\] succeeded")
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(*COURSES)
 
 
 def _tasks_done(log_path) -> int:

@@ -20,11 +20,18 @@ from openedx_analytics import api, conf
 from openedx_analytics.models import DirtyScope, EnrollmentDay, EnrollmentFact
 from openedx_analytics.models.operations import ScopeFailure
 from openedx_analytics.worker.tasks import process_event_batch
+from tests.support.lms import lms_knows
 from tests.support.logs import GAMMA, SampleLog
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
 OUTAGE_TIMEOUT = 60.0
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(GAMMA)
 
 
 def gamma_batch(log: SampleLog) -> list[dict]:

@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from openedx_analytics import api
 from openedx_analytics.live import dispatch, publisher
+from tests.support.lms import lms_knows
 from tests.support.workers import broker_at
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
@@ -35,6 +36,12 @@ SEND_TIMEOUT = 3.0
 RETRIES = 0
 SERVER_LIFETIME_SECONDS = 90.0
 WAIT_SECONDS = 60.0
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(COURSE)
 
 
 def _listen() -> socket.socket:

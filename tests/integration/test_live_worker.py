@@ -9,10 +9,17 @@ from eventtracking import tracker
 
 from openedx_analytics import api
 from openedx_analytics.settings.common import TRACKING_BACKEND_KEY
+from tests.support.lms import lms_knows
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
 
 COURSE = "course-v1:Org+Live+Run"
+
+
+@pytest.fixture(autouse=True)
+def courses_in_the_lms() -> None:
+    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    lms_knows(COURSE)
 
 
 @override_settings(OPENEDX_ANALYTICS_PUBLISH_LINGER_SECONDS=60)
