@@ -42,9 +42,9 @@ def org_lower(people):
     return user
 
 
-def _send(events: list[dict]) -> None:
+def _send(events: list[dict], rejected: dict[str, int] | None = None) -> None:
     result = tasks.process_event_batch.apply(args=[events, "live"]).get()
-    assert result["rejected"] == {}, result
+    assert result["rejected"] == (rejected or {}), result
 
 
 def test_a_case_variant_of_a_course_is_no_course(people, org_lower, history_loaded, analytics_on):
@@ -83,17 +83,18 @@ def test_an_org_wide_role_in_another_case_reads_nothing_through_the_api_or_the_p
     assert client_for(people["course_staff"]).get(endpoints()["enrollment"]).status_code == 200
 
 
-def test_a_case_variant_course_keeps_its_own_figures(courses, analytics_on):
-    """Events naming ``course-v1:org+...`` are stored under that id; the ``Org`` course's figures are untouched."""
+def test_a_case_variant_course_never_touches_the_real_courses_figures(courses, analytics_on):
+    """Events naming ``course-v1:org+...`` (a course the LMS does not have: it has ``Org``) are refused as
+    ``unknown_course``; the ``Org`` course's figures are untouched, and nothing is stored under the variant."""
     def enroll(course: str, user_id: int) -> dict:
         return tracking_event("edx.course.enrollment.activated", at("2026-01-05"),
                               {"course_id": course, "user_id": user_id, "mode": "audit"}, user_id, course=course)
 
-    _send([enroll(COURSE, 1), enroll(COURSE, 2), enroll(VARIANT, 3)])
+    _send([enroll(COURSE, 1), enroll(COURSE, 2), enroll(VARIANT, 3)], rejected={"unknown_course": 1})
     first_day = EnrollmentDay.objects.using(conf.analytics_db()).filter(date=dt.date(2026, 1, 5))
-    assert sorted(first_day.values_list("course_id", "count")) == sorted([(COURSE, 2), (VARIANT, 1)])
+    assert sorted(first_day.values_list("course_id", "count")) == [(COURSE, 2)]
     assert api.get_enrollment(COURSE)[0]["count"] == 2
-    assert api.get_enrollment(VARIANT)[0]["count"] == 1
+    assert api.get_enrollment(VARIANT) == []
 
 
 def test_video_ids_differing_in_case_are_two_videos(courses, analytics_on):
