@@ -29,12 +29,22 @@ from openedx_analytics.pipeline.events.video import VIDEO_ID_MEMO
 from openedx_analytics.pipeline.normalizer import normalize
 from openedx_analytics.pipeline.records import MAX_ANSWER_CHARACTERS, TRUNCATED, Activity, ProblemSubmission
 from openedx_analytics.worker import tasks
+from tests.support.lms import lms_knows
 
 COURSE = "course-v1:Flood+Bounds+2026"
 PROBLEM = "block-v1:Flood+Bounds+2026+type@problem+block@p1"
 START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
 
 database = pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+
+
+@pytest.fixture(autouse=True)
+def known_course(request):
+    """The course the floods aim at exists in the LMS (for the tests that use the database): only its own
+    bounds may refuse them."""
+    if request.node.get_closest_marker("django_db") is not None:
+        request.getfixturevalue("transactional_db")
+        lms_knows(COURSE)
 
 
 def player(name: str, seconds_after_start: float, user_id: int = 1, **data) -> dict:
