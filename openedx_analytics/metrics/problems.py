@@ -31,11 +31,11 @@ from openedx_analytics.metrics.problem_tally import (
 )
 from openedx_analytics.metrics.store import (
     block_filters,
-    blocks_in_order,
     chunks,
     insert_in_chunks,
     pair_filters,
     rebuild_course,
+    replace_block_learners,
     sync_rows,
 )
 from openedx_analytics.models import (
@@ -257,16 +257,8 @@ def rebuild_problem(course_id: str, problem_id: str, now: dt.datetime, using: st
 def _rebuild(course_id: str, ids: Sequence[str], facts: Iterable[FactRow], now: dt.datetime, using: str) -> None:
     """Replace the learner rows of the problems ``ids`` and store their figures, from ``facts`` (all their
     submissions, problem after problem)."""
-    for chunk in chunks(sorted(ids)):
-        ProblemLearner.objects.using(using).filter(course_id=course_id, problem_id__in=chunk).delete()
-    tallies = {problem_id: Tally() for problem_id in ids}
-
-    def learner_rows() -> Iterator[tuple]:
-        for problem_id, user_id, learner in blocks_in_order(contributions(facts), ids):
-            tallies[problem_id].add(learner)
-            yield (course_id, problem_id, user_id, *_learner_values(learner))
-
-    insert_in_chunks(ProblemLearner, _LEARNER_COLUMNS, learner_rows(), using)
+    tallies = replace_block_learners(ProblemLearner, "problem_id", _LEARNER_COLUMNS, course_id, ids,
+                                     contributions(facts), Tally, _learner_values, using)
     write(course_id, tallies, now, using)
 
 

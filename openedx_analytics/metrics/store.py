@@ -68,6 +68,31 @@ def blocks_in_order(pairs: Iterable[tuple[tuple[str, int], Any]],
             current = block
         yield block, user_id, contribution
 
+
+def replace_block_learners(model: type[models.Model], block_field: str, columns: Sequence[str], course_id: str,
+                           ids: Sequence[str], pairs: Iterable[tuple[tuple[str, int], Any]],
+                           new_tally: Callable[[], Any], values: Callable[[Any], tuple], using: str
+                           ) -> dict[str, Any]:
+    """Replace the per-learner rows of the blocks ``ids`` from ``pairs`` and return each block's tally.
+
+    The shared half of a block engine's rebuild (problems, videos): the blocks' stored learner
+    rows are deleted, then ``pairs`` (``contributions`` of the facts, block after block, see
+    ``blocks_in_order``) are streamed into new rows ``(course_id, block, user_id, *values(c))``
+    while each contribution is added to its block's tally (``new_tally()``, with ``add``). The
+    engine writes its figures from the tallies returned.
+    """
+    for chunk in chunks(sorted(ids)):
+        model.objects.using(using).filter(course_id=course_id, **{f"{block_field}__in": chunk}).delete()
+    tallies = {block_id: new_tally() for block_id in ids}
+
+    def learner_rows() -> Iterator[tuple]:
+        for block_id, user_id, contribution in blocks_in_order(pairs, ids):
+            tallies[block_id].add(contribution)
+            yield (course_id, block_id, user_id, *values(contribution))
+
+    insert_in_chunks(model, columns, learner_rows(), using)
+    return tallies
+
 #: Values named in one query of ``pair_filters`` (keeps its parameters under every database's limit).
 PAIRS_PER_QUERY = 800
 

@@ -21,11 +21,11 @@ from openedx_analytics import conf
 from openedx_analytics.db.bulk import upsert
 from openedx_analytics.metrics.engine import Expected, Table, parts_by_block
 from openedx_analytics.metrics.store import (
-    blocks_in_order,
     chunks,
     insert_in_chunks,
     pair_filters,
     rebuild_course,
+    replace_block_learners,
     sync_rows,
 )
 from openedx_analytics.metrics.video_replay import REPLAY_ORDER, Tally, Viewer, compute, viewer_of
@@ -177,16 +177,8 @@ def rebuild_video(course_id: str, video_id: str, now: dt.datetime, using: str) -
 def _rebuild(course_id: str, ids: Sequence[str], facts: Iterable[FactRow], now: dt.datetime, using: str) -> None:
     """Replace the viewer rows of the videos ``ids`` and store their tallies, from ``facts`` (all their events,
     in ``load``'s order), streaming one learner at a time."""
-    for chunk in chunks(sorted(ids)):
-        VideoViewer.objects.using(using).filter(course_id=course_id, video_id__in=chunk).delete()
-    tallies = {video_id: Tally() for video_id in ids}
-
-    def viewer_rows() -> Iterator[tuple]:
-        for video_id, user_id, viewer in blocks_in_order(contributions(facts), ids):
-            tallies[video_id].add(viewer)
-            yield (course_id, video_id, user_id, *_viewer_values(viewer))
-
-    insert_in_chunks(VideoViewer, _VIEWER_COLUMNS, viewer_rows(), using)
+    tallies = replace_block_learners(VideoViewer, "video_id", _VIEWER_COLUMNS, course_id, ids,
+                                     contributions(facts), Tally, _viewer_values, using)
     write(course_id, tallies, now, using)
 
 
