@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from time import monotonic
 from typing import Any
 
-from django.db.models import CharField
-from django.db.models.functions import Cast
 from opaque_keys.edx.keys import CourseKey
 
 from openedx_analytics.lms.host import NotAvailable, as_course_key, lms_available, lms_models, stand_in_models
@@ -34,18 +32,8 @@ def course_exists(course_key: Any) -> bool:
     case-sensitively, so an org-wide role on ``org`` must never reach the ``Org`` course
     through it.
     """
-    key = as_course_key(course_key)
-    return str(key) in lms_course_ids_matching(key)
-
-
-def lms_course_ids_matching(course_key: Any) -> list[str]:
-    """The ids, as the LMS stores them, of its courses its database matches with ``course_key``.
-
-    The database decides what matches (under MySQL's collations, any case); callers
-    compare the ids returned in Python, exactly.
-    """
-    overviews = lms_models().CourseOverview.objects.filter(id=as_course_key(course_key))
-    return list(overviews.annotate(course_text=Cast("id", CharField())).values_list("course_text", flat=True))
+    course_id = str(as_course_key(course_key))
+    return course_id in _existing([course_id])
 
 
 #: Seconds a course the LMS knows is taken as known without asking again.
