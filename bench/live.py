@@ -11,7 +11,10 @@ through the REST API (gunicorn) and the databases. Fresh databases per run (Mari
                Baseline: what the load generators emit with no worker at all (what this machine offers).
     quiet      a quiet site: one enrollment at a time, the REST API polled until it shows, the next
                once it does; p50/p95/max. Floor: the same probes published on the request's own thread
-               (no publishing buffer), in the same run.
+               (no publishing buffer), in the same run. Then the same through HTTP: each enrollment a
+               request to the served LMS process (gunicorn), whose publisher sits idle in between.
+               ``--lms-worker``: the worker runs with a Tutor LMS worker's options (one message
+               reserved at a time, ``--prefetch-multiplier=1``).
     freshness  at a rate, a probe enrolls a fresh learner (signal) and has a fresh learner play a fresh
                video, and polls the REST API until each shows; p50/p95/p99. Baseline: the same probes
                with no load.
@@ -23,7 +26,7 @@ through the REST API (gunicorn) and the databases. Fresh databases per run (Mari
 
     OA_TEST_DB=mysql OA_MYSQL_PREFIX=oa_ld OA_BROKER_URL=redis://127.0.0.1:6379/15 \\
         .venv-lms/bin/python -m bench.live ramp --workers 1 2 --rates 50 100 200 400 --step-seconds 300
-    ... -m bench.live quiet --probes 30
+    ... -m bench.live quiet --probes 30 --lms-worker
     ... -m bench.live freshness --rate 100 --probes 120
     ... -m bench.live soak --rate 100 --seconds 3600
 
@@ -174,7 +177,7 @@ def quiet(run: Run) -> None:
     """A quiet site: enrollments one at a time, each waited for; beside the same probes without the buffer."""
     args = run.args
     session = run.fresh_live()
-    workers = Workers(run.processes, run.live, args.queue)
+    workers = Workers(run.processes, run.live, args.queue, as_the_lms=args.lms_worker)
     workers.start(1)
     serve_api(run.processes, run.live, args.port)
     workers.wait_ready()
@@ -182,9 +185,11 @@ def quiet(run: Run) -> None:
     floor = probe(run, session, args.probes, first_user, "floor", sequential=True,
                   env={"OA_BENCH_PUBLISH_ON_THREAD": "1"})
     buffered = probe(run, session, args.probes, first_user + args.probes, "quiet", sequential=True)
+    served = probe(run, session, args.probes, first_user + 2 * args.probes, "http", sequential=True, over_http=True)
     workers.stop()
-    run.report["quiet"] = {"probes": args.probes, "floor": floor, "quiet": buffered}
-    for label, result in (("published on the request thread (floor)", floor), ("through the publisher", buffered)):
+    run.report["quiet"] = {"probes": args.probes, "floor": floor, "quiet": buffered, "over_http": served}
+    for label, result in (("published on the request thread (floor)", floor), ("through the publisher", buffered),
+                          ("HTTP requests to the served LMS process (its publisher)", served)):
         r = result["kinds"]["enrollment"]
         missing = f" ({r['not_visible']} never shown)" if r["not_visible"] else ""
         print(f"quiet site, {label}: n={r['n']} p50 {r['p50']:.2f} s p95 {r['p95']:.2f} s max {r['max']:.2f} s"
@@ -359,6 +364,8 @@ def parser() -> argparse.ArgumentParser:
     quiet_mode.add_argument("--poll-seconds", type=float, default=0.05)
     quiet_mode.add_argument("--probe-timeout", type=float, default=120.0)
     quiet_mode.add_argument("--port", type=int, default=18510)
+    quiet_mode.add_argument("--lms-worker", action="store_true",
+                            help="run the worker with a Tutor LMS worker's options (--prefetch-multiplier=1 ...)")
 
     fresh_mode = modes.add_parser("freshness", parents=[common], help="emit-to-visible delay")
     fresh_mode.add_argument("--rate", type=float, default=50.0, help="events/s (half the sustained rate)")

@@ -152,7 +152,9 @@ def test_a_course_whose_recompute_grows_costly_gets_longer_windows_up_to_the_cap
     assert windows.window_seconds(COURSE) == 1
     windows.record_recompute_seconds(COURSE, 0.35)  # its last recompute took 0.35 s
     assert windows.window_seconds(COURSE) == 4  # at most a tenth of the time goes to recomputing it
-    tasks.process_event_batch.run(course_stream(COURSE, learners=2)[:3], "live")
+    events = course_stream(COURSE, learners=2)
+    tasks.process_event_batch.run(events[:3], "live")  # opens a 4 s window
+    tasks.process_event_batch.run(events[3:6], "live")  # joins it: the window's recompute is due once it closes
     assert [call["countdown"] for call in worker.scheduled] == [4 + 1]
 
     windows.record_recompute_seconds(COURSE, 30.0)  # under heavy contention: freshness wins past the cap
@@ -163,13 +165,28 @@ def test_a_course_whose_recompute_grows_costly_gets_longer_windows_up_to_the_cap
 
 def test_a_window_another_process_opened_is_noted_not_asked_again(settings, worker):
     settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 60
-    cache.add(windows.window_cache_key(COURSE), time.time() + 60, timeout=60)  # another worker's window
+    cache.add(windows.window_cache_key(COURSE), time.time() + 60, timeout=60)  # another worker's window,
+    cache.add(windows.recompute_claim_cache_key(COURSE), True, timeout=60)  # whose recompute it scheduled
     events = course_stream(COURSE, learners=3)
     with mock.patch.object(LocMemCache, "add", wraps=cache.add) as adds:
         tasks.process_event_batch.run(events[:3], "live")
         tasks.process_event_batch.run(events[3:6], "live")
     assert worker.scheduled == []  # the other worker's recompute takes these batches
-    assert [call.args[0] for call in adds.call_args_list].count(windows.window_cache_key(COURSE)) <= 1
+    added = [call.args[0] for call in adds.call_args_list]
+    assert added.count(windows.window_cache_key(COURSE)) <= 1
+    assert added.count(windows.recompute_claim_cache_key(COURSE)) <= 1
+
+
+def test_the_first_batch_joining_another_process_s_quiet_window_schedules_its_recompute_once(settings, worker):
+    settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 60
+    cache.add(windows.window_cache_key(COURSE), time.time() + 60, timeout=60)  # a quiet course's window elsewhere:
+    events = course_stream(COURSE, learners=3)  # its opener recomputed at once and scheduled nothing
+    for part in (events[:3], events[3:6], events[6:]):
+        assert tasks.process_event_batch.run(part, "live")["recomputed"] == 0
+    assert [call["args"] for call in worker.scheduled] == [[[COURSE]]]
+    assert 1 < worker.scheduled[0]["countdown"] <= 60 + 1
+    run_scheduled(worker.scheduled)
+    assert not DirtyScope.objects.using(conf.analytics_db()).exists()
 
 
 def test_a_lone_batch_of_a_course_that_is_not_busy_is_recomputed_at_once(settings, worker):
@@ -178,8 +195,19 @@ def test_a_lone_batch_of_a_course_that_is_not_busy_is_recomputed_at_once(setting
     assert result["recomputed"] > 0
     assert not DirtyScope.objects.using(conf.analytics_db()).filter(course_id=COURSE).exists()
     assert api_snapshot(COURSE)["enrollment"]
-    # the window is open all the same: a second batch within it waits for the window's recompute
+    # nothing is left behind it: no delayed task for a window nobody else joined
+    assert worker.scheduled == []
+
+
+def test_a_batch_joining_a_quiet_window_waits_for_the_window_s_one_recompute(settings, worker):
+    settings.OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS = 3600
+    events = course_stream(COURSE, learners=4)
+    assert tasks.process_event_batch.run(events[:4], "live")["recomputed"] > 0  # opens the window: at once
+    assert tasks.process_event_batch.run(events[4:8], "live")["recomputed"] == 0  # joins it
+    assert tasks.process_event_batch.run(events[8:], "live")["recomputed"] == 0
     assert [(call["args"], call["countdown"]) for call in worker.scheduled] == [([[COURSE]], 3600 + 1)]
+    run_scheduled(worker.scheduled)
+    assert not DirtyScope.objects.using(conf.analytics_db()).filter(course_id=COURSE).exists()
 
 
 def test_a_busy_course_keeps_one_recompute_per_window_until_it_falls_quiet(settings, worker):

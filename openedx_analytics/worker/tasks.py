@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -158,37 +159,46 @@ def coalesce(courses: list[str]) -> list[str]:
     """Leave the recompute of ``courses`` to one delayed task per course and window; returns those to recompute now.
 
     The first batch of a course in a window (``windows.join_or_open``: a cache key that lives
-    that long, holding when it closes) schedules ``recompute_dirty_scopes`` for it, due
-    ``windows.WINDOW_MARGIN_SECONDS`` after the window closes; the course's later batches of the
-    window find the key (or this process's note of it), schedule nothing and mark the course
-    busy (``windows.busy_cache_key``). The task starts after the window is over, so it reads every
-    marker stored during it; a batch stored after that finds no open window and opens the
-    next one. A course that was not busy in its last window (a quiet site: one enrollment
-    now and then) is also recomputed at once by the batch that opens the window, so a lone
-    event is not held for a window it shares with nobody; a busy course is recomputed once
-    a window, as before. No key ever has to be cleared, so this holds with any cache, shared
-    or per process (a per-process cache only schedules one task per process and window); a
-    cache or a broker that fails means one more task, or a recompute at once. Nothing is
-    delayed when Celery runs eagerly or the delay is 0.
+    that long, holding when it closes) opens it; the course's later batches of the window find
+    the key (or this process's note of it) and mark the course busy
+    (``windows.busy_cache_key``). A course that was not busy in its last window (a quiet site:
+    one enrollment now and then) is recomputed at once by the batch that opens the window, and
+    nothing is scheduled: a lone event waits for no window, and no delayed task is left behind
+    it. The window's own recompute, ``recompute_dirty_scopes`` due
+    ``windows.WINDOW_MARGIN_SECONDS`` after the window closes, is scheduled by one batch
+    (``windows.claim_recompute``): the opener when the course is busy, otherwise the first
+    batch that joins the window. It starts after the window is over, so it reads every marker
+    stored during it; a batch stored after that finds no open window and opens the next one.
+    No key ever has to be cleared, so this holds with any cache, shared or per process (a
+    per-process cache only schedules one task per process and window); a cache or a broker
+    that fails means one more task, or a recompute at once. Nothing is delayed when Celery
+    runs eagerly or the delay is 0.
+
+    Why no delayed task for a quiet window: a worker reserving one message at a time (the
+    LMS's ``--prefetch-multiplier=1`` with late acknowledgement) holds each delayed task
+    until it is due and runs it in the slot the next batch needs, so a quiet site's batches
+    could wait behind recomputes that had nothing left to do.
     """
     if int(conf.get("OPENEDX_ANALYTICS_RECOMPUTE_DELAY_SECONDS") or 0) <= 0 or current_app.conf.task_always_eager:
         return list(courses)
     now_courses = []
     for course_id in courses:
         seconds = windows.join_or_open(course_id)
-        if seconds is None:  # the window is open: its recompute takes this batch
+        if seconds is not None and not windows.was_busy(course_id):
+            now_courses.append(course_id)  # a quiet course: at once; a batch joining the window schedules its task
             continue
-        if not windows.was_busy(course_id):
-            now_courses.append(course_id)
+        due = windows.claim_recompute(course_id)
+        if due is None:  # the window's recompute is scheduled already: it takes this batch
+            continue
         try:
-            recompute_dirty_scopes.apply_async(args=[[course_id]], countdown=seconds + windows.WINDOW_MARGIN_SECONDS,
+            recompute_dirty_scopes.apply_async(args=[[course_id]],
+                                               countdown=math.ceil(due) + windows.WINDOW_MARGIN_SECONDS,
                                                queue=conf.celery_queue())
         except Exception:  # noqa: BLE001 - the markers are stored; recompute here instead of waiting for the sweep
             log.warning("openedx_analytics: could not schedule the recompute of %s; recomputing it now", course_id,
                         exc_info=True)
             windows.forget_window(course_id)
-            if course_id not in now_courses:
-                now_courses.append(course_id)
+            now_courses.append(course_id)
     return now_courses
 
 

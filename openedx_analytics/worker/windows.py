@@ -7,7 +7,9 @@ it closes, so every worker process sees it; each process also notes the windows 
 which spares the cache a round trip per batch. A batch that finds its course's window open
 marks the course busy (``busy_cache_key``) for about two windows: the batch that opens the
 next window then leaves the recompute to the window, as under steady load, instead of
-recomputing at once, as on a quiet site.
+recomputing at once, as on a quiet site. A window's own recompute is a delayed task that one
+batch claims (``claim_recompute``): the busy course's opener, or the first batch to join a
+quiet course's window; a window nobody joins schedules nothing.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ _open_windows: dict[str, float] = {}
 _busy_marked: dict[str, float] = {}
 #: Seconds the last recompute of each course took in this process.
 _recompute_seconds: dict[str, float] = {}
+#: Course -> the noted window (its ``_open_windows`` entry) whose recompute this process claimed or saw claimed.
+_claimed: dict[str, float] = {}
 
 
 def window_cache_key(course_id: str) -> str:
@@ -57,8 +61,42 @@ def busy_cache_key(course_id: str) -> str:
     return f"openedx_analytics.recompute_busy.{course_id}"
 
 
+def recompute_claim_cache_key(course_id: str) -> str:
+    """The cache key, shared by every worker process, that one batch adds to claim the open window's recompute.
+
+    It lives as long as the window: the claimer schedules the window's delayed recompute, the
+    course's other batches of the window find the key and schedule nothing.
+    """
+    return f"openedx_analytics.recompute_claimed.{course_id}"
+
+
+def claim_recompute(course_id: str) -> float | None:
+    """Claim the recompute of the course's open window (noted in this process): seconds until the window closes.
+
+    None when the recompute is claimed already, by this process or another, or when no window
+    is noted. Without a cache the claim is granted: one more recompute, never a missing one.
+    """
+    closes = _open_windows.get(course_id, 0.0)
+    remaining = closes - time.monotonic()
+    if remaining <= 0 or _claimed.get(course_id) == closes:
+        return None
+    _claimed[course_id] = closes
+    try:
+        if not cache.add(recompute_claim_cache_key(course_id), True, timeout=max(1, math.ceil(remaining))):
+            return None
+    except Exception:  # noqa: BLE001 - no cache: claim it (another process may schedule one more)
+        log.debug("openedx_analytics: no cache to claim the recompute window of %s", course_id, exc_info=True)
+    return remaining
+
+
 def forget_window(course_id: str) -> bool:
-    """Drop this process's note of the course's open window, as once the window is over; False if none was noted."""
+    """Drop this process's note of the course's open window and give up its recompute's claim, as once the window
+    is over (or its recompute could not be scheduled: the next batch claims it again); False if none was noted."""
+    _claimed.pop(course_id, None)
+    try:
+        cache.delete(recompute_claim_cache_key(course_id))
+    except Exception:  # noqa: BLE001 - no cache: no claim held there either
+        log.debug("openedx_analytics: no cache to release the recompute claim of %s", course_id, exc_info=True)
     return _open_windows.pop(course_id, None) is not None
 
 
@@ -70,11 +108,12 @@ def record_recompute_seconds(course_id: str, seconds: float) -> None:
 def reset_windows() -> None:
     """Forget every window and recompute time this process noted: the state of a freshly started worker process.
 
-    The shared cache keys (``window_cache_key``, ``busy_cache_key``) are left alone.
+    The shared cache keys (``window_cache_key``, ``busy_cache_key``, ``recompute_claim_cache_key``) are left alone.
     """
     _open_windows.clear()
     _busy_marked.clear()
     _recompute_seconds.clear()
+    _claimed.clear()
 
 
 def window_seconds(course_id: str) -> int:

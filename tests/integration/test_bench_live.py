@@ -78,9 +78,9 @@ def test_freshness_sees_every_probe_through_the_rest_api(tmp_path):
 def test_quiet_sees_each_enrollment_one_at_a_time_beside_its_floor(tmp_path):
     mariadb_only()
     report = run_mode(tmp_path, "quiet", "--probes", "3", "--probe-interval", "0.2", "--probe-timeout", "60",
-                      "--port", str(closed_port()))
+                      "--port", str(closed_port()), "--lms-worker")
 
-    for phase in ("floor", "quiet"):
+    for phase in ("floor", "quiet", "over_http"):
         enrollments = report["quiet"][phase]["kinds"]["enrollment"]
         assert enrollments["n"] == 3 and enrollments["not_visible"] == 0 and enrollments["p50"] > 0, enrollments
         assert len(report["quiet"][phase]["seconds"]) == 3

@@ -16,7 +16,7 @@ from bench.harness.live.run import Run
 
 
 def probe(run: Run, session: str, probes: int, first_user: int, tag: str, sequential: bool = False,
-          env: dict[str, str] | None = None) -> dict[str, Any]:
+          env: dict[str, str] | None = None, over_http: bool = False) -> dict[str, Any]:
     """Run the probe process for ``probes`` probes; summarize its delays per kind and overall."""
     args = run.args
     out = run.work / f"probe-{tag}.json"
@@ -24,7 +24,8 @@ def probe(run: Run, session: str, probes: int, first_user: int, tag: str, sequen
                "--probes", str(probes), "--interval", str(args.probe_interval), "--poll", str(args.poll_seconds),
                "--timeout", str(args.probe_timeout), "--first-user", str(first_user), "--tag", tag,
                "--log", str(run.work / f"tracking-probe-{tag}.log"), "--out", str(out), "--seed", str(args.seed)]
-    process = run.processes.start(f"probe-{tag}", command + (["--sequential"] if sequential else []),
+    command += (["--sequential"] if sequential else []) + (["--over-http"] if over_http else [])
+    process = run.processes.start(f"probe-{tag}", command,
                                   {**run.live.env(), **(env or {})})
     process.wait(timeout=probes * (args.probe_interval + (args.probe_timeout if sequential else 0))
                  + args.probe_timeout + 120)

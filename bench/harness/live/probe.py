@@ -9,7 +9,10 @@ connection, and writes each probe's delay (and every poll's round trip) to ``--o
 
 ``--sequential`` is a quiet site (``bench.live quiet``): enrollments only, one at a time, each
 emitted once the previous one shows (or timed out), so no probe's batch ever wakes the
-publisher thread for another's.
+publisher thread for another's. With ``--over-http`` each enrollment is an HTTP request to the
+host's enrollment view on the served LMS process (gunicorn), as a learner's browser makes it:
+the events then leave through that process's publisher, idle between requests as an LMS
+worker process is on a quiet site, not through the probe's own.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from bench.harness.live.databases import setup_django
 from bench.harness.live.processes import write_json
@@ -52,6 +56,22 @@ class ApiClient:
             raise RuntimeError(f"GET {path}: {response.status} {body[:300]!r}")
         return json.loads(body)
 
+    def enroll(self, course: str, username: str, mode: str) -> None:
+        """POST the host's enrollment view as a browser would (CSRF cookie and header), on its own connection."""
+        token = "probe" * 6 + "ab"  # a 32-character CSRF secret, sent as cookie and header alike
+        body = urlencode({"username": username, "mode": mode})
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("POST", f"/host/enroll/{course}/", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={token}",
+                "X-CSRFToken": token})
+            response = conn.getresponse()
+            answer = response.read()
+        finally:
+            conn.close()
+        if response.status != 200:
+            raise RuntimeError(f"POST enroll: {response.status} {answer[:300]!r}")
+
     def probe_enrollments(self, course: str) -> int:
         """Learners enrolled in the probe's mode, as ``summary/`` says."""
         summary = self.get(f"/api/analytics/v1/courses/{course}/summary/")
@@ -72,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("--interval", "--poll", "--timeout"):
         parser.add_argument(name, type=float, required=True)
     parser.add_argument("--sequential", action="store_true", help="enrollments one at a time, each once the last shows")
+    parser.add_argument("--over-http", action="store_true",
+                        help="(with --sequential) enroll through the served LMS process's enrollment view")
     return parser.parse_args(argv)
 
 
@@ -159,7 +181,10 @@ def run_sequential_probes(args: argparse.Namespace, api: ApiClient) -> list[dict
         get_user_model().objects.using("default").create(id=user, username=f"probe{user}")
         expected = api.probe_enrollments(course) + 1
         start = time.monotonic()
-        in_request(lambda u=user: lms.enroll(u, course, PROBE_MODE))
+        if args.over_http:
+            api.enroll(course, f"probe{user}", PROBE_MODE)
+        else:
+            in_request(lambda u=user: lms.enroll(u, course, PROBE_MODE))
         pending = {index: ("enrollment", start, expected)}
         while pending:
             time.sleep(args.poll)

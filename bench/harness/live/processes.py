@@ -73,14 +73,23 @@ class Processes:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
+#: Worker options that keep a run's workers to its tasks: no gossip, mingle or heartbeat traffic.
+QUIET_WORKER_OPTIONS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+#: The options a Tutor LMS worker runs with: one message reserved at a time (with the tasks' late
+#: acknowledgement, a delayed task held until due takes the slot), a fresh pool process every 100 tasks.
+LMS_WORKER_OPTIONS = ("--prefetch-multiplier=1", "--max-tasks-per-child=100")
+
+
 class Workers:
     """``celery -A lms_host worker`` processes (concurrency 1 each) consuming the analytics queue."""
 
-    def __init__(self, processes: Processes, pair: DatabasePair, queue: str, heap_dir: Path | None = None) -> None:
+    def __init__(self, processes: Processes, pair: DatabasePair, queue: str, heap_dir: Path | None = None,
+                 as_the_lms: bool = False) -> None:
         self.processes = processes
         self.pair = pair
         self.queue = queue
         self.heap_dir = heap_dir  # set: the workers trace their Python heap and report it there (heap_probe)
+        self.as_the_lms = as_the_lms  # the LMS's worker options (LMS_WORKER_OPTIONS) instead of the quiet ones
         self.running: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, count: int) -> None:
@@ -88,8 +97,8 @@ class Workers:
         for index in range(count):
             name = f"bench-live-{os.getpid()}-{index + 1}@localhost"
             command = [PYTHON, "-m", "celery", "-A", "lms_host", "worker", "-Q", self.queue, "--concurrency=1",
-                       "--pool=prefork", "--loglevel=WARNING", "-n", name, "--without-gossip", "--without-mingle",
-                       "--without-heartbeat"]
+                       "--pool=prefork", "--loglevel=WARNING", "-n", name,
+                       *(LMS_WORKER_OPTIONS if self.as_the_lms else QUIET_WORKER_OPTIONS)]
             env = self.pair.env()
             if self.heap_dir:
                 env["OA_BENCH_HEAP_DIR"] = str(self.heap_dir)
