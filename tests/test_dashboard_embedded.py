@@ -151,6 +151,7 @@ def test_the_section_renders_the_view_the_dashboard_url_asks_for(staff):
 
 def test_the_section_keeps_only_the_parameters_the_page_reads(staff):
     section = read(follow(staff, f"{DASHBOARD}?activity=day&utm_source=mail&section=course_info"))
+    assert page_url() + "?activity=day" in section.links  # the page on its own, on the same view
     daily = [link for link in section.links if in_the_dashboard(link) and "engagement=share" in link]
     assert daily and all("activity=day" in link and "utm_source" not in link and "section=" not in link
                          for link in daily)

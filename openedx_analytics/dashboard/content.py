@@ -130,6 +130,7 @@ class Page(CoursePanels):
             "course_id": self.course_id,
             "course_name": _course_name(self.course_id),
             "page_url": self.page_url,
+            "own_page_url": f"{self.page_url}?{urlencode(sorted(self._kept.items()))}" if self._kept else self.page_url,
             "embedded": self.embedded,
             "form_url": f"{self.base_url}#{SECTION_ANCHOR if self.embedded else 'enrollment'}",
             "whole_history_url": f"{self.base_url}#{SECTION_ANCHOR}" if self.embedded else self.page_url,
