@@ -247,3 +247,17 @@ def test_the_mfe_tab_has_every_field_the_mfe_reads_and_links_out(people, history
     assert isinstance(tab["sort_order"], int) and tab["title"] == "Analytics"
     assert tab["url"] == f"http://lms.example.com{page_url()}"  # never a path the MFE would route itself
     assert content.SECTION_KEY == filters.TAB_ID
+
+
+@pytest.mark.parametrize("mfe", [None, "/instructor-dashboard", "https://apps.example.com/instructor-dashboard/"])
+def test_the_page_leads_back_to_the_instructor_app_where_the_lms_names_one(people, history_loaded, analytics_on,
+                                                                          settings, mfe):
+    """The MFE's tab links out to the page; its header leads back into the MFE (route ``<base>/<course id>``)."""
+    settings.INSTRUCTOR_MICROFRONTEND_URL = mfe
+    html = follow(client(people["course_staff"]), page_url())
+    header = re.search(r'<header class="oa-header">.*?</header>', html, re.S).group(0)
+    if mfe and mfe.startswith("https:"):
+        assert f'href="https://apps.example.com/instructor-dashboard/{COURSE}"' in header
+    else:  # unset, or a path the page cannot resolve to the MFE's host
+        assert "oa-to-instructor-app" not in header
+    assert f'href="{DASHBOARD}{HASH}"' in header

@@ -71,6 +71,7 @@ def _signed_in_dashboard(request: HttpRequest, course_id: str) -> HttpResponse:
     context = {"course_id": course, "course_name": content.course_name(course),
                "content": content.render_content(course, request.GET),
                "dashboard_url": content.dashboard_link(course, request.GET),
+               "instructor_app_url": links.instructor_app_url(course),
                "course_url": links.course_url(course), "logout_url": links.logout_url(),
                "username": request.user.get_username()}
     html = rendering.render("page.html", context, request)

@@ -1,4 +1,5 @@
-"""Where the LMS's own pages are: the course's instructor dashboard, the course, logging out, and Insights.
+"""Where the LMS's own pages are: the course's instructor dashboard (and its MFE), the course, logging out,
+and Insights.
 
 The analytics page and the instructor-dashboard section link back into the LMS. Inside the
 LMS each URL is reversed by the name edx-platform gives it; a host without that name (a
@@ -7,6 +8,8 @@ LMS's own setting: ``ANALYTICS_DASHBOARD_URL`` (and ``ANALYTICS_DASHBOARD_NAME``
 course's URL built the way edx-platform's instructor dashboard builds it.
 """
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
@@ -26,6 +29,15 @@ def _reversed(name: str, fallback: str, **kwargs: str) -> str:
 def instructor_dashboard_url(course_id: str) -> str:
     """The course's legacy instructor dashboard (LMS URL name ``instructor_dashboard``)."""
     return _reversed("instructor_dashboard", f"/courses/{course_id}/instructor", course_id=course_id)
+
+
+def instructor_app_url(course_id: str) -> str | None:
+    """The course in the instructor-dashboard MFE, where the LMS names one (``INSTRUCTOR_MICROFRONTEND_URL``,
+    absolute); its route ``<base>/<course id>`` opens the course's first tab. None otherwise."""
+    base = getattr(settings, "INSTRUCTOR_MICROFRONTEND_URL", None)
+    if not base or not urlsplit(str(base)).netloc:
+        return None
+    return f"{str(base).rstrip('/')}/{course_id}"
 
 
 def course_url(course_id: str) -> str:
