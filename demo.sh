@@ -79,7 +79,7 @@ quietly "migrate --database analytics" "$PY" -m django migrate --database analyt
 if [[ "$SERVER" = 1 ]]; then
   URL="http://127.0.0.1:$PORT/"
   SERVER_LOG="$OA_SQLITE_DIR/server.log"
-  "$PY" -m django runserver "127.0.0.1:$PORT" --noreload >"$SERVER_LOG" 2>&1 &
+  "$PY" -m django runserver "127.0.0.1:$PORT" --noreload --insecure >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
   trap 'exit 0' INT TERM

@@ -1,4 +1,4 @@
-"""The host's front door: the login page and the logged-in user's course list.
+"""The host's front door: the login page, the logged-in user's course list, a course's home, log-out.
 
 The login page lists the demo's people (password = user name) when the demo data is
 there; the course list shows each course the user teaches, researches or takes, with a
@@ -11,14 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
+from opaque_keys import InvalidKeyError
+from opaque_keys.edx.keys import CourseKey
 
 from lms_host import roles
+from lms_host.stub import models
 from openedx_analytics import access
 
 
@@ -56,7 +60,33 @@ def courses(request: HttpRequest) -> HttpResponse:
             "who": ", ".join(who),
             "analytics_url": reverse("openedx_analytics:dashboard:course", kwargs={"course_id": analytics})
             if analytics else None,
-            "dashboard_url": reverse("host-instructor-dashboard", kwargs={"course_id": entry.course_id})
+            "dashboard_url": reverse("instructor_dashboard", kwargs={"course_id": entry.course_id})
             if roles.may_open_dashboard(request.user, entry.course.id) else None,
         })
     return render(request, "lms_host/courses.html", {"rows": rows})
+
+
+@require_safe
+def log_out(request: HttpRequest) -> HttpResponse:
+    """The LMS's ``/logout``: a plain link logs out (as in the LMS), then the login page."""
+    auth_logout(request)
+    return redirect("host-login")
+
+
+@require_safe
+@login_required
+def course_home(request: HttpRequest, course_id: str) -> HttpResponse:
+    """The course's home, as the LMS's ``course_root`` opens it: its name, and the links the user may follow."""
+    entry = next((entry for entry in roles.courses_of(request.user) if entry.course_id == course_id), None)
+    try:
+        key = CourseKey.from_string(course_id)
+    except InvalidKeyError:
+        raise Http404("Not a course id.") from None
+    course = entry.course if entry else models.CourseOverview.objects.filter(id=key).first()
+    if course is None:
+        raise Http404("No such course.")
+    dashboard = roles.may_open_dashboard(request.user, course.id)
+    return render(request, "lms_host/course.html", {
+        "course": course,
+        "dashboard_url": reverse("instructor_dashboard", kwargs={"course_id": course_id}) if dashboard else None,
+    })

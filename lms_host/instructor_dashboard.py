@@ -7,6 +7,9 @@ installed plugins registered (ours appends the "Analytics" section). The result 
 with Mako from ``MAKO_TEMPLATE_DIRS_BASE``, as the LMS's ``instructor_dashboard_2.html`` does:
 one nav button per section, a Mako include of ``template_path_prefix + section_key + ".html"``
 with ``section_data``, and each section fragment's head and foot HTML injected into the page.
+The section shown is the one the URL's hash names (``#view-<section_key>``), chosen by a
+script as the LMS's ``instructor_dashboard.js`` does, else ``?section=`` or the first one. With
+``ANALYTICS_DASHBOARD_URL`` set it adds the LMS's own "Analytics" section linking to Insights.
 So the demo shows exactly what an LMS would show, and the tests exercise the same hooks.
 """
 from __future__ import annotations
@@ -68,6 +71,14 @@ def built_in_sections(course: models.CourseOverview, user: Any) -> list[dict[str
     ]
 
 
+def insights_section(course: models.CourseOverview) -> dict[str, Any]:
+    """The LMS's own "Analytics" section (``_section_analytics``), added when ``ANALYTICS_DASHBOARD_URL`` is set:
+    the same key and name, and the Insights URL built as the LMS builds it."""
+    return {"section_key": "instructor_analytics", "section_display_name": "Analytics", "course_id": str(course.id),
+            "insights_url": f"{settings.ANALYTICS_DASHBOARD_URL}/courses/{course.id}",
+            "insights_name": getattr(settings, "ANALYTICS_DASHBOARD_NAME", "Insights")}
+
+
 @require_safe
 @login_required
 def instructor_dashboard(request: HttpRequest, course_id: str) -> HttpResponse:
@@ -80,9 +91,13 @@ def instructor_dashboard(request: HttpRequest, course_id: str) -> HttpResponse:
     if course is None or not roles.may_open_dashboard(request.user, key):
         raise Http404("No instructor dashboard here for you.")
 
+    sections = built_in_sections(course, request.user)
+    if getattr(settings, "ANALYTICS_DASHBOARD_URL", None):
+        # As the LMS does: with Insights configured, its own "Analytics" section links there.
+        sections.append(insights_section(course))
     context: dict[str, Any] = {
         "course": course,
-        "sections": built_in_sections(course, request.user),
+        "sections": sections,
         "disable_buttons": False,
         "studio_url": None,
         "analytics_dashboard_message": None,

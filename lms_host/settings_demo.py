@@ -10,7 +10,10 @@ os.environ["OA_TEST_DB"] = "sqlite"
 from test_settings import *  # noqa: E402,F403
 from test_settings import BASE_DIR, jwt_auth, new_test_only_signing_jwk  # noqa: E402
 
-DEBUG = True
+# Off, as in production: visitors get the host's error pages (lms_host.errors), never Django's
+# debug pages; demo.sh serves the static files with runserver --insecure.
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 _dir = Path(os.environ.get("OA_SQLITE_DIR", BASE_DIR / ".data"))
 _dir.mkdir(parents=True, exist_ok=True)

@@ -26,22 +26,30 @@ from openedx_analytics import api, conf, course_cache
 from openedx_analytics.api import params
 from openedx_analytics.dashboard import rendering, tables
 from openedx_analytics.dashboard.panels import CoursePanels
-from openedx_analytics.lms import courses, host
+from openedx_analytics.lms import courses, host, links
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
               "answers_page")
+#: ``section_key`` of the instructor-dashboard section, and the hash that makes the LMS open it.
+SECTION_KEY = "openedx_analytics"
+SECTION_ANCHOR = f"view-{SECTION_KEY}"
 #: Engagement columns of the activity rows, with their labels (in palette order).
 
 
 class Page(CoursePanels):
     """Builds the page's panels for one course and one request's query parameters."""
 
-    def __init__(self, course_id: str, query: QueryDict) -> None:
+    def __init__(self, course_id: str, query: QueryDict, embedded: bool = False) -> None:
         self.course_id = course_id
         self.query = query
+        self.embedded = embedded
         self.errors: list[str] = []
         self.page_url = reverse("openedx_analytics:dashboard:course", kwargs={"course_id": course_id})
+        # Inside the instructor dashboard every link and the date form come back to the dashboard
+        # with the section open (the LMS's script opens the section the hash names), so the
+        # instructor never leaves it; the section renders the view the parameters ask for.
+        self.base_url = links.instructor_dashboard_url(course_id) if embedded else self.page_url
         self._kept = {k: query[k] for k in PARAMETERS if query.get(k) not in ("", None)}
         self.start, self.end = self._dates()
         self.granularity = self._granularity()
@@ -79,7 +87,9 @@ class Page(CoursePanels):
                 query.pop(name, None)
             else:
                 query[name] = value
-        text = f"{self.page_url}?{urlencode(sorted(query.items()))}" if query else self.page_url
+        text = f"{self.base_url}?{urlencode(sorted(query.items()))}" if query else self.base_url
+        if self.embedded:  # the dashboard's hash names the section to open, not a place in it
+            anchor = SECTION_ANCHOR
         return f"{text}#{anchor}" if anchor else text
 
     def api_url(self, name: str, extra: dict[str, str] | None = None, **kwargs: str) -> str:
@@ -120,6 +130,15 @@ class Page(CoursePanels):
             "course_id": self.course_id,
             "course_name": _course_name(self.course_id),
             "page_url": self.page_url,
+            "own_page_url": f"{self.page_url}?{urlencode(sorted(self._kept.items()))}" if self._kept else self.page_url,
+            "embedded": self.embedded,
+            "form_url": f"{self.base_url}#{SECTION_ANCHOR if self.embedded else 'enrollment'}",
+            "whole_history_url": f"{self.base_url}#{SECTION_ANCHOR}" if self.embedded else self.page_url,
+            "toc_url": "" if self.embedded else self.page_url,
+            # Headings nest under the page's h1, or under the dashboard's h3 section title.
+            "heading": 4 if self.embedded else 2,
+            "subheading": 5 if self.embedded else 3,
+            "insights": links.insights(self.course_id) if self.embedded else None,
             "errors": self.errors,
             "cards": self.cards(),
             "summary_csv_url": self.api_url("course-summary"),
@@ -138,6 +157,13 @@ class Page(CoursePanels):
             "share_url": self.link("engagement", engagement="share"),
             "today": dt.datetime.now(dt.timezone.utc).date(),
         }
+
+
+def dashboard_link(course_id: str, query: QueryDict) -> str:
+    """The course's instructor dashboard with the Analytics section open on the same view (the page's way back)."""
+    kept = sorted((k, query[k]) for k in PARAMETERS if query.get(k) not in ("", None))
+    url = links.instructor_dashboard_url(course_id)
+    return f"{url}?{urlencode(kept)}#{SECTION_ANCHOR}" if kept else f"{url}#{SECTION_ANCHOR}"
 
 
 def course_name(course_id: str) -> str:
@@ -177,13 +203,14 @@ def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> 
         cached = cache.get(key)
         if cached is not None:
             return mark_safe(cached)  # noqa: S308 - our own rendered template output
-    html = rendering.render("content.html", {**build(course_id, query), "embedded": embedded})
+    html = rendering.render("content.html", build(course_id, query, embedded))
     if seconds > 0:
         cache.set(key, str(html), seconds)
     return mark_safe(html)  # noqa: S308 - rendered by our template, which escapes
 
 
-def build(course_id: str, query: QueryDict) -> dict[str, Any]:
-    """The template context of the analytics of ``course_id`` (already checked) for these query parameters."""
+def build(course_id: str, query: QueryDict, embedded: bool = False) -> dict[str, Any]:
+    """The template context of the analytics of ``course_id`` (already checked) for these query parameters,
+    for the page or (``embedded``) the instructor-dashboard section."""
     with tables.language_numbers():
-        return Page(course_id, query).context()
+        return Page(course_id, query, embedded).context()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from crum import get_current_user
+from crum import get_current_request, get_current_user
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import QueryDict
@@ -23,11 +23,12 @@ from web_fragments.fragment import Fragment
 
 from openedx_analytics import access
 from openedx_analytics.dashboard import content
+from openedx_analytics.lms import links
 
 log = logging.getLogger(__name__)
 
 #: ``section_key`` of our section; also the name of its Mako template and its HTML id.
-SECTION_KEY = "openedx_analytics"
+SECTION_KEY = content.SECTION_KEY
 #: ``template_path_prefix``: our Mako template lives at ``<package>/templates/instructor_dashboard/``.
 TEMPLATE_PATH_PREFIX = "/instructor_dashboard/"
 TAB_ID = "openedx_analytics"
@@ -37,18 +38,45 @@ STYLESHEET = "openedx_analytics/dashboard.css"
 
 
 def page_url(course_id: str, absolute: bool = False) -> str:
-    """The analytics page of the course; absolute (``LMS_ROOT_URL``) for the MFE, which runs elsewhere."""
+    """The analytics page of the course; absolute for the MFE, which runs elsewhere.
+
+    The MFE treats a tab URL that starts with ``/`` as one of its own routes (and finds no
+    page there); an absolute URL it shows as a link to the LMS. The root is ``LMS_ROOT_URL``,
+    else the origin of the current request.
+    """
     path = reverse("openedx_analytics:dashboard:course", kwargs={"course_id": course_id})
-    root = getattr(settings, "LMS_ROOT_URL", "") if absolute else ""
-    return f"{root.rstrip('/')}{path}" if root else path
+    if not absolute:
+        return path
+    root = getattr(settings, "LMS_ROOT_URL", "")
+    if root:
+        return f"{root.rstrip('/')}{path}"
+    request = get_current_request()
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def requested_view() -> QueryDict:
+    """The view of the analytics the dashboard request asks for: its query parameters that the page reads.
+
+    The section's links and date form come back to the instructor dashboard with these
+    parameters (``content.Page``); anything else in the dashboard's URL is left out.
+    """
+    request = get_current_request()
+    view = QueryDict(mutable=True)
+    if request is not None:
+        for name in content.PARAMETERS:
+            value = request.GET.get(name)
+            if value:
+                view[name] = value
+    return view
 
 
 def analytics_section(course_id: str) -> dict[str, Any]:
     """The section dict the legacy dashboard renders: the page's content as a fragment, and its stylesheet.
 
-    The section shows the page's default view; date ranges and drill-downs link to the page.
+    The section shows the view the dashboard's URL asks for (dates, daily figures, a video or
+    a problem), so navigating inside it keeps the instructor in the dashboard.
     """
-    fragment = Fragment(content.render_content(course_id, QueryDict(), embedded=True))
+    fragment = Fragment(content.render_content(course_id, requested_view(), embedded=True))
     try:
         fragment.add_css_url(staticfiles_storage.url(STYLESHEET))
     except ValueError:  # a manifest storage without our file: collectstatic not run since installing
@@ -64,7 +92,11 @@ def analytics_section(course_id: str) -> dict[str, Any]:
 
 
 class AddAnalyticsSection(PipelineStep):
-    """``InstructorDashboardRenderStarted``: append the "Analytics" section for people who may see it."""
+    """``InstructorDashboardRenderStarted``: append the "Analytics" section for people who may see it.
+
+    Where the LMS links to Insights (``ANALYTICS_DASHBOARD_URL``) it adds its own section also
+    called "Analytics"; ours takes its place (and links to Insights), so there is one tab.
+    """
 
     def run_filter(self, context: dict[str, Any], template_name: str) -> dict[str, Any]:
         """Append the section when the current user may see the course's analytics; always pass both on."""
@@ -72,7 +104,8 @@ class AddAnalyticsSection(PipelineStep):
             course = getattr(context.get("course"), "id", None) or context.get("course_key")
             course_id = access.visible(get_current_user(), course) if course is not None else None
             if course_id is not None:
-                sections = list(context.get("sections") or [])
+                sections = [s for s in context.get("sections") or []
+                            if not (isinstance(s, dict) and s.get("section_key") == links.LMS_ANALYTICS_SECTION_KEY)]
                 if not any(s.get("section_key") == SECTION_KEY for s in sections if isinstance(s, dict)):
                     sections.append(analytics_section(course_id))
                 context["sections"] = sections

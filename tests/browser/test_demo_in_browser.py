@@ -4,7 +4,9 @@
 their course's analytics page from the course list, and every card, table and chart must
 show exactly what the REST API answers them (fetched in the same browser session). They
 follow a video and a problem drill-down, download a CSV, and open the legacy instructor
-dashboard, whose Analytics section comes from the real openedx-filters pipeline. A learner
+dashboard, whose Analytics section comes from the real openedx-filters pipeline: there they
+follow the drill-downs, the Daily toggle and the date form and stay in the dashboard, and
+find their way back from the page on its own. A learner
 and a staff member of another course see no tab and get 403 on the page. Screenshots of
 each step are saved (see ``conftest``).
 """
@@ -12,9 +14,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
@@ -298,6 +301,102 @@ def test_course_staff_see_the_analytics_section_in_the_instructor_dashboard(staf
     assert page.inner_text("h1") == f"Analytics: {PY101.name}"
 
 
+def open_the_section(staff: Session) -> Any:
+    """From the course list, the instructor dashboard, then its Analytics section; the section."""
+    staff.page.goto("/")
+    staff.page.locator(f'tr.course[data-course-id="{PY101.course_id}"]').get_by_role(
+        "link", name="Instructor dashboard").click()
+    staff.page.wait_for_selector("nav.instructor-nav")
+    staff.page.locator("nav.instructor-nav a").filter(has_text="Analytics").click()
+    section = staff.page.locator("section#openedx_analytics")
+    section.wait_for(state="visible")
+    return section
+
+
+def still_in_the_dashboard(staff: Session) -> Any:
+    """The page is the course's instructor dashboard with the Analytics section shown; the section."""
+    page = staff.page
+    path = urlsplit(page.url).path
+    assert unquote(path) == f"/courses/{PY101.course_id}/instructor", page.url
+    assert urlsplit(page.url).fragment == "view-openedx_analytics", page.url
+    section = page.locator("section#openedx_analytics")
+    section.wait_for(state="visible")
+    assert page.locator("nav.instructor-nav a.active-section").inner_text() == "Analytics"
+    return section
+
+
+def headings_nest(page: Any, selector: str) -> list[tuple[int, str]]:
+    """The headings of an element, in order, as (level, text); each at most one level below the one before."""
+    found = page.eval_on_selector(selector, """root => [...root.querySelectorAll('h1,h2,h3,h4,h5,h6')]
+        .filter(h => h.offsetParent !== null).map(h => [Number(h.tagName[1]), h.textContent.trim()])""")
+    levels = [level for level, _text in found]
+    assert all(b - a <= 1 for a, b in pairwise(levels)), found
+    return found
+
+
+def test_course_staff_navigate_inside_the_instructor_dashboard(staff: Session) -> None:
+    section = open_the_section(staff)
+    page = staff.page
+    still_in_the_dashboard(staff)
+    headings = headings_nest(page, "section#openedx_analytics")
+    assert tuple(headings[0]) == (3, "Analytics") and all(level > 3 for level, _text in headings[1:])
+
+    first_video = section.locator("#oa-table-videos tbody tr").first.locator("a")
+    video_name = first_video.text_content()
+    first_video.click()
+    page.wait_for_url("**video=**")
+    section = still_in_the_dashboard(staff)
+    assert section.locator("#video-detail-title").text_content() == f"Video: {video_name}"
+    section.locator("section#video-detail").scroll_into_view_if_needed()
+    staff.shot("09-dashboard-video-drill-down")
+    headings_nest(page, "section#openedx_analytics")
+    section.locator("section#video-detail").get_by_role("link", name="Back to the list").click()
+    page.wait_for_url(lambda url: "video=" not in url)
+    section = still_in_the_dashboard(staff)
+
+    first_problem = section.locator("#oa-table-problems tbody tr").first.locator("a")
+    problem_name = first_problem.text_content()
+    first_problem.click()
+    page.wait_for_url("**problem=**")
+    section = still_in_the_dashboard(staff)
+    assert section.locator("#problem-detail-title").text_content() == f"Problem: {problem_name}"
+    section.locator("section#problem-detail").scroll_into_view_if_needed()
+    staff.shot("10-dashboard-problem-drill-down")
+
+    section.locator("section#engagement").get_by_role("link", name="Daily").click()
+    page.wait_for_url("**activity=day**")
+    section = still_in_the_dashboard(staff)
+    assert table(page, "section#openedx_analytics #oa-table-engagement")[0].get("Date")
+
+    everything = staff.api(f"{quote(PY101.course_id)}/enrollment/")
+    start, end = everything[3]["date"], everything[10]["date"]
+    section.locator("#oa-start").fill(start)
+    section.locator("#oa-end").fill(end)
+    section.locator("#oa-range").get_by_role("button", name="Show").click()
+    page.wait_for_url(f"**start_date={start}**")
+    section = still_in_the_dashboard(staff)
+    rows = table(page, "section#openedx_analytics #oa-table-enrollment")
+    assert [row["Date"] for row in rows] == [day["date"] for day in everything[3:10]]
+    assert "activity=day" in page.url  # the daily view was kept
+    staff.shot("11-dashboard-date-range")
+
+    # Back to the rest of the dashboard, and to the page on its own and back again.
+    page.locator("nav.instructor-nav a").filter(has_text="Course Info").click()
+    page.locator("section#course_info").wait_for(state="visible")
+    assert not section.is_visible()
+    page.locator("nav.instructor-nav a").filter(has_text="Analytics").click()
+    section.wait_for(state="visible")
+    section.get_by_role("link", name="Open the analytics page on its own").click()
+    page.wait_for_selector("#oa-dashboard")
+    headings_nest(page, "body")
+    page.get_by_role("link", name="Back to the instructor dashboard").click()
+    still_in_the_dashboard(staff)
+    page.goto(f"/analytics/courses/{PY101.course_id}/")
+    page.get_by_role("link", name="Go to the course").click()
+    page.wait_for_selector("h1")
+    assert page.inner_text("h1") == PY101.name
+
+
 @pytest.mark.parametrize("username", ["learner", "otherstaff"])
 def test_people_without_a_staff_role_see_no_tab_and_get_403(chromium: Any, demo_host: Any, output_dir: Path,
                                                              username: str) -> None:
@@ -318,7 +417,11 @@ def test_people_without_a_staff_role_see_no_tab_and_get_403(chromium: Any, demo_
     assert response.status == 403
     session.shot(f"08-{username}-analytics-403")
     assert session.page.locator("#oa-dashboard").count() == 0
+    assert session.page.get_by_role("link", name="Back to your courses").get_attribute("href") == "/"
     assert session.page.goto(dashboard_url).status == 404  # the LMS opens no instructor dashboard to them
+    assert session.page.inner_text("h1") == "Page not found"  # the host's page, not Django's debug page
+    session.page.get_by_role("link", name="Back to my courses").click()
+    session.page.wait_for_selector("tr.course")
     assert session.context.request.get(f"{demo_host.url}{API}{quote(PY101.course_id)}/summary/").status == 403
     if username == "otherstaff":  # their own course: the tab is there
         session.page.goto(f"courses/{'course-v1:OpenU+Hist110+2026'}/instructor")

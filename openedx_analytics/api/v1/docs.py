@@ -20,9 +20,15 @@ from django.urls import include, path
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from drf_spectacular.renderers import OpenApiYamlRenderer
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.settings import patched_settings
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import StaticHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -74,16 +80,22 @@ def _cached() -> tuple[dict[str, Any], str]:
 
 
 class SchemaView(APIView):
-    """The OpenAPI schema: YAML, or JSON with ``?format=json``. Public: it describes, it holds no data."""
+    """The OpenAPI schema: YAML, or JSON with ``?format=json``. Public: it describes, it holds no data.
+
+    It names its own renderers (the OpenAPI media types, YAML first): the LMS's default
+    renderers are JSON only, so an ``Accept: application/vnd.oai.openapi`` would get 406.
+    ``?format=json`` or an ``Accept`` of JSON picks the JSON form.
+    """
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    renderer_classes = (OpenApiYamlRenderer, OpenApiYamlRenderer2, OpenApiJsonRenderer, OpenApiJsonRenderer2)
     schema = None  # not an endpoint of the API it documents
 
     def get(self, request: Request) -> HttpResponse:
-        """Serve the generated schema."""
+        """Serve the generated schema (JSON when ``?format=json`` or the Accept header asks for it)."""
         schema, text = _cached()
-        if request.query_params.get("format") == "json":
+        if "json" in (request.query_params.get("format"), getattr(request.accepted_renderer, "format", "")):
             return HttpResponse(json.dumps(schema, indent=2), content_type="application/vnd.oai.openapi+json")
         return HttpResponse(text, content_type="application/vnd.oai.openapi; charset=utf-8")
 
@@ -127,10 +139,15 @@ def reference(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class DocsView(APIView):
-    """Human-readable reference of the API, rendered on the server from the same schema."""
+    """Human-readable reference of the API, rendered on the server from the same schema.
+
+    It names its HTML renderer: the LMS's default renderers are JSON only, so a browser's
+    strict ``Accept: text/html`` would otherwise get 406.
+    """
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    renderer_classes = (StaticHTMLRenderer,)
     schema = None  # not an endpoint of the API it documents
 
     def get(self, request: Request) -> HttpResponse:
