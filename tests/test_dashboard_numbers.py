@@ -74,7 +74,7 @@ def test_the_video_timeline_marks_the_point_finished_counts(staff, video_184s):
     section = html[html.index('id="video-detail"'):]
     assert "Finished (53 learners) counts the viewers of the 5 seconds from 2:50" in section
     chart = section[section.index("<svg"):section.index("</svg>")]
-    assert chart.count('class="oa-marker"') == 1 and "End mark" in chart
+    assert chart.count('class="oa-marker-line"') == 1 and ">End mark</text>" in chart
     x_marker = float(re.search(r'class="oa-marker-line" x1="([\d.]+)"', chart).group(1))
     bars = re.findall(r"<g><title>(\d:\d\d): [^<]*</title><rect [^>]*x=\"([\d.]+)\" [^>]*width=\"([\d.]+)\"", chart)
     (x, width), = [(float(x), float(w)) for clock, x, w in bars if clock == "2:50"]

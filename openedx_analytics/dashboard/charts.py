@@ -140,10 +140,10 @@ def _marker(marker: Marker, x: float, plot_h: float) -> str:
     """A vertical line at ``x`` over the plot, labelled at its top (to its left near the right edge)."""
     right = x > LEFT + (WIDTH - LEFT - RIGHT) * 0.6
     tx, anchor = (x - 4, "end") if right else (x + 4, "start")
-    return (f'<g class="oa-marker"><title>{escape(marker.title or marker.text)}</title>'
-            f'<line class="oa-marker-line" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+    return (f'<line class="oa-marker-line" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}">'
+            f"<title>{escape(marker.title or marker.text)}</title></line>"
             f'<text class="oa-tick oa-marker-label" x="{tx:.1f}" y="{TOP + 10}" text-anchor="{anchor}">'
-            f"{escape(marker.text)}</text></g>")
+            f"{escape(marker.text)}</text>")
 
 
 def bars(label: str, axis: Axis, series: Sequence[Series], stacked: bool = True, percent: bool = False,

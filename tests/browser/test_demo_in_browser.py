@@ -205,13 +205,19 @@ def test_course_staff_follow_a_video_and_a_problem_drill_down(staff: Session) ->
     rows = table(page, "#oa-table-video-detail")
     assert len(rows) == len(segments)
     drawn = chart(page, "video-detail")
+    (video,) = [v for v in staff.api(f"{course}/videos/") if v["video_id"] == video_id]
+    end_mark = int(max(video["duration"] - 30, 0.95 * video["duration"]) // 5)
     for row, segment in zip(rows, segments, strict=True):
         seconds = segment["segment"] * 5
-        assert row["From"] == f"{seconds // 60}:{seconds % 60:02d}"
+        clock = f"{seconds // 60}:{seconds % 60:02d}"
+        marked = segment["segment"] == end_mark  # the segment Finished counts, flagged in the table
+        assert row["From"] == (f"{clock} (end mark: Finished counts these viewers)" if marked else clock)
         replays = max(segment["num_views"] - segment["num_users"], 0)
         assert [number(row[c]) for c in ("Unique viewers", "Replays", "Views")] == [
             segment["num_users"], replays, segment["num_views"]]
-        assert drawn[row["From"]] == {"Unique viewers": segment["num_users"], "Replays": replays}
+        assert drawn[clock] == {"Unique viewers": segment["num_users"], "Replays": replays}
+    assert any(segment["segment"] == end_mark for segment in segments)
+    assert page.locator("section#video-detail svg .oa-marker-line").count() == 1
     page.get_by_role("link", name="Back to the list").click()
     assert "video=" not in page.url
 
