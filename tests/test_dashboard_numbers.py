@@ -100,6 +100,7 @@ def test_a_share_divides_by_the_enrollment_at_the_end_of_its_week(staff):
     assert weeks["2026-09-21"]["Active learners (share)"] == "\u2013"
     chart = staff.get(page_url(), {"engagement": "share"}).content.decode()
     assert "2026-10-05: Active learners: 28.6%" in chart
+    assert "2026-09-21: Active learners:" not in chart  # no share of nobody: no point, the line breaks
     assert "Shares are of the" not in html and "end of each week (its Sunday)" in html
 
 

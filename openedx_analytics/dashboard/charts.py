@@ -29,10 +29,13 @@ PALETTE_SIZE = 8
 
 @dataclass
 class Series:
-    """One named row of values, drawn in palette colour ``colour`` (an index into the palette)."""
+    """One named row of values, drawn in palette colour ``colour`` (an index into the palette).
+
+    Only ``lines`` takes a missing value (None): a point it cannot draw, such as a share of nobody.
+    """
 
     name: str
-    values: Sequence[float]
+    values: Sequence[float | None]
     colour: int = 0
 
 
@@ -196,12 +199,13 @@ def lines(label: str, axis: Axis, series: Sequence[Series], percent: bool = Fals
     The partial points at the end (this week, today: still being counted) are drawn apart, so
     a week that has only begun is not read as a collapse: the line to them is greyed, their
     dots hollow, their stretch of the plot shaded and labelled ``partial_label`` ("so far"),
-    which their tooltips carry too.
+    which their tooltips carry too. A value of None (a share of a period when nobody was
+    enrolled) has no point: the line breaks there rather than drop to zero.
     """
     count = len(axis.labels)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    top = max((max(s.values) for s in series if s.values), default=0)
+    top = max((v for s in series for v in s.values if v is not None), default=0)
     top = axis_top(top, percent)
 
     def x_of(i: int) -> float:
@@ -226,17 +230,27 @@ def lines(label: str, axis: Axis, series: Sequence[Series], percent: bool = Fals
     def label_of(i: int) -> str:
         return f"{axis.labels[i]} ({partial_label})" if partial[i] and partial_label else axis.labels[i]
 
+    def runs(values: Sequence[float | None], indices: range) -> list[str]:
+        """The points of ``indices`` as polyline point lists, one per stretch without a missing value."""
+        out, run = [], []
+        for i in indices:
+            if values[i] is None:
+                out, run = out + [" ".join(run)] if run else out, []
+            else:
+                run.append(f"{x_of(i):.1f},{y_of(values[i]):.1f}")
+        return out + [" ".join(run)] if run else out
+
     dots = count <= 120
     for j, s in enumerate(series):
         colour = f"oa-s{s.colour % PALETTE_SIZE}"
-        whole = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(s.values[:first_partial]))
-        if whole:
-            body.append(f'<polyline class="oa-line oa-line{j % 4} {colour}" points="{whole}"/>')
-        if first_partial < count:
-            tail = " ".join(f"{x_of(i):.1f},{y_of(s.values[i]):.1f}" for i in range(max(first_partial - 1, 0), count))
-            body.append(f'<polyline class="oa-line oa-line{j % 4} oa-line-partial {colour}" points="{tail}"/>')
+        for points in runs(s.values, range(first_partial)):
+            body.append(f'<polyline class="oa-line oa-line{j % 4} {colour}" points="{points}"/>')
+        for points in runs(s.values, range(max(first_partial - 1, 0), count)) if first_partial < count else []:
+            body.append(f'<polyline class="oa-line oa-line{j % 4} oa-line-partial {colour}" points="{points}"/>')
         if dots:
             for i, v in enumerate(s.values):
+                if v is None:
+                    continue
                 hollow = " oa-partial" if partial[i] else ""
                 body.append(f'<circle class="oa-dot {colour}{hollow}" cx="{x_of(i):.1f}" '
                             f'cy="{y_of(v):.1f}" r="3"><title>'

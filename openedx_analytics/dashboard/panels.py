@@ -140,7 +140,7 @@ class CoursePanels:
         partial = [p["partial"] for p in periods]
         as_share = self.measure == "share"
         series = [
-            charts.Series(labels[c], [((p[c] / n) if n else 0.0) if as_share else p[c]
+            charts.Series(labels[c], [((p[c] / n) if n else None) if as_share else p[c]
                                       for p, n in zip(periods, enrolled, strict=True)], colour)
             for c, colour in zip(ENGAGEMENT, (4, 0, 2, 5), strict=True)
         ]
