@@ -10,7 +10,7 @@ from opaque_keys.edx.keys import CourseKey
 from openedx_analytics import conf
 from openedx_analytics.api.v1.renderers import cell, to_csv
 from openedx_analytics.models import ActivityWeek, EnrollmentDay, ProblemSummary, VideoSegment, VideoSummary
-from tests.support.api import COURSE, client_for, endpoints
+from tests.support.api import COURSE, PROBLEM, client_for, endpoints
 
 pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
@@ -66,7 +66,7 @@ HEADERS = {
     "problems": "position,section,subsection,problem,problem_id,parts,learners_submitted,"
                 "learners_last_answer_correct,learners_last_answer_incorrect,learners_first_answer_correct,"
                 "submissions,mean_attempts_per_learner,answers_url",
-    "answers": "part_id,answer_value,correct,count,variant",
+    "answers": "question,part_id,answer,correct,learners,variant",
 }
 
 
@@ -89,7 +89,8 @@ def test_an_empty_daily_activity_and_course_list_have_their_headers(people, cour
     assert text.splitlines() == ["date,active_learners,learners_who_watched_a_video,learners_who_tried_a_problem,"
                                  "learners_who_posted_in_the_forum,enrolled_at_end_of_day,partial"]
     text = csv_of(people["global_staff"], endpoints()["courses"], search="no such course")
-    assert text.splitlines()[0].startswith("course_id,count,cumulative_count,count_change_7_days")
+    assert text.splitlines() == ["course_id,enrolled,ever_enrolled,enrolled_change_7_days,passing_learners,"
+                                 "certificates,active_learners_last_week,last_updated,summary_url"]
     assert len(text.splitlines()) == 1
 
 
@@ -171,3 +172,31 @@ def test_the_timeline_csv_marks_the_segment_finished_counts(people, analytics_on
     assert [r["from_second"] for r in rows if r["end_mark"] == "true"] == ["170"]
     assert rows[1] == {"segment": "1", "from_second": "5", "unique_viewers": "50", "replays": "10", "views": "60",
                        "end_mark": "false"}
+
+
+def test_the_summary_csv_names_its_figures_and_modes(people, courses, analytics_on):
+    EnrollmentDay.objects.using(conf.analytics_db()).create(
+        course_id=COURSE, date=dt.date(2026, 11, 30), count=9, cumulative_count=12, enrollments=0, unenrollments=0,
+        modes={"verified": {"count": 4, "cumulative_count": 5}, "audit": {"count": 5, "cumulative_count": 7}},
+        last_updated=NOW)
+    (row,) = csv.DictReader(io.StringIO(csv_of(people["course_staff"], endpoints()["summary"])))
+    assert list(row)[:4] == ["course_id", "enrolled", "ever_enrolled", "enrolled_change_7_days"]
+    assert (row["enrolled"], row["ever_enrolled"], row["enrolled_verified"], row["ever_enrolled_audit"]) == (
+        "9", "12", "4", "7")
+    assert "count" not in row and not [name for name in row if "." in name]
+
+
+def test_the_answers_csv_numbers_questions_as_the_page_does(people, courses, analytics_on):
+    from openedx_analytics.models import ProblemAnswer
+
+    db = conf.analytics_db()
+    ProblemSummary.objects.using(db).create(
+        course_id=COURSE, problem_id=PROBLEM, part_ids=["py_types_2_1", "py_types_3_1"], users_attempted=3,
+        total_submissions=3, correct_submissions=2, first_attempt_correct=2, attempts_mean=1.0, last_updated=NOW)
+    ProblemAnswer.objects.using(db).bulk_create(
+        ProblemAnswer(course_id=COURSE, problem_id=PROBLEM, part_id=part, answer_value=value, correct=ok, count=n)
+        for part, value, ok, n in (("py_types_2_1", "int", True, 2), ("py_types_2_1", "str", False, 1),
+                                   ("py_types_3_1", "list", True, 3)))
+    rows = list(csv.DictReader(io.StringIO(csv_of(people["course_staff"], endpoints()["answers"]))))
+    assert [(r["question"], r["part_id"], r["answer"], r["learners"]) for r in rows] == [
+        ("1", "py_types_2_1", "int", "2"), ("1", "py_types_2_1", "str", "1"), ("2", "py_types_3_1", "list", "3")]

@@ -9,13 +9,19 @@ empty result is still a CSV with its header. ``docs/rest_api.md`` lists every co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from openedx_analytics import api
 from openedx_analytics.api import rows
 from openedx_analytics.lms import courses, host
 
+#: The course summary's fields, as the CSV names them (the modes' columns come between, see ``summaries``).
+SUMMARY_NAMES = {"course_id": "course_id", "count": "enrolled", "cumulative_count": "ever_enrolled",
+                 "count_change_7_days": "enrolled_change_7_days", "passing_users": "passing_learners",
+                 "certificates": "certificates", "active_last_week": "active_learners_last_week",
+                 "last_updated": "last_updated"}
+SUMMARY_COLUMNS = tuple(SUMMARY_NAMES.values())
 #: Measures of an activity row, as the CSV names them.
 ACTIVITY_NAMES = {
     "any": "active_learners",
@@ -31,6 +37,7 @@ ACTIVITY_COLUMNS = {
 ENROLLMENT_NAMES = {"count": "enrolled", "cumulative_count": "ever_enrolled"}
 ENROLLMENT_COLUMNS = ("date", "enrolled", "ever_enrolled", *rows.STANDARD_MODES, "enrollments", "unenrollments",
                       "partial")
+ANSWER_COLUMNS = ("question", "part_id", "answer", "correct", "learners", "variant")
 TIMELINE_COLUMNS = ("segment", "from_second", "unique_viewers", "replays", "views", "end_mark")
 VIDEO_COLUMNS = ("position", "section", "subsection", "video", "video_id", "duration_seconds", "duration_inferred",
                  "learners_started", "learners_finished", "end_mark_second", "views", "timeline_url")
@@ -45,6 +52,39 @@ def outline_of(course_id: str) -> dict[str, dict[str, Any]]:
         return courses.course_outline(course_id)
     except host.NotAvailable:
         return {}
+
+
+def summaries(data: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Course summaries with their figures named, and each mode as ``enrolled_<mode>`` and ``ever_enrolled_<mode>``.
+
+    Every row has the columns of every mode any row has (standard modes first), so a list of
+    courses is one table.
+    """
+    seen = {mode for row in data for mode in row["enrollment_modes"]}
+    modes = [mode for mode in rows.STANDARD_MODES if mode in seen] + sorted(seen - set(rows.STANDARD_MODES))
+    out = []
+    for row in data:
+        named = {name: row[field] for field, name in SUMMARY_NAMES.items()}
+        figures = row["enrollment_modes"]
+        by_mode = {f"{kind}_{mode}": (figures.get(mode) or {}).get(field, 0)
+                   for kind, field in (("enrolled", "count"), ("ever_enrolled", "cumulative_count")) for mode in modes}
+        extra = {"summary_url": row["summary_url"]} if "summary_url" in row else {}
+        last_updated = named.pop("last_updated")
+        out.append({**named, **by_mode, "last_updated": last_updated, **extra})
+    return out
+
+
+def answers(data: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Answer rows (ordered by part) with the question number the page shows; ``count`` is named ``learners``.
+
+    A generator over a generator: the streamed CSV still holds one chunk of rows at a time.
+    """
+    part, number = None, 0
+    for row in data:
+        if row["part_id"] != part:
+            part, number = row["part_id"], number + 1
+        yield {"question": number, "part_id": row["part_id"], "answer": row["answer_value"],
+               "correct": row["correct"], "learners": row["count"], "variant": row["variant"]}
 
 
 def enrollment(data: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

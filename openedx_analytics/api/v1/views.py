@@ -170,8 +170,11 @@ class CourseListView(AnalyticsView):
 
     metric = "courses"
     pagination_class = CoursePagination
-    csv_columns = ("course_id", "count", "cumulative_count", "count_change_7_days", "passing_users", "certificates",
-                   "active_last_week", "last_updated", "summary_url")
+    csv_columns = (*csv_rows.SUMMARY_COLUMNS, "summary_url")
+
+    def csv_rows(self, data: Any) -> list[dict[str, Any]]:
+        """Every permitted course's summary, its figures named for people."""
+        return csv_rows.summaries(data["results"] if isinstance(data, dict) else data)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One page of course summaries (every row for CSV), sorted by course id."""
@@ -195,12 +198,17 @@ class CourseSummaryView(CourseView):
     """Summary figures of one course."""
 
     metric = "summary"
+    csv_columns = csv_rows.SUMMARY_COLUMNS
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The course's current enrollment, passing learners, certificates and last week's activity."""
         summary = api.get_course_summary(self.course_id)
         self.last_updated = summary["last_updated"]
         return Response(summary)
+
+    def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The summary as one row, its figures named for people."""
+        return csv_rows.summaries([data])
 
 
 @extend_schema(
@@ -361,7 +369,7 @@ class AnswersView(CourseView):
         self.last_updated = problem["last_updated"] if problem else None
         if request.accepted_renderer.format == CSVRenderer.format:
             rows = api.iter_answer_distribution(self.course_id, problem_id) if problem else iter(())
-            return streamed_csv(rows, api.ANSWER_FIELDS)
+            return streamed_csv(csv_rows.answers(rows), csv_rows.ANSWER_COLUMNS)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(api.answer_rows(self.course_id, problem_id) if problem else [],
                                            request, view=self)
