@@ -176,7 +176,7 @@ def test_csv_values_are_spreadsheet_safe(staff):
 def test_enrollment_csv_has_one_column_per_mode(staff):
     text = get(staff, "enrollment", format="csv").content.decode()
     header = text.splitlines()[0].split(",")
-    assert header[:9] == ["date", "count", "cumulative_count", "audit", "verified", "honor", "professional", "credit",
+    assert header[:9] == ["date", "enrolled", "ever_enrolled", "audit", "verified", "honor", "professional", "credit",
                           "masters"]
     assert "executive-education" in header
 

@@ -135,12 +135,12 @@ def test_answers_csv_streams_every_row_in_chunks(big_problem, people, monkeypatc
     assert chunks == [api.ANSWER_CHUNK_ROWS]
     assert len(pieces) >= (DISTINCT + 2) // api.ANSWER_CHUNK_ROWS  # written chunk by chunk, never joined
     header, *body = list(csv.reader(io.StringIO(b"".join(pieces).decode())))
-    assert header == ["part_id", "answer_value", "correct", "count", "variant"]
+    assert header == ["question", "part_id", "answer", "correct", "learners", "variant"]
     assert len(body) == DISTINCT + 2
-    assert body[0] == [PART, "answer 00049", "true", "50", ""]
-    assert [PART, "'=1+1", "false", "1", ""] in body
-    assert {tuple(row) for row in body[-2:]} == {(SMALL_PART, "no", "false", "3", ""),
-                                                 (SMALL_PART, "yes", "true", "3", "")}
+    assert body[0] == ["1", PART, "answer 00049", "true", "50", ""]
+    assert ["1", PART, "'=1+1", "false", "1", ""] in body
+    assert {tuple(row) for row in body[-2:]} == {("2", SMALL_PART, "no", "false", "3", ""),
+                                                 ("2", SMALL_PART, "yes", "true", "3", "")}
 
 
 def test_python_api_reads_every_answer_in_order_chunk_by_chunk(big_problem):

@@ -8,6 +8,7 @@ field names of the metric contract. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.db.models import Count, Max, QuerySet, Sum
 
 from openedx_analytics import conf
 from openedx_analytics.metrics.activity import week_start
+from openedx_analytics.metrics.video_replay import end_segment
 from openedx_analytics.models import (
     ActivityDay,
     ActivityWeek,
@@ -31,6 +33,8 @@ __all__ = [
     "ANSWER_CHUNK_ROWS",
     "ANSWER_FIELDS",
     "answer_rows",
+    "enrolled_on",
+    "finished_segment",
     "get_activity",
     "get_answer_distribution",
     "get_answer_parts",
@@ -45,6 +49,7 @@ __all__ = [
     "get_videos",
     "iter_answer_distribution",
     "known_course_ids",
+    "period_last_day",
 ]
 
 
@@ -81,6 +86,35 @@ def get_enrollment(course_id: Any, start: dt.date | None = None, end: dt.date | 
         }
         for row in rows.order_by("date")
     ]
+
+
+def enrolled_on(course_id: Any, days: Iterable[dt.date]) -> dict[dt.date, int]:
+    """Learners enrolled at the end of each of ``days``: the divisor of a period's share of enrollment.
+
+    A share of a past week divides by the learners enrolled then (the period's last day),
+    not by today's enrollment. A day without its own row carries the latest earlier one
+    forward (days without changes are the day before's; today's may not be stored yet);
+    a day before the course's first enrollment has 0, which the callers show as no share.
+    One query, whatever the number of days.
+    """
+    wanted = sorted(set(days))
+    if not wanted:
+        return {}
+    rows = list(EnrollmentDay.objects.using(_db()).filter(course_id=_course(course_id), date__lte=wanted[-1])
+                .order_by("date").values_list("date", "count"))
+    dates = [date for date, _count in rows]
+    out = {}
+    for day in wanted:
+        at = bisect_right(dates, day)
+        out[day] = rows[at - 1][1] if at else 0
+    return out
+
+
+def period_last_day(row: dict[str, Any]) -> dt.date:
+    """The last day of an activity row's period: the Sunday of a week (``interval_end`` - 1), or the day itself."""
+    if "interval_end" in row:
+        return row["interval_end"] - dt.timedelta(days=1)
+    return row["date"]
 
 
 def get_activity(
@@ -125,6 +159,15 @@ def _video_row(r: VideoSummary) -> dict[str, Any]:
         "segment_length": r.segment_length, "users_at_start": r.users_at_start,
         "users_at_end": r.users_at_end, "views": r.views, "last_updated": r.last_updated,
     }
+
+
+def finished_segment(video: dict[str, Any]) -> int:
+    """The timeline segment whose viewers a video's ``users_at_end`` ("Finished") counts.
+
+    The segment of max(duration - 30 s, 0.95 x duration), Insights' rule: pages mark it so
+    that "Finished" can be read against the timeline it is taken from.
+    """
+    return end_segment(video["duration"])
 
 
 def get_video(course_id: Any, video_id: str) -> dict[str, Any] | None:

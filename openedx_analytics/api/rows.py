@@ -59,3 +59,25 @@ def latest(stamps: Iterable[dt.datetime | None]) -> dt.datetime | None:
     """The most recent of ``stamps`` (None when there is none)."""
     known = [stamp for stamp in stamps if stamp is not None]
     return max(known) if known else None
+
+
+def in_course_order(items: Iterable[Mapping[str, Any]], outline: Mapping[str, Mapping[str, Any]], key: str
+                    ) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """``items`` in course order, each with its place in ``outline`` (``lms.courses.course_outline``).
+
+    Blocks the outline has not (deleted since, or no outline yet) come last, by id, with an
+    empty place: the page and the CSVs list blocks in the same order.
+    """
+    last = len(outline)
+    placed = [(item, outline.get(item[key]) or {}) for item in items]
+    return sorted(placed, key=lambda pair: (pair[1].get("position", last), pair[0][key]))
+
+
+def block_place(position: int, place: Mapping[str, Any], name_field: str, block_id: str) -> dict[str, Any]:
+    """The first columns of a block's CSV row: its rank in course order, section, subsection and name.
+
+    ``name_field`` names the display-name column (``video``, ``problem``); a block the outline
+    does not name is named by its id.
+    """
+    return {"position": position, "section": place.get("section") or "", "subsection": place.get("subsection") or "",
+            name_field: place.get("display_name") or block_id}

@@ -92,14 +92,17 @@ def part_panel(panels: PageState, panel: Panel, index: int, problem_id: str, par
     page = min(requested_page(panels.query, part_id, panels.errors), pages)
     shown = list(rows[(page - 1) * ANSWER_TABLE_ROWS:page * ANSWER_TABLE_ROWS])
     top = shown[:ANSWER_CHART_BARS] if page == 1 else list(rows[:ANSWER_CHART_BARS])
-    label = _("Part {number} ({part})").format(number=index + 1, part=part_id)
+    label = _("Question {number}").format(number=index + 1)
     panel.subtitle = label
+    panel.subtitle_title = _("Part id: {part}").format(part=part_id)
     panel.chart = _chart(_("Answers to {part}").format(part=label), part, top)
     panel.legend = [(_("Correct answer"), 2), (_("Other answers"), 0)]
+    randomized = rows.exclude(variant="").exists()  # a Variant column only where the problem has variants
     panel.table = Table(
-        _("Answers to {part}").format(part=label), [_("Answer"), _("Correct"), _("Variant"), _("Learners")],
-        [[Cell(r["answer_value"]), Cell(_("yes") if r["correct"] else _("no")), Cell(r["variant"] or ""),
-          num(r["count"])] for r in shown],
+        _("Answers to {part}").format(part=label),
+        [_("Answer"), _("Correct"), *([_("Variant")] if randomized else []), _("Learners")],
+        [[Cell(r["answer_value"]), Cell(_("yes") if r["correct"] else _("no")),
+          *([Cell(r["variant"] or "")] if randomized else []), num(r["count"])] for r in shown],
     )
     if pages > 1:
         panel.pager = _pager(panels, panel.key, part_id, page, pages, part["answers"])

@@ -29,10 +29,13 @@ PALETTE_SIZE = 8
 
 @dataclass
 class Series:
-    """One named row of values, drawn in palette colour ``colour`` (an index into the palette)."""
+    """One named row of values, drawn in palette colour ``colour`` (an index into the palette).
+
+    Only ``lines`` takes a missing value (None): a point it cannot draw, such as a share of nobody.
+    """
 
     name: str
-    values: Sequence[float]
+    values: Sequence[float | None]
     colour: int = 0
 
 
@@ -127,11 +130,31 @@ def _value_text(value: float, percent: bool) -> str:
     return f"{value * 100:.1f}%" if percent else f"{value:,.0f}"
 
 
-def bars(label: str, axis: Axis, series: Sequence[Series], stacked: bool = True, percent: bool = False
-         ) -> SafeString:
+@dataclass
+class Marker:
+    """A point of the category axis to mark with a vertical line and a short label (``text``, ``title`` on hover)."""
+
+    index: int
+    text: str
+    title: str = ""
+
+
+def _marker(marker: Marker, x: float, plot_h: float) -> str:
+    """A vertical line at ``x`` over the plot, labelled at its top (to its left near the right edge)."""
+    right = x > LEFT + (WIDTH - LEFT - RIGHT) * 0.6
+    tx, anchor = (x - 4, "end") if right else (x + 4, "start")
+    return (f'<line class="oa-marker-line" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}">'
+            f"<title>{escape(marker.title or marker.text)}</title></line>"
+            f'<text class="oa-tick oa-marker-label" x="{tx:.1f}" y="{TOP + 10}" text-anchor="{anchor}">'
+            f"{escape(marker.text)}</text>")
+
+
+def bars(label: str, axis: Axis, series: Sequence[Series], stacked: bool = True, percent: bool = False,
+         marker: Marker | None = None) -> SafeString:
     """Vertical bars per category: stacked (parts of a whole) or side by side (to compare).
 
     Partial categories (today, this week) get the ``oa-partial`` class: drawn lighter.
+    ``marker`` draws a labelled vertical line through one category (a video's end mark).
     """
     count = len(axis.labels)
     plot_w = WIDTH - LEFT - RIGHT
@@ -163,32 +186,75 @@ def bars(label: str, axis: Axis, series: Sequence[Series], stacked: bool = True,
             body.append(f'<rect class="oa-s{s.colour % PALETTE_SIZE}{partial}" x="{x:.2f}" y="{y:.2f}" '
                         f'width="{max(w, 0.5):.2f}" height="{h:.2f}"/>')
         body.append("</g>")
+    if marker is not None and 0 <= marker.index < count:
+        body.append(_marker(marker, LEFT + slot * (marker.index + 0.5), plot_h))
     body.extend(_category_labels(axis, lambda i: LEFT + slot * (i + 0.5)))
     return _frame(label, body, top, percent)
 
 
-def lines(label: str, axis: Axis, series: Sequence[Series], percent: bool = False) -> SafeString:
-    """One line per series over the categories (time), with a dot per point; partial points hollow."""
+def lines(label: str, axis: Axis, series: Sequence[Series], percent: bool = False, partial_label: str = ""
+          ) -> SafeString:
+    """One line per series over the categories (time), with a dot per point.
+
+    The partial points at the end (this week, today: still being counted) are drawn apart, so
+    a week that has only begun is not read as a collapse: the line to them is greyed, their
+    dots hollow, their stretch of the plot shaded and labelled ``partial_label`` ("so far"),
+    which their tooltips carry too. A value of None (a share of a period when nobody was
+    enrolled) has no point: the line breaks there rather than drop to zero.
+    """
     count = len(axis.labels)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    top = max((max(s.values) for s in series if s.values), default=0)
+    top = max((v for s in series for v in s.values if v is not None), default=0)
     top = axis_top(top, percent)
 
     def x_of(i: int) -> float:
         return LEFT + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
 
+    def y_of(v: float) -> float:
+        return TOP + plot_h - plot_h * v / top
+
+    partial = [i < len(axis.partial) and bool(axis.partial[i]) for i in range(count)]
+    first_partial = next((i for i in range(count) if partial[i] and all(partial[i:])), count)
     body: list[str] = []
+    if first_partial < count:
+        x0 = (x_of(first_partial - 1) + x_of(first_partial)) / 2 if first_partial > 0 else LEFT
+        x1 = WIDTH - RIGHT
+        tip = escape(f"{axis.labels[first_partial]}: {partial_label}" if partial_label else axis.labels[first_partial])
+        body.append(f'<rect class="oa-partial-zone" x="{x0:.1f}" y="{TOP}" width="{max(x1 - x0, 0):.1f}" '
+                    f'height="{plot_h}"><title>{tip}</title></rect>')
+        if partial_label:
+            body.append(f'<text class="oa-tick oa-partial-label" x="{x1 - 2:.1f}" y="{TOP + 10}" '
+                        f'text-anchor="end">{escape(partial_label)}</text>')
+
+    def label_of(i: int) -> str:
+        return f"{axis.labels[i]} ({partial_label})" if partial[i] and partial_label else axis.labels[i]
+
+    def runs(values: Sequence[float | None], indices: range) -> list[str]:
+        """The points of ``indices`` as polyline point lists, one per stretch without a missing value."""
+        out, run = [], []
+        for i in indices:
+            if values[i] is None:
+                out, run = out + [" ".join(run)] if run else out, []
+            else:
+                run.append(f"{x_of(i):.1f},{y_of(values[i]):.1f}")
+        return out + [" ".join(run)] if run else out
+
     dots = count <= 120
     for j, s in enumerate(series):
-        points = " ".join(f"{x_of(i):.1f},{TOP + plot_h - plot_h * v / top:.1f}" for i, v in enumerate(s.values))
-        body.append(f'<polyline class="oa-line oa-line{j % 4} oa-s{s.colour % PALETTE_SIZE}" points="{points}"/>')
+        colour = f"oa-s{s.colour % PALETTE_SIZE}"
+        for points in runs(s.values, range(first_partial)):
+            body.append(f'<polyline class="oa-line oa-line{j % 4} {colour}" points="{points}"/>')
+        for points in runs(s.values, range(max(first_partial - 1, 0), count)) if first_partial < count else []:
+            body.append(f'<polyline class="oa-line oa-line{j % 4} oa-line-partial {colour}" points="{points}"/>')
         if dots:
             for i, v in enumerate(s.values):
-                partial = " oa-partial" if i < len(axis.partial) and axis.partial[i] else ""
-                body.append(f'<circle class="oa-dot oa-s{s.colour % PALETTE_SIZE}{partial}" cx="{x_of(i):.1f}" '
-                            f'cy="{TOP + plot_h - plot_h * v / top:.1f}" r="3"><title>'
-                            f"{escape(f'{axis.labels[i]}: {s.name}: {_value_text(v, percent)}')}</title></circle>")
+                if v is None:
+                    continue
+                hollow = " oa-partial" if partial[i] else ""
+                body.append(f'<circle class="oa-dot {colour}{hollow}" cx="{x_of(i):.1f}" '
+                            f'cy="{y_of(v):.1f}" r="3"><title>'
+                            f"{escape(f'{label_of(i)}: {s.name}: {_value_text(v, percent)}')}</title></circle>")
     body.extend(_category_labels(axis, x_of))
     return _frame(label, body, top, percent)
 

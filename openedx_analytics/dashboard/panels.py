@@ -82,7 +82,7 @@ class CoursePanels:
         """Enrolled learners per day, stacked by mode, over the chosen dates."""
         days = api.get_enrollment(self.course_id, self.start, self.end)
         panel = Panel("enrollment", _("Enrollment"), csv_url=self.api_url("course-enrollment", self._date_params()),
-                      last_updated=rows.latest(d["last_updated"] for d in days), partial_note=True)
+                      last_updated=rows.latest(d["last_updated"] for d in days))
         panel.notes.append(_("Learners enrolled at the end of each day (UTC), by enrollment mode."))
         if not days:
             panel.empty = _("No enrollment figures for these dates yet.")
@@ -94,8 +94,12 @@ class CoursePanels:
         title = _("Enrolled learners per day, by mode")
         if len(days) <= 62:
             panel.chart = charts.bars(title, axis, series, stacked=True)
+            panel.partial_note = _("Today is still being counted: its bar is lighter and its row is marked "
+                                   "(partial).")
         else:
             panel.chart = charts.areas(title, axis, series, partial_label=_("partial"))
+            panel.partial_note = _("Today is still being counted: the shaded end of the chart and the row "
+                                   "marked (partial).")
         panel.legend = [(s.name, s.colour) for s in series]
         panel.table = Table(
             _("Enrollment per day"),
@@ -113,34 +117,45 @@ class CoursePanels:
         weekly = self.granularity == "week"
         extra = {**self._date_params(), **({} if weekly else {"granularity": "day"})}
         panel = Panel("engagement", _("Engagement"), csv_url=self.api_url("course-activity", extra),
-                      last_updated=rows.latest(p["last_updated"] for p in periods), partial_note=True)
-        enrolled = self.summary["count"]
+                      last_updated=rows.latest(p["last_updated"] for p in periods))
         panel.notes.append(
             _("Distinct learners per week (Monday to Sunday, UTC).") if weekly
             else _("Distinct learners per day (UTC).")
         )
-        panel.notes.append(_("Shares are of the {count} learners enrolled now.").format(count=num(enrolled).text))
+        panel.notes.append(
+            _("Shares divide by the learners enrolled at the end of each week (its Sunday); for the current "
+              "week, by the learners enrolled now.") if weekly
+            else _("Shares divide by the learners enrolled at the end of each day."))
+        panel.partial_note = (
+            _("This week is still being counted: its stretch of the chart is shaded and marked \u201cso far\u201d, "
+              "with a paler line and hollow dots, and its row is marked (partial).") if weekly
+            else _("Today is still being counted: its stretch of the chart is shaded and marked \u201cso far\u201d, "
+                   "with a paler line and hollow dots, and its row is marked (partial)."))
         if not periods:
             panel.empty = _("No engagement figures for these dates yet.")
             return panel
+        on_day = api.enrolled_on(self.course_id, [api.period_last_day(p) for p in periods])
+        enrolled = [on_day[api.period_last_day(p)] for p in periods]
         when = [(p["interval_start"] if weekly else p["date"]).isoformat() for p in periods]
         partial = [p["partial"] for p in periods]
-        as_share = self.measure == "share" and enrolled > 0
+        as_share = self.measure == "share"
         series = [
-            charts.Series(labels[c], [(p[c] / enrolled) if as_share else p[c] for p in periods], colour)
+            charts.Series(labels[c], [((p[c] / n) if n else None) if as_share else p[c]
+                                      for p, n in zip(periods, enrolled, strict=True)], colour)
             for c, colour in zip(ENGAGEMENT, (4, 0, 2, 5), strict=True)
         ]
         title = _("Active learners per week") if weekly else _("Active learners per day")
-        panel.chart = charts.lines(title, charts.Axis(when, partial), series, percent=as_share)
+        panel.chart = charts.lines(title, charts.Axis(when, partial), series, percent=as_share,
+                                   partial_label=_("so far"))
         panel.legend = [(s.name, s.colour) for s in series]
-        columns = [_("Week of") if weekly else _("Date")]
+        columns = [_("Week of") if weekly else _("Date"), _("Enrolled")]
         for c in ENGAGEMENT:
             columns += [labels[c], _("{measure} (share)").format(measure=labels[c])]
         panel.table = Table(
             _("Engagement per week") if weekly else _("Engagement per day"), columns,
-            [[_partial_text(w, p["partial"]), *[cell for c in ENGAGEMENT for cell in (num(p[c]),
-                                                                                     share(p[c], enrolled))]]
-             for w, p in zip(when, periods, strict=True)],
+            [[_partial_text(w, p["partial"]), num(n),
+              *[cell for c in ENGAGEMENT for cell in (num(p[c]), share(p[c], n))]]
+             for w, p, n in zip(when, periods, enrolled, strict=True)],
         )
         return panel
 
@@ -149,8 +164,11 @@ class CoursePanels:
         videos = self._in_course_order(api.get_videos(self.course_id), "video_id")
         panel = Panel("videos", _("Videos"), csv_url=self.api_url("course-videos"),
                       last_updated=rows.latest(v["last_updated"] for v in videos))
-        panel.notes.append(_("Learners who watched the first and the last 5 seconds of each video; "
-                             "choose a video to see every 5 seconds of it."))
+        panel.notes.append(_("Started: learners who watched the first 5 seconds of the video. Finished: learners "
+                             "who watched the 5 seconds at its end mark, 95% of the way through (30 seconds "
+                             "before the end for videos of 10 minutes or more), whatever they watched before; "
+                             "the table gives each video's end mark."))
+        panel.notes.append(_("Choose a video to see every 5 seconds of it, with its end mark."))
         if not videos:
             panel.empty = _("No video has been watched yet.")
             return panel
@@ -164,11 +182,12 @@ class CoursePanels:
         panel.legend = [(s.name, s.colour) for s in series]
         panel.table = Table(
             _("Videos in course order"),
-            ["#", _("Video"), _("Section"), _("Subsection"), _("Started"), _("Finished"), _("Views"),
-             _("Length (s)")],
+            ["#", _("Video"), _("Section"), _("Subsection"), _("Started"), _("Finished (at the end mark)"),
+             _("Views"), _("Length (s)"), _("End mark")],
             [[Cell(str(i + 1)), Cell(name, href=self.link("video-detail", video=v["video_id"])),
               Cell(self._where(v["video_id"], "section")), Cell(self._where(v["video_id"], "subsection")),
-              num(v["users_at_start"]), num(v["users_at_end"]), num(v["views"]), num(v["duration"])]
+              num(v["users_at_start"]), num(v["users_at_end"]), num(v["views"]), num(v["duration"]),
+              Cell(_clock(api.finished_segment(v) * SEGMENT_SECONDS), numeric=True)]
              for i, (v, name) in enumerate(zip(videos, names, strict=True))],
         )
         return panel
@@ -193,13 +212,23 @@ class CoursePanels:
             panel.empty = _("Nobody has watched this video yet.")
             return panel
         when = [_clock(s["segment"] * SEGMENT_SECONDS) for s in segments]
+        end = api.finished_segment(video)
+        end_text = _("end mark: Finished counts these viewers")
+        panel.notes.append(_("Finished ({count} learners) counts the viewers of the 5 seconds from {clock}, the "
+                             "video's end mark: 95% of the way through (30 seconds before the end for videos of "
+                             "10 minutes or more). The chart and the table mark it.").format(
+                                 count=num(video["users_at_end"]).text, clock=_clock(end * SEGMENT_SECONDS)))
         series = [charts.Series(_("Unique viewers"), [s["num_users"] for s in segments], 0),
                   charts.Series(_("Replays"), [max(s["num_views"] - s["num_users"], 0) for s in segments], 1)]
-        panel.chart = charts.bars(_("Viewers per 5 seconds of the video"), charts.Axis(when), series, stacked=True)
+        marked = next((i for i, s in enumerate(segments) if s["segment"] == end), None)
+        marker = None if marked is None else charts.Marker(marked, _("End mark"), f"{when[marked]}: {end_text}")
+        panel.chart = charts.bars(_("Viewers per 5 seconds of the video"), charts.Axis(when), series, stacked=True,
+                                  marker=marker)
         panel.legend = [(s.name, s.colour) for s in series]
         panel.table = Table(
             _("Viewers per 5 seconds"), [_("From"), _("Unique viewers"), _("Replays"), _("Views")],
-            [[Cell(w), num(s["num_users"]), num(max(s["num_views"] - s["num_users"], 0)), num(s["num_views"])]
+            [[Cell(f"{w} ({end_text})" if s["segment"] == end else w), num(s["num_users"]),
+              num(max(s["num_views"] - s["num_users"], 0)), num(s["num_views"])]
              for w, s in zip(when, segments, strict=True)],
         )
         return panel

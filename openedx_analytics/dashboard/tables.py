@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 
 @dataclass
@@ -75,6 +76,8 @@ class Panel:
     key: str
     title: str
     subtitle: str = ""
+    #: The subtitle's tooltip (``title``): an id people rarely need, kept within reach.
+    subtitle_title: str = ""
     chart: SafeString | None = None
     legend: list[tuple[str, int]] = field(default_factory=list)
     table: Table | None = None
@@ -83,7 +86,9 @@ class Panel:
     last_updated: dt.datetime | None = None
     notes: list[str] = field(default_factory=list)
     empty: str = ""
-    partial_note: bool = False
+    #: What marks the periods still being counted on this panel's chart and table ("" for none;
+    #: True for the words that fit any chart: rows marked partial).
+    partial_note: str | bool = ""
     back_url: str = ""
     #: Where a paged table is, and whether its table opens unfolded (a page the reader chose).
     pager: Pager | None = None
@@ -93,6 +98,13 @@ class Panel:
     def open_table(self) -> bool:
         """Whether the data table shows unfolded: a short table, or a page of a long one the reader chose."""
         return self.table_open or (self.table is not None and len(self.table.rows) <= 12)
+
+    @property
+    def partial_text(self) -> str:
+        """The note under the chart on the periods still being counted, in the words of its own chart."""
+        if self.partial_note is True:
+            return _("Rows marked (partial): today and the current week, still being counted.")
+        return self.partial_note or ""
 
     @property
     def table_html(self) -> SafeString:

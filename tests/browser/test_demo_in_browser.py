@@ -150,7 +150,8 @@ def test_course_staff_see_every_number_the_api_gives(staff: Session) -> None:
     for row, week in zip(rows, weeks, strict=True):
         for label, field in ENGAGEMENT.items():
             assert number(row[label]) == week[field]
-            assert number(row[f"{label} (share)"]) == pytest.approx(100 * week[field] / summary["count"], abs=0.05)
+            assert number(row[f"{label} (share)"]) == pytest.approx(100 * week[field] / number(row["Enrolled"]),
+                                                                    abs=0.05)
             assert drawn[week["interval_start"]][label] == week[field]
 
     videos = {video["video_id"]: video for video in staff.api(f"{course}/videos/")}
@@ -161,7 +162,7 @@ def test_course_staff_see_every_number_the_api_gives(staff: Session) -> None:
     drawn = chart(page, "videos")
     for row in rows:
         video = videos[query_value(row["Video href"], "video")]
-        assert [number(row[c]) for c in ("Started", "Finished", "Views", "Length (s)")] == [
+        assert [number(row[c]) for c in ("Started", "Finished (at the end mark)", "Views", "Length (s)")] == [
             video["users_at_start"], video["users_at_end"], video["views"], video["duration"]]
         assert drawn[row["Video"]] == {"Started": video["users_at_start"], "Finished": video["users_at_end"]}
 
@@ -207,13 +208,19 @@ def test_course_staff_follow_a_video_and_a_problem_drill_down(staff: Session) ->
     rows = table(page, "#oa-table-video-detail")
     assert len(rows) == len(segments)
     drawn = chart(page, "video-detail")
+    (video,) = [v for v in staff.api(f"{course}/videos/") if v["video_id"] == video_id]
+    end_mark = int(max(video["duration"] - 30, 0.95 * video["duration"]) // 5)
     for row, segment in zip(rows, segments, strict=True):
         seconds = segment["segment"] * 5
-        assert row["From"] == f"{seconds // 60}:{seconds % 60:02d}"
+        clock = f"{seconds // 60}:{seconds % 60:02d}"
+        marked = segment["segment"] == end_mark  # the segment Finished counts, flagged in the table
+        assert row["From"] == (f"{clock} (end mark: Finished counts these viewers)" if marked else clock)
         replays = max(segment["num_views"] - segment["num_users"], 0)
         assert [number(row[c]) for c in ("Unique viewers", "Replays", "Views")] == [
             segment["num_users"], replays, segment["num_views"]]
-        assert drawn[row["From"]] == {"Unique viewers": segment["num_users"], "Replays": replays}
+        assert drawn[clock] == {"Unique viewers": segment["num_users"], "Replays": replays}
+    assert any(segment["segment"] == end_mark for segment in segments)
+    assert page.locator("section#video-detail svg .oa-marker-line").count() == 1
     page.get_by_role("link", name="Back to the list").click()
     assert "video=" not in page.url
 
@@ -274,7 +281,7 @@ def test_course_staff_download_a_csv(staff: Session) -> None:
         (row,) = list(csv.DictReader(handle))
     summary = staff.api(f"{quote(PY101.course_id)}/summary/")
     assert row["course_id"] == PY101.course_id
-    assert [int(row[c]) for c in ("count", "cumulative_count", "passing_users", "certificates")] == [
+    assert [int(row[c]) for c in ("enrolled", "ever_enrolled", "passing_learners", "certificates")] == [
         summary["count"], summary["cumulative_count"], summary["passing_users"], summary["certificates"]]
 
 

@@ -56,6 +56,7 @@ def chart(page: Any, panel: str) -> dict[str, dict[str, float]]:
     if legend:
         grouped = re.compile("^(.*): " + ", ".join(f"{re.escape(name)}: ({NUMBER})" for name in legend) + "$")
         point = re.compile("^(.*): (" + "|".join(re.escape(name) for name in legend) + f"): ({NUMBER})$")
+    titles = [title.replace(" (so far): ", ": ", 1) for title in titles]  # the period still being counted
     for title in titles:
         if legend and (match := grouped.match(title)):
             values[match.group(1)] = {name: number(v) for name, v in zip(legend, match.groups()[1:], strict=True)}

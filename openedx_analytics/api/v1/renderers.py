@@ -1,6 +1,7 @@
 """CSV for every list the API serves (``?format=csv`` or ``Accept: text/csv``).
 
-Rows are the JSON rows: a list, a page's ``results``, or a view's ``csv_rows``. Nested
+Rows are the JSON rows: a list, a page's ``results``, or a view's ``csv_rows``, under at
+least the view's ``csv_header`` (so an empty result still has its header). Nested
 objects become dotted columns and lists are joined with ``|``. Text that a spreadsheet
 would run as a formula (learners type answers; answers are shown verbatim), or that
 starts with a NUL, is prefixed with a quote, the OWASP advice against CSV injection.
@@ -55,10 +56,15 @@ def cell(value: Any) -> Any:
     return value
 
 
-def to_csv(rows: Iterable[Mapping[str, Any]]) -> str:
-    """CSV text with a header of every column seen, in order of first appearance."""
+def to_csv(rows: Iterable[Mapping[str, Any]], header: Sequence[str] = ()) -> str:
+    """CSV text with a header of every column seen, in order of first appearance.
+
+    ``header`` names the columns a response always has: an empty result is still a CSV with
+    its header (a spreadsheet then shows which figures are absent, not a blank file), and a
+    column no row carried is kept, empty.
+    """
     flat_rows = [flatten(row) for row in rows]
-    columns = list(dict.fromkeys(key for row in flat_rows for key in row))
+    columns = list(dict.fromkeys([*(key for row in flat_rows for key in row), *header]))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([cell(column) for column in columns])
@@ -109,7 +115,9 @@ class CSVRenderer(BaseRenderer):
             return b""
         view = (renderer_context or {}).get("view")
         response = (renderer_context or {}).get("response")
-        if response is not None and not response.exception and hasattr(view, "csv_rows"):
+        ok = response is not None and not response.exception
+        header = view.csv_header() if ok and hasattr(view, "csv_header") else ()
+        if ok and hasattr(view, "csv_rows"):
             rows = view.csv_rows(data)
         elif isinstance(data, Mapping) and isinstance(data.get("results"), list):
             rows = data["results"]
@@ -117,7 +125,7 @@ class CSVRenderer(BaseRenderer):
             rows = data
         else:
             rows = [data]
-        return to_csv(rows).encode(self.charset)
+        return to_csv(rows, header).encode(self.charset)
 
 
 class FormatParameterWins(DefaultContentNegotiation):

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from openedx_analytics import access, api
 from openedx_analytics.api import params as api_params
 from openedx_analytics.api import rows
-from openedx_analytics.api.v1 import params, permissions, serializers
+from openedx_analytics.api.v1 import csv_rows, params, permissions, serializers
 from openedx_analytics.api.v1.pagination import AnswerPagination, CoursePagination
 from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins, streamed_csv
 from openedx_analytics.api.v1.throttling import AnalyticsThrottle
@@ -102,9 +102,16 @@ class AnalyticsView(APIView):
     def resolve(self, request: Request, **kwargs: Any) -> None:
         """Check what the URL names (nothing here; a course for course endpoints)."""
 
+    #: The columns this endpoint's CSV always has, rows or none (``csv_header``).
+    csv_columns: tuple[str, ...] = ()
+
     def csv_filename(self) -> str:
         """The file name of this response as a CSV download."""
         return f"{self.metric}.csv"
+
+    def csv_header(self) -> tuple[str, ...]:
+        """The columns of this response's CSV even without rows: an empty course gives a header, not a blank file."""
+        return self.csv_columns
 
     def url(self, name: str, **ids: str) -> str:
         """The absolute URL of endpoint ``name`` for ``ids``, wherever the host mounts the API.
@@ -163,6 +170,11 @@ class CourseListView(AnalyticsView):
 
     metric = "courses"
     pagination_class = CoursePagination
+    csv_columns = (*csv_rows.SUMMARY_COLUMNS, "summary_url")
+
+    def csv_rows(self, data: Any) -> list[dict[str, Any]]:
+        """Every permitted course's summary, its figures named for people."""
+        return csv_rows.summaries(data["results"] if isinstance(data, dict) else data)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One page of course summaries (every row for CSV), sorted by course id."""
@@ -186,12 +198,17 @@ class CourseSummaryView(CourseView):
     """Summary figures of one course."""
 
     metric = "summary"
+    csv_columns = csv_rows.SUMMARY_COLUMNS
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The course's current enrollment, passing learners, certificates and last week's activity."""
         summary = api.get_course_summary(self.course_id)
         self.last_updated = summary["last_updated"]
         return Response(summary)
+
+    def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The summary as one row, its figures named for people."""
+        return csv_rows.summaries([data])
 
 
 @extend_schema(
@@ -204,6 +221,7 @@ class EnrollmentView(CourseView):
 
     metric = "enrollment"
     takes_dates = True
+    csv_columns = csv_rows.ENROLLMENT_COLUMNS
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Daily rows between the dates (the whole history without them)."""
@@ -211,6 +229,10 @@ class EnrollmentView(CourseView):
         days = api.get_enrollment(self.course_id, start, end)
         self.last_updated = rows.latest(d["last_updated"] for d in days)
         return Response(rows.enrollment(days))
+
+    def csv_rows(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Enrolled and ever enrolled learners per day, by those names."""
+        return csv_rows.enrollment(data)
 
 
 @extend_schema(
@@ -232,6 +254,7 @@ class ActivityView(CourseView):
 
     metric = "activity"
     takes_dates = True
+    granularity = "week"
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Weekly rows (a week is included when it starts before ``end_date`` and ends after ``start_date``)."""
@@ -239,17 +262,30 @@ class ActivityView(CourseView):
         granularity = params.granularity(request.query_params)
         periods = api.get_activity(self.course_id, start, end, granularity=granularity)
         self.last_updated = rows.latest(p["last_updated"] for p in periods)
+        self.granularity = granularity
+        self.csv_columns = csv_rows.ACTIVITY_COLUMNS[granularity]
         if granularity == "day":
             self.metric = "activity_daily"
         return Response(rows.without(periods, "last_updated"))
 
+    def csv_rows(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The measures by their names, with the learners enrolled at the end of each period."""
+        return csv_rows.activity(self.course_id, data, self.granularity)
+
 
 @extend_schema(summary="Videos of the course with viewers at start and end",
+               description="As CSV: one row per video in course order, named and placed in the course outline, "
+                           "with columns named for what they count: " + ", ".join(csv_rows.VIDEO_COLUMNS) + ".",
                parameters=[_COURSE, _FORMAT], responses=serializers.VideoSerializer(many=True))
 class VideosView(CourseView):
     """Per-video figures of one course."""
 
     metric = "videos"
+    csv_columns = csv_rows.VIDEO_COLUMNS
+
+    def csv_rows(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Videos in course order with their names and places, in columns named for what they count."""
+        return csv_rows.videos(self.course_id, data)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One row per video watched in the course."""
@@ -265,21 +301,35 @@ class VideosView(CourseView):
 class VideoTimelineView(CourseView):
     """Viewers per segment of one video."""
 
+    csv_columns = csv_rows.TIMELINE_COLUMNS
+    video: dict[str, Any] | None = None
+
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One row per segment up to the video's last watched segment (empty for an unknown video)."""
         video_id = kwargs["video_id"]
         self.metric = f"video_timeline_{filename_part(video_id)}"
-        video = api.get_video(self.course_id, video_id)
+        video = self.video = api.get_video(self.course_id, video_id)
         self.last_updated = video["last_updated"] if video else None
         return Response(api.get_video_timeline(self.course_id, video_id) if video else [])
 
+    def csv_rows(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each segment's start second, unique viewers, replays and views, and the end mark Finished counts."""
+        return csv_rows.timeline(data, self.video)
+
 
 @extend_schema(summary="Problems of the course with submissions and correctness",
+               description="As CSV: one row per problem in course order, named and placed in the course outline, "
+                           "with columns named for what they count: " + ", ".join(csv_rows.PROBLEM_COLUMNS) + ".",
                parameters=[_COURSE, _FORMAT], responses=serializers.ProblemSerializer(many=True))
 class ProblemsView(CourseView):
     """Per-problem figures of one course."""
 
     metric = "problems"
+    csv_columns = csv_rows.PROBLEM_COLUMNS
+
+    def csv_rows(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Problems in course order with their names and places; ``correct_submissions`` named as learners."""
+        return csv_rows.problems(self.course_id, data)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One row per problem submitted in the course."""
@@ -319,7 +369,7 @@ class AnswersView(CourseView):
         self.last_updated = problem["last_updated"] if problem else None
         if request.accepted_renderer.format == CSVRenderer.format:
             rows = api.iter_answer_distribution(self.course_id, problem_id) if problem else iter(())
-            return streamed_csv(rows, api.ANSWER_FIELDS)
+            return streamed_csv(csv_rows.answers(rows), csv_rows.ANSWER_COLUMNS)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(api.answer_rows(self.course_id, problem_id) if problem else [],
                                            request, view=self)
@@ -333,6 +383,7 @@ class GradesView(CourseView):
     """Grade distribution and passing learners of one course."""
 
     metric = "grades"
+    csv_columns = ("bucket", "count")
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Buckets of currently enrolled learners by grade, passing learners and certificates by mode."""
