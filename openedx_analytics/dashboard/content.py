@@ -25,16 +25,17 @@ from django.utils.translation import gettext as _
 from openedx_analytics import api, conf, course_cache
 from openedx_analytics.api import params
 from openedx_analytics.dashboard import rendering, tables
+from openedx_analytics.dashboard.outline_views import DRILL_PARAMETERS, OutlinePanels
 from openedx_analytics.dashboard.panels import CoursePanels
 from openedx_analytics.lms import courses, host
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
-              "answers_page")
+              "answers_page", *DRILL_PARAMETERS)
 #: Engagement columns of the activity rows, with their labels (in palette order).
 
 
-class Page(CoursePanels):
+class Page(CoursePanels, OutlinePanels):
     """Builds the page's panels for one course and one request's query parameters."""
 
     def __init__(self, course_id: str, query: QueryDict) -> None:
@@ -48,6 +49,7 @@ class Page(CoursePanels):
         self.measure = "share" if query.get("engagement") == "share" else "count"
         self.summary = api.get_course_summary(course_id)
         self.outline = self._outline()
+        self.grading = self._grading()
 
     # ------------------------------------------------------------ parameters and links
 
@@ -68,6 +70,12 @@ class Page(CoursePanels):
     def _outline(self) -> dict[str, dict[str, Any]]:
         try:
             return courses.course_outline(self.course_id)
+        except host.NotAvailable:
+            return {}
+
+    def _grading(self) -> dict[str, Any]:
+        try:
+            return courses.course_grading(self.course_id)
         except host.NotAvailable:
             return {}
 
@@ -113,8 +121,10 @@ class Page(CoursePanels):
         """Everything the templates need."""
         panels = [self.enrollment(), self.engagement()]
         video = self.video_detail()
-        panels += [self.videos(), *([video] if video else []), self.problems(), *self.problem_detail(),
-                   self.grades()]
+        outcomes = self.learning_outcomes()
+        panels += [self.videos(), self.videos_by_outline(), *([video] if video else []), self.problems(),
+                   self.graded_content(), self.ungraded_problems(), *([outcomes] if outcomes else []),
+                   *self.problem_detail(), self.grades()]
         has_data = self.summary["last_updated"] is not None or any(p.table for p in panels)
         return {
             "course_id": self.course_id,
