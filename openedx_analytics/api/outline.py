@@ -1,9 +1,9 @@
 """The drill-downs through the course outline: videos by section, graded content, ungraded problems, outcomes.
 
 Each function reads the course outline and grading policy through the LMS seam
-(``lms.courses``: a snapshot, never built in a request) and the per-video and per-problem
-aggregates, and returns one level of the drill-down: ``{"level", "parent", "rows",
-"last_updated"}``. ``level`` names what the rows are, ``parent`` the row chosen one level
+(``lms.courses``: a snapshot, never built in a request; ``structure=`` hands over one already
+read) and the per-video and per-problem aggregates, and returns one level of the drill-down:
+``{"level", "parent", "rows", "last_updated"}``. ``level`` names what the rows are, ``parent`` the row chosen one level
 up (``{"id", "name"}``, None at the top) and ``rows`` the figures in course order (policy
 order for assignment types). Blocks of the outline without figures yet are zero rows, not
 missing ones. The REST API and the analytics page both read these functions, so they show
@@ -40,11 +40,18 @@ def _course(course_id: Any) -> str:
     return parse_course_id(str(course_id))
 
 
-def _outline(course: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def course_structure(course_id: Any) -> dict[str, Any]:
+    """The course's outline and grading policy as the drill-downs read them (``lms.courses.course_structure``;
+    empty outside any LMS). Pass it as ``structure=`` to several functions to read it once."""
     try:
-        return courses.course_outline(course), courses.course_grading(course)
+        return courses.course_structure(_course(course_id))
     except host.NotAvailable:
-        return {}, {"passing_grade": None, "assignment_types": [], "grade_cutoffs": {}}
+        return {"blocks": {}, "grading": {"passing_grade": None, "assignment_types": [], "grade_cutoffs": {}}}
+
+
+def _outline(course: str, structure: dict[str, Any] | None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    found = structure if structure is not None else course_structure(course)
+    return found["blocks"], found["grading"]
 
 
 def _in_order(blocks: dict[str, dict[str, Any]], kind: str) -> list[str]:
@@ -88,7 +95,8 @@ def _video_group(row_id: str, name: str, videos: list[str], figures: dict[str, V
             "start_only_views": start_only / count if count else 0.0}
 
 
-def get_video_outline(course_id: Any, section: str | None = None, subsection: str | None = None) -> dict[str, Any]:
+def get_video_outline(course_id: Any, section: str | None = None, subsection: str | None = None,
+                      structure: dict[str, Any] | None = None) -> dict[str, Any]:
     """Videos by outline: sections (no argument), a section's subsections, or a subsection's videos.
 
     Section and subsection rows average over their videos (``videos`` says how many); a
@@ -96,7 +104,7 @@ def get_video_outline(course_id: Any, section: str | None = None, subsection: st
     are left out; videos nobody watched are zero rows.
     """
     course = _course(course_id)
-    blocks, _grading = _outline(course)
+    blocks, _grading = _outline(course, structure)
     figures = _video_figures(course)
     videos = _in_order(blocks, "video")
     if subsection:
@@ -147,8 +155,8 @@ def _stamps(problems: Iterable[str], figures: dict[str, ProblemSummary]) -> list
     return [figures[p].last_updated for p in problems if p in figures]
 
 
-def get_graded_content(course_id: Any, assignment_type: str | None = None, assignment: str | None = None
-                       ) -> dict[str, Any]:
+def get_graded_content(course_id: Any, assignment_type: str | None = None, assignment: str | None = None,
+                       structure: dict[str, Any] | None = None) -> dict[str, Any]:
     """Graded content: assignment types with weights, a type's assignments (graded subsections), an
     assignment's problems.
 
@@ -156,7 +164,7 @@ def get_graded_content(course_id: Any, assignment_type: str | None = None, assig
     ``assignments`` in the outline), then any type the outline uses that the policy lacks.
     """
     course = _course(course_id)
-    blocks, grading = _outline(course)
+    blocks, grading = _outline(course, structure)
     figures = _problem_figures(course)
     graded = [p for p in _in_order(blocks, "problem") if blocks[p]["graded"]]
     if assignment:
@@ -194,14 +202,14 @@ def get_graded_content(course_id: Any, assignment_type: str | None = None, assig
     return _result("assignment_type", None, rows, _stamps(graded, figures))
 
 
-def get_ungraded_problems(course_id: Any, section: str | None = None, subsection: str | None = None
-                          ) -> dict[str, Any]:
+def get_ungraded_problems(course_id: Any, section: str | None = None, subsection: str | None = None,
+                          structure: dict[str, Any] | None = None) -> dict[str, Any]:
     """Ungraded problems: sections (no argument), a section's subsections, or a subsection's problems.
 
     Only sections and subsections holding an ungraded problem are listed.
     """
     course = _course(course_id)
-    blocks, _grading = _outline(course)
+    blocks, _grading = _outline(course, structure)
     figures = _problem_figures(course)
     ungraded = [p for p in _in_order(blocks, "problem") if not blocks[p]["graded"]]
     if subsection:
@@ -222,14 +230,15 @@ def get_ungraded_problems(course_id: Any, section: str | None = None, subsection
     return _result(level, parent, rows, _stamps(members, figures))
 
 
-def get_learning_outcomes(course_id: Any, tag: str | None = None) -> dict[str, Any]:
+def get_learning_outcomes(course_id: Any, tag: str | None = None, structure: dict[str, Any] | None = None
+                          ) -> dict[str, Any]:
     """Learning outcomes: per content tag value of the course's problems, or one tag's problems.
 
     A course without tagged problems has no rows. Tags come in the order they first appear
     in the course.
     """
     course = _course(course_id)
-    blocks, _grading = _outline(course)
+    blocks, _grading = _outline(course, structure)
     figures = _problem_figures(course)
     problems = _in_order(blocks, "problem")
     tagged: dict[str, list[str]] = {}

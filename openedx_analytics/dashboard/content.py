@@ -2,11 +2,11 @@
 
 ``build`` reads every figure through ``openedx_analytics.api`` (the REST API's source too,
 so the page, the section and the CSV links show the same numbers), names blocks through
-``courses.course_outline``, and returns plain data for the templates: each panel has a
-chart (server-drawn SVG), its data table, a CSV link to the REST API, when the figures
-were last updated and what they count. Query parameters are read here and checked with
-the rules the REST API reads them by (``api.params``); a bad one is reported on the page,
-never a 500.
+the course outline (``api.outline.course_structure``, read once a page), and returns plain
+data for the templates: each panel has a chart (server-drawn SVG), its data table, a CSV
+link to the REST API, when the figures were last updated and what they count. Query
+parameters are read here and checked with the rules the REST API reads them by
+(``api.params``); a bad one is reported on the page, never a 500.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from openedx_analytics import api, conf, course_cache
+from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params
 from openedx_analytics.dashboard import rendering, tables
 from openedx_analytics.dashboard.outline_views import DRILL_PARAMETERS, OutlinePanels
@@ -48,8 +49,9 @@ class Page(CoursePanels, OutlinePanels):
         self.granularity = self._granularity()
         self.measure = "share" if query.get("engagement") == "share" else "count"
         self.summary = api.get_course_summary(course_id)
-        self.outline = self._outline()
-        self.grading = self._grading()
+        self.structure = self._structure()
+        self.outline = self.structure["blocks"]
+        self.grading = self.structure["grading"]
 
     # ------------------------------------------------------------ parameters and links
 
@@ -67,17 +69,9 @@ class Page(CoursePanels, OutlinePanels):
             self.errors.append(_("Weekly figures shown: {error}").format(error=invalid.message))
             return "week"
 
-    def _outline(self) -> dict[str, dict[str, Any]]:
-        try:
-            return courses.course_outline(self.course_id)
-        except host.NotAvailable:
-            return {}
-
-    def _grading(self) -> dict[str, Any]:
-        try:
-            return courses.course_grading(self.course_id)
-        except host.NotAvailable:
-            return {}
+    def _structure(self) -> dict[str, Any]:
+        """The course's outline and grading policy, read once for every panel (empty outside any LMS)."""
+        return outline_api.course_structure(self.course_id)
 
     def link(self, anchor: str = "", **changes: str | None) -> str:
         """This page's URL with the current parameters, some changed (None drops one), and an anchor."""

@@ -42,6 +42,8 @@ class OutlinePanels:
     errors: list[str]
     link: Callable[..., str]
     api_url: Callable[..., str]
+    #: The course's outline and grading, read once for every drill-down panel of the page.
+    structure: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ shared
 
@@ -53,11 +55,13 @@ class OutlinePanels:
         arguments = [None] * len(names)
         if deepest >= 0:
             arguments[deepest] = wanted[deepest]
+        if self.structure is None:
+            self.structure = outline_api.course_structure(self.course_id)
         try:
-            return read(self.course_id, *arguments), wanted
+            return read(self.course_id, *arguments, structure=self.structure), wanted
         except InvalidParameter as invalid:
             self.errors.append(_("Drill-down ignored: {error}").format(error=invalid.message))
-            return read(self.course_id), [None] * len(names)
+            return read(self.course_id, structure=self.structure), [None] * len(names)
 
     def _up(self, anchor: str, names: tuple[str, ...], wanted: list, level: int) -> str:
         """The link one level up from ``level`` (0 = the top): deeper parameters dropped."""

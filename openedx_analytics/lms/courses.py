@@ -157,6 +157,11 @@ def course_outline(course_key: Any) -> dict[str, dict[str, Any]]:
     return outline.snapshot(course_key)["blocks"]
 
 
+def course_structure(course_key: Any) -> dict[str, Any]:
+    """``{"blocks": course_outline(...), "grading": course_grading(...)}`` read once, for callers needing both."""
+    return outline.snapshot(course_key)
+
+
 def course_grading(course_key: Any) -> dict[str, Any]:
     """The course's grading policy: ``passing_grade`` (0.0-1.0, None when unknown), ``assignment_types``
     (each ``type``, ``short_label``, ``weight``, ``min_count``, ``drop_count``, in the policy's order)
