@@ -179,8 +179,12 @@ def test_course_staff_see_every_number_the_api_gives(staff: Session) -> None:
     grades = staff.api(f"{course}/grades/")
     rows = table(page, "#oa-table-grades")
     assert [(row["Grade (%)"], number(row["Learners"])) for row in rows] == [
-        (bucket["bucket"], bucket["count"]) for bucket in grades["buckets"]]
-    assert chart(page, "grades") == {bucket["bucket"]: {"Learners": bucket["count"]} for bucket in grades["buckets"]}
+        ("Not graded yet", grades["not_graded"]),
+        *[(bucket["bucket"], bucket["count"]) for bucket in grades["buckets"]]]
+    assert chart(page, "grades") == {
+        "Not graded yet": {"Not graded yet": grades["not_graded"], "Learners with a grade": 0},
+        **{bucket["bucket"]: {"Not graded yet": 0, "Learners with a grade": bucket["count"]}
+           for bucket in grades["buckets"]}}
     assert f"Passing learners: {grades['passing_users']}" in page.locator("section#grades").text_content()
     for panel in ("enrollment", "engagement", "videos", "problems", "grades"):  # what scrolling shows
         page.locator(f"section#{panel}").screenshot(path=str(staff.output_dir / f"03-analytics-{panel}.png"))
