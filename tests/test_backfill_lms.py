@@ -27,7 +27,8 @@ def test_from_lms_rebuilds_enrollment_grades_certificates_and_problems(lms_data)
     grades = api.get_grades(ALPHA)
     assert grades["passing_users"] == 1 and grades["certificates"] == {"audit": 1}
     buckets = {b["bucket"]: b["count"] for b in grades["buckets"]}
-    assert buckets["90-100"] == 1 and buckets["40-49"] == 1 and buckets["0-9"] == 1  # the third active learner
+    assert buckets["90-100"] == 1 and buckets["40-49"] == 1 and buckets["0-9"] == 0
+    assert grades["not_graded"] == 1  # the third active learner has no grade yet: apart, not in 0-9
     (problem,) = api.get_problems(ALPHA)
     assert (problem["users_attempted"], problem["correct_submissions"]) == (2, 1)
     assert api.get_enrollment(BETA) == []  # out of scope

@@ -1,13 +1,11 @@
-"""Pure parts of the dashboard: the course outline walk (LMS block structure and stub), the SVG charts,
+"""Pure parts of the dashboard: the course outline walk (stub; the LMS side in test_outline_seam), the SVG charts,
 number formatting, and the shipped translation catalog."""
 import re
-import sys
-import types
 from pathlib import Path
 
 import pytest
 from django.utils import translation
-from opaque_keys.edx.keys import CourseKey, UsageKey
+from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub.models import CourseBlock
 from openedx_analytics.dashboard import charts, tables
@@ -60,58 +58,6 @@ def test_outline_from_the_stub_app():
     CourseBlock.objects.create(course_id=course, usage_key=key("course", "course"), block_type="course",
                                display_name="Outline", parent="")
     assert leaves(courses.course_outline(COURSE)) == EXPECTED
-
-
-class FakeBlockStructure:
-    """The few methods of edx-platform's BlockStructureBlockData that lms.courses reads."""
-
-    def __init__(self):
-        self.root_block_usage_key = UsageKey.from_string(key("course", "course"))
-
-    def topological_traversal(self):
-        seen = []
-        for parent, children in TREE.items():
-            for block in [parent, *children]:
-                if block not in seen:
-                    seen.append(block)
-        return [UsageKey.from_string(b) for b in seen]
-
-    def get_children(self, block):
-        return [UsageKey.from_string(c) for c in TREE.get(str(block), [])]
-
-    def get_xblock_field(self, block, name, default=None):
-        assert name == "display_name"
-        return NAMES.get(str(block), default)
-
-
-@pytest.fixture
-def fake_lms(monkeypatch):
-    """lms.courses sees an LMS whose block-structure API answers with ``FakeBlockStructure`` (or raises)."""
-    module = types.ModuleType("openedx.core.djangoapps.content.block_structure.api")
-    calls = []
-
-    def get_course_in_cache(course_key):
-        calls.append(course_key)
-        if str(course_key) != COURSE:
-            raise RuntimeError("no block structure collected yet")
-        return FakeBlockStructure()
-
-    module.get_course_in_cache = get_course_in_cache
-    parts = module.__name__.split(".")
-    for i in range(1, len(parts)):
-        monkeypatch.setitem(sys.modules, ".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setattr(courses, "lms_available", lambda: True)
-    return calls
-
-
-def test_outline_from_the_lms_block_structure(fake_lms):
-    assert leaves(courses.course_outline(COURSE)) == EXPECTED
-    assert [str(c) for c in fake_lms] == [COURSE]
-
-
-def test_outline_failure_in_the_lms_means_ids_not_an_error(fake_lms):
-    assert courses.course_outline("course-v1:Org+Unpublished+2026") == {}
 
 
 def test_nice_ceiling():

@@ -13,6 +13,8 @@ the plugin reads, no more), so its queries are the same inside the LMS and here:
 - ``StudentModule``: lms.djangoapps.courseware.models
 - ``WaffleFlagCourseOverrideModel`` and ``WaffleFlagOrgOverrideModel``:
   openedx.core.djangoapps.waffle_utils.models (course and org overrides of waffle flags)
+- ``CourseBlock`` and ``CourseGradingPolicy``: the course's published content as the LMS
+  holds it in its block structure and its course block (no single LMS table: see each)
 
 Timestamps the LMS sets automatically (``modified`` and friends) default to now but can
 be given, so the demo can lay history out over past days.
@@ -39,6 +41,10 @@ class CourseOverview(models.Model):
     display_name = models.TextField(null=True)
     org = models.TextField(max_length=255, db_index=True)
     start = models.DateTimeField(null=True, blank=True)
+    #: The lowest grade that passes (the LMS copies the smallest grade cutoff here on each publish).
+    lowest_passing_grade = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    #: Set on every save, as the LMS's ``TimeStampedModel`` does: a publish rewrites the overview.
+    modified = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.id} ({self.display_name})"
@@ -252,6 +258,29 @@ class CourseBlock(models.Model):
     display_name = models.CharField(max_length=255, blank=True)
     parent = models.CharField(max_length=255, blank=True, default="")
     position = models.PositiveIntegerField(default=0)
+    #: The XBlock fields of the same names: a graded subsection and its assignment type (``format``).
+    graded = models.BooleanField(default=False)
+    format = models.CharField(max_length=64, blank=True, default="")
+    #: Content tags of the block (openedx-learning tagging), values joined by ``|``: learning outcomes.
+    tags = models.CharField(max_length=255, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.usage_key} ({self.display_name})"
+
+
+class CourseGradingPolicy(models.Model):
+    """A course's grading policy, as the course block's ``grading_policy`` gives it in the LMS.
+
+    ``grader`` is the ``GRADER`` list (each ``type``, ``min_count``, ``drop_count``,
+    ``short_label``, ``weight``) and ``grade_cutoffs`` the ``GRADE_CUTOFFS`` mapping (letter to
+    lowest grade, 0.0-1.0), exactly as Studio stores them.
+
+    .. no_pii:
+    """
+
+    course_id = CourseKeyField(max_length=255, unique=True)
+    grader = models.JSONField(default=list)
+    grade_cutoffs = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"grading policy of {self.course_id}"

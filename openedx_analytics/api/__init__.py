@@ -257,12 +257,17 @@ def get_answer_distribution(course_id: Any, problem_id: str) -> list[dict[str, A
 
 
 def get_grades(course_id: Any) -> dict[str, Any]:
-    """Grade buckets, passing learners and certificates by mode (zeros when nothing is known)."""
+    """Grade buckets, enrolled learners not graded yet, passing learners and certificates by mode.
+
+    ``buckets`` counts enrolled learners with a grade; ``not_graded`` the enrolled learners the
+    LMS has not graded yet (in no bucket); ``passing_users`` every learner ever enrolled whose
+    status is passing, those who left included. Zeros when nothing is known.
+    """
     row = CourseGrades.objects.using(_db()).filter(course_id=_course(course_id)).first()
     if row is None:
-        return {"buckets": [], "passing_users": 0, "certificates": {}, "last_updated": None}
-    return {"buckets": row.buckets, "passing_users": row.passing_users, "certificates": row.certificates,
-            "last_updated": row.last_updated}
+        return {"buckets": [], "not_graded": 0, "passing_users": 0, "certificates": {}, "last_updated": None}
+    return {"buckets": row.buckets, "not_graded": row.not_graded, "passing_users": row.passing_users,
+            "certificates": row.certificates, "last_updated": row.last_updated}
 
 
 def get_course_summaries(course_ids: Iterable[Any]) -> list[dict[str, Any]]:

@@ -328,3 +328,28 @@ def areas(label: str, axis: Axis, series: Sequence[Series], partial_label: str =
                     f'height="{plot_h}"><title>{tip}</title></rect>')
     body.extend(_category_labels(axis, x_of))
     return _frame(label, body, top, False)
+
+
+def with_marks(chart: SafeString, y_label: str = "", mark_at: float | None = None, mark_label: str = "",
+               categories: int = 0) -> SafeString:
+    """A ``bars`` chart with a y-axis title and a dashed vertical mark (the passing grade) added on top.
+
+    ``mark_at`` is a position on the category axis counted in categories from the left edge
+    (2.5: halfway through the third bar), drawn only when it falls inside the plot; the line
+    carries its own ``<title>`` (not a category's: no ``<g>``) and a short text at its top.
+    Both are CSS-classed SVG only.
+    """
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    extra: list[str] = []
+    if y_label:
+        middle = TOP + plot_h / 2
+        extra.append(f'<text class="oa-axis-label" x="14" y="{middle:.1f}" text-anchor="middle" '
+                     f'transform="rotate(-90 14 {middle:.1f})">{escape(y_label)}</text>')
+    if mark_at is not None and categories and 0 <= mark_at <= categories:
+        x = LEFT + plot_w * mark_at / categories
+        extra.append(f'<line class="oa-mark-line" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}">'
+                     f'<title>{escape(mark_label)}</title></line>'
+                     f'<text class="oa-mark-text" x="{x + 4:.1f}" y="{TOP + 10}">{escape(mark_label)}</text>')
+    text = str(chart)
+    return mark_safe(text[: -len("</svg>")] + "".join(extra) + "</svg>")  # noqa: S308 - texts escaped above

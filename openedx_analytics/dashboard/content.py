@@ -2,11 +2,11 @@
 
 ``build`` reads every figure through ``openedx_analytics.api`` (the REST API's source too,
 so the page, the section and the CSV links show the same numbers), names blocks through
-``courses.course_outline``, and returns plain data for the templates: each panel has a
-chart (server-drawn SVG), its data table, a CSV link to the REST API, when the figures
-were last updated and what they count. Query parameters are read here and checked with
-the rules the REST API reads them by (``api.params``); a bad one is reported on the page,
-never a 500.
+the course outline (``api.outline.course_structure``, read once a page), and returns plain
+data for the templates: each panel has a chart (server-drawn SVG), its data table, a CSV
+link to the REST API, when the figures were last updated and what they count. Query
+parameters are read here and checked with the rules the REST API reads them by
+(``api.params``); a bad one is reported on the page, never a 500.
 """
 from __future__ import annotations
 
@@ -23,21 +23,23 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from openedx_analytics import api, conf, course_cache
+from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params
 from openedx_analytics.dashboard import rendering, tables
+from openedx_analytics.dashboard.outline_views import DRILL_PARAMETERS, OutlinePanels
 from openedx_analytics.dashboard.panels import CoursePanels
 from openedx_analytics.lms import courses, host, links
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
-              "answers_page")
+              "answers_page", *DRILL_PARAMETERS)
 #: ``section_key`` of the instructor-dashboard section, and the hash that makes the LMS open it.
 SECTION_KEY = "openedx_analytics"
 SECTION_ANCHOR = f"view-{SECTION_KEY}"
 #: Engagement columns of the activity rows, with their labels (in palette order).
 
 
-class Page(CoursePanels):
+class Page(CoursePanels, OutlinePanels):
     """Builds the page's panels for one course and one request's query parameters."""
 
     def __init__(self, course_id: str, query: QueryDict, embedded: bool = False) -> None:
@@ -55,7 +57,9 @@ class Page(CoursePanels):
         self.granularity = self._granularity()
         self.measure = "share" if query.get("engagement") == "share" else "count"
         self.summary = api.get_course_summary(course_id)
-        self.outline = self._outline()
+        self.structure = self._structure()
+        self.outline = self.structure["blocks"]
+        self.grading = self.structure["grading"]
 
     # ------------------------------------------------------------ parameters and links
 
@@ -73,11 +77,9 @@ class Page(CoursePanels):
             self.errors.append(_("Weekly figures shown: {error}").format(error=invalid.message))
             return "week"
 
-    def _outline(self) -> dict[str, dict[str, Any]]:
-        try:
-            return courses.course_outline(self.course_id)
-        except host.NotAvailable:
-            return {}
+    def _structure(self) -> dict[str, Any]:
+        """The course's outline and grading policy, read once for every panel (empty outside any LMS)."""
+        return outline_api.course_structure(self.course_id)
 
     def link(self, anchor: str = "", **changes: str | None) -> str:
         """This page's URL with the current parameters, some changed (None drops one), and an anchor."""
@@ -123,8 +125,10 @@ class Page(CoursePanels):
         """Everything the templates need."""
         panels = [self.enrollment(), self.engagement()]
         video = self.video_detail()
-        panels += [self.videos(), *([video] if video else []), self.problems(), *self.problem_detail(),
-                   self.grades()]
+        outcomes = self.learning_outcomes()
+        panels += [self.videos(), self.videos_by_outline(), *([video] if video else []), self.problems(),
+                   self.graded_content(), self.ungraded_problems(), *([outcomes] if outcomes else []),
+                   *self.problem_detail(), self.grades()]
         has_data = self.summary["last_updated"] is not None or any(p.table for p in panels)
         return {
             "course_id": self.course_id,

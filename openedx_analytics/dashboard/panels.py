@@ -56,6 +56,7 @@ class CoursePanels:
     measure: str
     summary: dict[str, Any]
     errors: list[str]
+    grading: dict[str, Any]
 
     # ------------------------------------------------------------ panels
 
@@ -73,7 +74,8 @@ class CoursePanels:
             {"key": "active", "label": _("Active learners last week"), "value": num(s["active_last_week"]).text,
              "detail": _("did anything in the course during the last full week")},
             {"key": "passing", "label": _("Passing learners"), "value": num(s["passing_users"]).text,
-             "detail": _("currently passing, including learners who left")},
+             "detail": _("every learner ever enrolled whose status is passing, including learners who have "
+                         "left (the grade chart counts enrolled learners only)")},
             {"key": "certificates", "label": _("Certificates"), "value": num(s["certificates"]).text,
              "detail": _("certificates issued (downloadable), all modes")},
         ]
@@ -284,26 +286,49 @@ class CoursePanels:
         return answers.answer_panels(self, base, problem_id, parts)
 
     def grades(self) -> Panel:
-        """Grade distribution of enrolled learners, with the passing count and certificates."""
+        """Grade distribution of enrolled learners (not graded yet apart), the passing grade, passing learners."""
         grades = api.get_grades(self.course_id)
+        passing_grade = (self.grading or {}).get("passing_grade")
         panel = Panel("grades", _("Grades"), csv_url=self.api_url("course-grades"),
                       last_updated=grades["last_updated"])
-        panel.notes.append(_("Grade distribution: learners enrolled now, by their current course grade "
-                             "(learners without a grade yet count in 0-9)."))
+        panel.notes.append(_("Grade distribution: learners enrolled now, by their current course grade; learners "
+                             "the course has not graded yet are counted apart, not as 0-9."))
         panel.notes.append(_("Passing learners: {count}, counting every learner ever enrolled whose current "
                              "status is passing, including those who have since unenrolled.").format(
                                  count=num(grades["passing_users"]).text))
+        buckets = grades["buckets"]
+        not_graded = grades.get("not_graded", 0)
+        if passing_grade is not None:
+            panel.notes.append(_("The dashed line marks the course's passing grade, {grade}.").format(
+                grade=share(passing_grade, 1).text))
+            above = _graded_at_or_above(buckets, passing_grade)
+            if above is not None:
+                panel.notes.append(_("Learners enrolled now with a grade at or above it: {count} (the passing "
+                                     "count above also includes learners who left).").format(count=num(above).text))
         if grades["certificates"]:
             panel.notes.append(_("Certificates issued: {list}.").format(list=", ".join(
                 f"{mode} {num(count).text}" for mode, count in sorted(grades["certificates"].items()))))
-        buckets = grades["buckets"]
-        if not buckets or not any(b["count"] for b in buckets):
+        if not buckets or not (not_graded or any(b["count"] for b in buckets)):
             panel.empty = _("No grades yet.")
             return panel
-        series = [charts.Series(_("Learners"), [b["count"] for b in buckets], 4)]
-        panel.chart = charts.bars(_("Enrolled learners per grade range (percent)"),
-                                  charts.Axis([b["bucket"] for b in buckets]), series, stacked=True)
-        panel.legend = [(series[0].name, 4)]
+        labels = [_("Not graded yet"), *[b["bucket"] for b in buckets]]
+        series = [charts.Series(_("Not graded yet"), [not_graded] + [0] * len(buckets), 7),
+                  charts.Series(_("Learners with a grade"), [0] + [b["count"] for b in buckets], 4)]
+        chart = charts.bars(_("Enrolled learners per grade range"), charts.Axis(labels), series, stacked=True)
+        mark = None if passing_grade is None else 1 + min(max(passing_grade, 0.0), 1.0) * len(buckets)
+        panel.chart = charts.with_marks(chart, y_label=_("learners"), mark_at=mark, categories=len(labels),
+                                        mark_label=_("Passing grade: {grade}").format(
+                                            grade=share(passing_grade or 0, 1).text))
+        panel.legend = [(s.name, s.colour) for s in series]
         panel.table = Table(_("Enrolled learners per grade range"), [_("Grade (%)"), _("Learners")],
-                            [[Cell(b["bucket"]), num(b["count"])] for b in buckets])
+                            [[Cell(_("Not graded yet")), num(not_graded)],
+                             *[[Cell(b["bucket"]), num(b["count"])] for b in buckets]])
         return panel
+
+
+def _graded_at_or_above(buckets: list[dict[str, Any]], grade: float) -> int | None:
+    """Learners in the buckets at or above ``grade`` (None when the grade falls inside a bucket)."""
+    tenths = grade * 10
+    if abs(tenths - round(tenths)) > 1e-6:
+        return None
+    return sum(b["count"] for b in buckets[int(round(tenths)):])

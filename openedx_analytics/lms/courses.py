@@ -1,4 +1,4 @@
-"""Courses as the LMS knows them: whether one exists (one or a batch, cached), its name, its outline.
+"""Courses as the LMS knows them: whether one exists (one or a batch, cached), its name, its outline and grading.
 
 ``known_courses`` is the ingest's guard against invented courses: the course of a browser
 event comes from the page URL the learner posts, so only courses with an LMS course
@@ -10,18 +10,14 @@ of invented ids costs one query per batch and never grows memory.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from time import monotonic
 from typing import Any
 
-from opaque_keys.edx.keys import CourseKey
-
-from openedx_analytics.lms.host import NotAvailable, as_course_key, lms_available, lms_models, stand_in_models
-
-log = logging.getLogger(__name__)
+from openedx_analytics.lms import outline
+from openedx_analytics.lms.host import as_course_key, lms_models
 
 
 def course_exists(course_key: Any) -> bool:
@@ -145,85 +141,29 @@ def course_display_name(course_key: Any) -> str:
     return name or str(key)
 
 
-#: Block types of the outline levels the analytics page names: section and subsection.
-SECTION_TYPE = "chapter"
-SUBSECTION_TYPE = "sequential"
-
-
-def _walk_outline(root: str, children: dict[str, list[str]], names: dict[str, str], types: dict[str, str]
-                  ) -> dict[str, dict[str, Any]]:
-    """Every block under ``root`` in course order, with its name, type and enclosing section and subsection.
-
-    Depth first, children in their order; a block reached twice (a DAG) keeps its first place.
-    """
-    outline: dict[str, dict[str, Any]] = {}
-    stack: list[tuple[str, str, str]] = [(root, "", "")]
-    while stack:
-        key, section, subsection = stack.pop()
-        if key in outline:
-            continue
-        kind = types.get(key, "")
-        name = names.get(key) or ""
-        outline[key] = {"display_name": name, "block_type": kind, "section": section,
-                        "subsection": subsection, "position": len(outline)}
-        if kind == SECTION_TYPE:
-            section, subsection = name, ""
-        elif kind == SUBSECTION_TYPE:
-            subsection = name
-        stack.extend((child, section, subsection) for child in reversed(children.get(key, [])))
-    return outline
-
-
-def _lms_outline(key: CourseKey) -> dict[str, dict[str, Any]]:
-    from openedx.core.djangoapps.content.block_structure.api import get_course_in_cache
-
-    blocks = get_course_in_cache(key)
-    root = blocks.root_block_usage_key
-    children: dict[str, list[str]] = {}
-    names: dict[str, str] = {}
-    types: dict[str, str] = {}
-    for block in blocks.topological_traversal():
-        text = str(block)
-        types[text] = block.block_type
-        names[text] = blocks.get_xblock_field(block, "display_name") or ""
-        children[text] = [str(child) for child in blocks.get_children(block)]
-    return _walk_outline(str(root), children, names, types)
-
-
-def _stand_in_outline(key: CourseKey) -> dict[str, dict[str, Any]]:
-    blocks = stand_in_models("CourseBlock")
-    if blocks is None:
-        raise NotAvailable("course outlines are not available outside the LMS (and no stand-in LMS app)")
-    rows = list(blocks.CourseBlock.objects.filter(course_id=key).order_by("position", "id").values_list(
-        "usage_key", "block_type", "display_name", "parent"))
-    children: dict[str, list[str]] = {}
-    for usage_key, _kind, _name, parent in rows:
-        children.setdefault(parent, []).append(usage_key)
-    names = {row[0]: row[2] for row in rows}
-    types = {row[0]: row[1] for row in rows}
-    roots = [usage_key for usage_key, kind, _name, parent in rows if not parent]
-    outline: dict[str, dict[str, Any]] = {}
-    for root in roots:
-        for block, info in _walk_outline(root, children, names, types).items():
-            outline.setdefault(block, {**info, "position": len(outline)})
-    return outline
-
-
 def course_outline(course_key: Any) -> dict[str, dict[str, Any]]:
-    """The course's blocks by usage key (as text), in course order: display name, type, section, subsection.
+    """The course's blocks by usage key (as text), in course order, with their place in the outline.
 
-    Each value is ``{"display_name", "block_type", "section", "subsection", "position"}``,
-    ``position`` counting from 0 in course order. Inside the LMS this reads the course's
-    cached block structure (what the course outline and the grades use); outside it, the
-    stand-in app's ``CourseBlock`` rows. Names are for people only: an empty dict (unknown
-    course, no block structure yet, anything failing) just means ids are shown, so this
-    never raises into a request; ``NotAvailable`` only where no LMS is at all.
+    Each value has ``display_name``, ``block_type``, ``section``, ``subsection`` (names of the
+    enclosing section and subsection) and ``position`` (from 0 in course order), and also
+    ``parent``, ``section_id``, ``subsection_id``, ``unit``/``unit_id`` (the enclosing unit),
+    ``graded`` and ``format`` (the assignment type; below a subsection, its subsection's) and
+    ``tags`` (content tag values). Inside the LMS this reads a snapshot built off the request
+    and cached per course publish (``lms.outline``): a page never builds a block structure.
+    Names are for people only: an empty dict (unknown course, no snapshot yet, anything
+    failing, logged once per course at WARNING) just means ids are shown, so this never
+    raises into a request; ``NotAvailable`` only where no LMS is at all.
     """
-    key = as_course_key(course_key)
-    if not lms_available():
-        return _stand_in_outline(key)
-    try:
-        return _lms_outline(key)
-    except Exception:  # noqa: BLE001 - names are optional; the page must still answer
-        log.exception("openedx_analytics: could not read the block structure of %s", key)
-        return {}
+    return outline.snapshot(course_key)["blocks"]
+
+
+def course_structure(course_key: Any) -> dict[str, Any]:
+    """``{"blocks": course_outline(...), "grading": course_grading(...)}`` read once, for callers needing both."""
+    return outline.snapshot(course_key)
+
+
+def course_grading(course_key: Any) -> dict[str, Any]:
+    """The course's grading policy: ``passing_grade`` (0.0-1.0, None when unknown), ``assignment_types``
+    (each ``type``, ``short_label``, ``weight``, ``min_count``, ``drop_count``, in the policy's order)
+    and ``grade_cutoffs`` (letter to lowest grade). Read like ``course_outline``, from the same snapshot."""
+    return outline.snapshot(course_key)["grading"]

@@ -1,5 +1,7 @@
 """Grades and certificates: passing learners, grade distribution of enrolled learners, certificates by mode.
 
+Enrolled learners without a grade yet are counted apart (``not_graded``), not in the 0-9 bucket.
+
 The steps of an engine (``metrics.engine``): each learner's facts make one ``Standing``
 (passing or not, grade bucket if enrolled, mode of a downloadable certificate; stored as
 a ``GradeLearner`` row), the tally sums the standings, and ``compute`` gives the course's
@@ -31,6 +33,8 @@ from openedx_analytics.models import (
 from openedx_analytics.pipeline.markers import user_ids_of
 
 BUCKETS = [f"{low}-{low + 9}" if low < 90 else "90-100" for low in range(0, 100, 10)]
+#: The bucket of an enrolled learner the LMS has not graded yet (no grade fact): apart from a graded 0-9.
+NOT_GRADED = "none"
 DOWNLOADABLE = "downloadable"
 
 
@@ -45,7 +49,7 @@ class Standing:
     """What one learner adds to the course's grade figures."""
 
     passing: bool
-    bucket: str  # "" when not currently enrolled
+    bucket: str  # "" when not currently enrolled; NOT_GRADED when enrolled without a grade yet
     certificate: str  # mode of a downloadable certificate, "" when none
 
 
@@ -59,7 +63,8 @@ def standing_of(passing: list[tuple], grades: list[tuple], certificates: list[tu
     """One learner's standing from their own fact rows.
 
     Passing counts by the latest passing status whether or not the learner is still
-    enrolled; the grade bucket only for a learner enrolled now (no grade yet: ``0-9``);
+    enrolled; the grade bucket only for a learner enrolled now (no grade yet: ``NOT_GRADED``,
+    counted apart from a grade of 0-9%);
     a certificate by the latest status, when it is downloadable.
     """
     status = _latest(passing)
@@ -69,7 +74,7 @@ def standing_of(passing: list[tuple], grades: list[tuple], certificates: list[tu
     enrolled = bool(days) and days[-1][1]
     return Standing(
         passing=bool(status and status[3]),
-        bucket=(bucket_of(grade[3]) if grade else BUCKETS[0]) if enrolled else "",
+        bucket=(bucket_of(grade[3]) if grade else NOT_GRADED) if enrolled else "",
         certificate=certificate[4] if certificate and certificate[3] == DOWNLOADABLE else "",
     )
 
@@ -92,10 +97,12 @@ class Tally:
 
 
 def compute(sums: Tally) -> dict[str, Any]:
-    """The stored figures (passing learners, buckets, certificates by mode) of a tally."""
+    """The stored figures (passing learners, graded buckets, enrolled learners not graded yet, certificates
+    by mode) of a tally."""
     return {
         "passing_users": sums.passing,
         "buckets": [{"bucket": name, "count": sums.buckets.get(name, 0)} for name in BUCKETS],
+        "not_graded": sums.buckets.get(NOT_GRADED, 0),
         "certificates": {mode: n for mode, n in sorted(sums.certificates.items()) if n > 0},
     }
 
@@ -103,7 +110,7 @@ def compute(sums: Tally) -> dict[str, Any]:
 #: The facts a learner's standing is made of: passing, grade, certificate rows, then enrollment ``FactRow``s.
 LearnerFacts = tuple[list[tuple], list[tuple], list[tuple], list[enrollment.FactRow]]
 _KINDS = ((PassingFact, ("is_passing",)), (GradeFact, ("percent",)), (CertificateFact, ("status", "mode")))
-FIELDS = ("passing_users", "buckets", "certificates")
+FIELDS = ("passing_users", "buckets", "not_graded", "certificates")
 KIND = DirtyScope.GRADES
 FIGURES = Table("grades", CourseGrades, (), FIELDS, per_field=True)
 LEARNERS = Table("grade learner", GradeLearner, ("user_id",), ("passing", "bucket", "certificate"))
@@ -193,7 +200,8 @@ def recompute(course_id: str, keys: set[str], now: dt.datetime, using: str) -> N
         write(course_id, tally(standings) if standings else None, now, using)
         return
     sums = Tally(passing=stored_row.passing_users,
-                 buckets=Counter({row["bucket"]: row["count"] for row in stored_row.buckets}),
+                 buckets=Counter({**{row["bucket"]: row["count"] for row in stored_row.buckets},
+                                  NOT_GRADED: stored_row.not_graded}),
                  certificates=Counter(stored_row.certificates))
     user_ids = sorted(named)
     for ids in chunks(user_ids):

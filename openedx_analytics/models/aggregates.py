@@ -205,8 +205,10 @@ class CourseGrades(models.Model):
 
     course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH, unique=True)
     passing_users = models.IntegerField()
-    #: [{"bucket": "0-9", "count": n}, ...]
+    #: [{"bucket": "0-9", "count": n}, ...]: enrolled learners with a grade
     buckets = models.JSONField(default=list)
+    #: enrolled learners the LMS has not graded yet (in no bucket)
+    not_graded = models.IntegerField(default=0)
     #: {mode: count} of downloadable certificates
     certificates = models.JSONField(default=dict)
     last_updated = models.DateTimeField()

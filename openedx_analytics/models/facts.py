@@ -218,7 +218,8 @@ class GradeLearner(models.Model):
     """Derived fact: what one learner adds to a course's grade summary.
 
     ``bucket`` is the grade bucket of a currently enrolled learner (empty when not
-    enrolled); ``certificate`` the mode of a downloadable certificate (empty when none).
+    enrolled, ``none`` when enrolled without a grade yet); ``certificate`` the mode of a
+    downloadable certificate (empty when none).
     The old row is what a recompute subtracts before adding the new one.
 
     .. pii: The LMS user id of the learner and their grade bucket.

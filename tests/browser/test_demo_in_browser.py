@@ -169,7 +169,7 @@ def test_course_staff_see_every_number_the_api_gives(staff: Session) -> None:
     problems = {problem["problem_id"]: problem for problem in staff.api(f"{course}/problems/")}
     rows = table(page, "#oa-table-problems")
     assert {query_value(row["Problem href"], "problem") for row in rows} == set(problems)
-    assert [row["Problem"] for row in rows] == [problem.name for problem in PY101.problems]
+    assert [row["Problem"] for row in rows] == [problem.name for problem in PY101.attempted_problems]
     drawn = chart(page, "problems")
     for row in rows:
         problem = problems[query_value(row["Problem href"], "problem")]
@@ -183,8 +183,12 @@ def test_course_staff_see_every_number_the_api_gives(staff: Session) -> None:
     grades = staff.api(f"{course}/grades/")
     rows = table(page, "#oa-table-grades")
     assert [(row["Grade (%)"], number(row["Learners"])) for row in rows] == [
-        (bucket["bucket"], bucket["count"]) for bucket in grades["buckets"]]
-    assert chart(page, "grades") == {bucket["bucket"]: {"Learners": bucket["count"]} for bucket in grades["buckets"]}
+        ("Not graded yet", grades["not_graded"]),
+        *[(bucket["bucket"], bucket["count"]) for bucket in grades["buckets"]]]
+    assert chart(page, "grades") == {
+        "Not graded yet": {"Not graded yet": grades["not_graded"], "Learners with a grade": 0},
+        **{bucket["bucket"]: {"Not graded yet": 0, "Learners with a grade": bucket["count"]}
+           for bucket in grades["buckets"]}}
     assert f"Passing learners: {grades['passing_users']}" in page.locator("section#grades").text_content()
     for panel in ("enrollment", "engagement", "videos", "problems", "grades"):  # what scrolling shows
         page.locator(f"section#{panel}").screenshot(path=str(staff.output_dir / f"03-analytics-{panel}.png"))
@@ -434,3 +438,44 @@ def test_people_without_a_staff_role_see_no_tab_and_get_403(chromium: Any, demo_
         session.page.goto(f"courses/{'course-v1:OpenU+Hist110+2026'}/instructor")
         assert session.page.locator("nav.instructor-nav a").all_inner_texts()[-1] == "Analytics"
     session.close()
+
+
+def test_course_staff_drill_down_through_the_outline_without_javascript(staff: Session) -> None:
+    """Graded content from assignment types to a problem's answers, videos from sections to a timeline:
+    plain links, each level's table equal to the REST API's rows."""
+    open_analytics(staff)
+    course = quote(PY101.course_id)
+    page = staff.page
+
+    def rows_equal(selector: str, level: dict[str, Any], columns: tuple[str, ...], fields: tuple[str, ...]) -> None:
+        rows = table(page, selector)
+        assert len(rows) == len(level["rows"]), selector
+        for row, expected in zip(rows, level["rows"], strict=True):
+            assert [round(number(row[c]), 2) for c in columns] == [round(expected[f], 2) for f in fields]
+
+    types = staff.api(f"{course}/problems/graded/")
+    assert [(r["name"], r["weight"]) for r in types["rows"]] == [("Homework", 0.4), ("Lab", 0.2), ("Final Exam", 0.4)]
+    rows_equal("#oa-table-graded-content", types, ("Problems", "Correct (average)", "Incorrect (average)"),
+               ("problems", "correct", "incorrect"))
+    page.locator("#oa-table-graded-content").get_by_role("link", name="Final Exam").click()
+    page.wait_for_selector("section#graded-content h3")
+    assignments = staff.api(f"{course}/problems/graded/?assignment_type={quote('Final Exam')}")
+    rows_equal("#oa-table-graded-content", assignments, ("Problems", "Correct (average)"), ("problems", "correct"))
+    page.locator("#oa-table-graded-content tbody tr").first.locator("a").click()
+    assignment = query_value(page.url, "graded_assignment")
+    problems = staff.api(f"{course}/problems/graded/?assignment={quote(assignment, safe='')}")
+    rows_equal("#oa-table-graded-content", problems, ("Correct", "Incorrect"), ("correct", "incorrect"))
+    assert problems["rows"][-1]["correct"] == problems["rows"][-1]["incorrect"] == 0  # the unsubmitted bonus
+    page.locator("section#graded-content").scroll_into_view_if_needed()
+    staff.shot("06-graded-content-drill-down")
+    page.locator("#oa-table-graded-content tbody tr").first.locator("a").click()
+    page.wait_for_selector("section#problem-detail")
+
+    page.locator("#oa-table-videos-outline tbody tr").first.locator("a").click()
+    page.locator("#oa-table-videos-outline tbody tr").first.locator("a").click()
+    subsection = query_value(page.url, "video_subsection")
+    videos = staff.api(f"{course}/videos/outline/?subsection={quote(subsection, safe='')}")
+    rows_equal("#oa-table-videos-outline", videos, ("Complete views", "Start-only views"),
+               ("complete_views", "start_only_views"))
+    page.locator("#oa-table-videos-outline tbody tr").first.locator("a").click()
+    page.wait_for_selector("section#video-detail")

@@ -3,7 +3,11 @@
 What it creates:
 
 - five courses (one with an old ``Org/Num/Run`` id, one nobody has joined yet), each with an
-  outline of titled sections, subsections, videos and problems (``CourseBlock`` rows);
+  outline of titled sections, subsections, videos and problems (``CourseBlock`` rows), graded
+  subsections with their assignment types, content tags on problems (learning outcomes), a
+  grading policy with weights (``CourseGradingPolicy``) and a passing grade; Python for
+  Everyone has three sections, eight subsections (Homework 40%, Lab 20%, Final Exam 40%, pass
+  at 60%) and one published problem nobody has submitted yet;
 - learners (``--learners``, default 300) enrolled in one to three courses, some upgrading from
   audit to verified, some unenrolling; the people of ``DEMO_USERS`` (password = user name):
   course staff, an instructor, an org-wide data researcher, staff of another course, a named
@@ -31,6 +35,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -67,6 +72,8 @@ class Problem:
     choices: tuple[str, ...]
     answer: int
     difficulty: float  # chance a first attempt is right
+    tags: tuple[str, ...] = ()  # content tags (learning outcomes)
+    attempted: bool = True  # False: published, but nobody has submitted it yet
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class Subsection:
 
     name: str
     blocks: tuple[str, ...]  # block ids of the course's videos and problems, in order
+    format: str = ""  # assignment type of a graded subsection ("" ungraded)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,13 @@ class Course:
     outline: tuple[Section, ...]
     modes: tuple[str, ...] = ("audit", "verified")
     starts_in_days: int = -60  # course start relative to today
+    grader: tuple[tuple[str, str, int, float], ...] = (("Homework", "HW", 1, 1.0),)  # type, label, count, weight
+    passing: float = 0.6  # the lowest passing grade
+
+    @property
+    def attempted_problems(self) -> tuple[Problem, ...]:
+        """The problems learners submit (the others stay without submissions)."""
+        return tuple(problem for problem in self.problems if problem.attempted)
 
     @property
     def key(self) -> CourseKey:
@@ -108,18 +123,40 @@ COURSES = (
     Course("course-v1:DemoX+Py101+2026_T1", "Python for Everyone", 0.75,
            (Video("a1f3c2d4e5b64f7a8b9c0d1e2f3a4b5c", 184, "Welcome to Python for Everyone"),
             Video("b2e4d3c5f6a7480b9c0d1e2f3a4b5c6d", 312, "Numbers, strings and types"),
-            Video("c3f5e4d6a7b8491c0d1e2f3a4b5c6d7e", 545, "Loops with for and while")),
-           (Problem("py_types", "Check: the type of 3.0", "Which type is 3.0?", ("int", "float", "str"), 1, 0.8),
+            Video("c3f5e4d6a7b8491c0d1e2f3a4b5c6d7e", 545, "Loops with for and while"),
+            Video("e1f2a3b4c5d64e7f8091a2b3c4d5e6f7", 398, "Writing your own functions"),
+            Video("f2a3b4c5d6e74f80912a3b4c5d6e7f80", 450, "Lists, slices and dictionaries")),
+           (Problem("py_warmup", "Practice: printing", "What does print(1 + 1) show?", ("11", "2", "1 + 1"), 1,
+                    0.9),
+            Problem("py_types", "Check: the type of 3.0", "Which type is 3.0?", ("int", "float", "str"), 1, 0.8,
+                    ("Data types",)),
+            Problem("py_lab_types", "Lab: converting types", "What is int('7') + 1?", ("8", "71", "an error"), 0,
+                    0.65, ("Data types",)),
             Problem("py_loops", "Check: counting with range()", "How many times does range(5) loop?",
-                    ("4", "5", "6"), 1, 0.6),
+                    ("4", "5", "6"), 1, 0.6, ("Control flow",)),
+            Problem("py_funcs", "Check: return values", "What does a function without return give back?",
+                    ("0", "None", "an error"), 1, 0.5, ("Functions",)),
+            Problem("py_lab_loops", "Lab: summing with a loop", "What is sum(range(4))?", ("6", "10", "4"), 0,
+                    0.55, ("Control flow",)),
             Problem("py_dicts", "Quiz: reading a dictionary", "Which call reads a key with a default?",
-                    ("d[k]", "d.get(k, x)", "d.pop()"), 1, 0.45)),
+                    ("d[k]", "d.get(k, x)", "d.pop()"), 1, 0.45, ("Data structures",)),
+            Problem("py_final", "Final exam: putting it together", "What is len([x for x in range(3)])?",
+                    ("2", "3", "4"), 1, 0.5, ("Control flow", "Data structures")),
+            Problem("py_final_bonus", "Final exam: bonus question", "Which structure keeps insertion order?",
+                    ("set", "dict", "neither"), 1, 0.3, ("Data structures",), attempted=False)),
            (Section("Week 1: Getting started", (
-               Subsection("Welcome", ("a1f3c2d4e5b64f7a8b9c0d1e2f3a4b5c",)),
-               Subsection("Values and types", ("b2e4d3c5f6a7480b9c0d1e2f3a4b5c6d", "py_types")))),
-            Section("Week 2: Control flow and data", (
-                Subsection("Loops", ("c3f5e4d6a7b8491c0d1e2f3a4b5c6d7e", "py_loops")),
-                Subsection("Dictionaries", ("py_dicts",)))))),
+               Subsection("Welcome", ("a1f3c2d4e5b64f7a8b9c0d1e2f3a4b5c", "py_warmup")),
+               Subsection("Values and types", ("b2e4d3c5f6a7480b9c0d1e2f3a4b5c6d", "py_types"), "Homework"),
+               Subsection("Lab: types in practice", ("py_lab_types",), "Lab"))),
+            Section("Week 2: Control flow", (
+                Subsection("Loops", ("c3f5e4d6a7b8491c0d1e2f3a4b5c6d7e", "py_loops"), "Homework"),
+                Subsection("Functions", ("e1f2a3b4c5d64e7f8091a2b3c4d5e6f7", "py_funcs"), "Homework"),
+                Subsection("Lab: loops", ("py_lab_loops",), "Lab"))),
+            Section("Week 3: Data structures", (
+                Subsection("Lists and dictionaries", ("f2a3b4c5d6e74f80912a3b4c5d6e7f80", "py_dicts"), "Homework"),
+                Subsection("Final exam", ("py_final", "py_final_bonus"), "Final Exam")))),
+           grader=(("Homework", "HW", 4, 0.4), ("Lab", "Lab", 2, 0.2), ("Final Exam", "Final", 1, 0.4)),
+           passing=0.6),
     Course("course-v1:DemoX+Data201+2026_T1", "Data Analysis in Practice", 0.45,
            (Video("d4a6f5e7b8c94a2d1e2f3a4b5c6d7e8f", 402, "Mean, median and spread"),
             Video("e5b7a6f8c9d04b3e2f3a4b5c6d7e8f90", 288, "Sampling without bias")),
@@ -128,15 +165,15 @@ COURSES = (
             Problem("sampling", "Check: why sample at random", "A random sample avoids...",
                     ("bias", "variance", "noise"), 0, 0.5)),
            (Section("Module 1: Describing data", (
-               Subsection("Summaries", ("d4a6f5e7b8c94a2d1e2f3a4b5c6d7e8f", "mean_median")),)),
+               Subsection("Summaries", ("d4a6f5e7b8c94a2d1e2f3a4b5c6d7e8f", "mean_median"), "Homework"),)),
             Section("Module 2: Collecting data", (
-                Subsection("Sampling", ("e5b7a6f8c9d04b3e2f3a4b5c6d7e8f90", "sampling")),)))),
+                Subsection("Sampling", ("e5b7a6f8c9d04b3e2f3a4b5c6d7e8f90", "sampling"), "Homework"),)))),
     Course("course-v1:OpenU+Hist110+2026", "World History: 1500 to Today", 0.35,
            (Video("f6c8b7a9d0e14c4f3a4b5c6d7e8f9012", 620, "The Thirty Years' War"),),
            (Problem("hist_1648", "Quiz: the Peace of Westphalia", "Which treaty ended the Thirty Years' War?",
                     ("Utrecht", "Westphalia", "Paris"), 1, 0.4),),
            (Section("Part 1: The early modern world", (
-               Subsection("Wars of religion", ("f6c8b7a9d0e14c4f3a4b5c6d7e8f9012", "hist_1648")),)),)),
+               Subsection("Wars of religion", ("f6c8b7a9d0e14c4f3a4b5c6d7e8f9012", "hist_1648"), "Homework"),)),)),
     Course("DemoX/Stat100/2013", "Statistics (2013 run)", 0.2,
            (Video("stat_intro", 240, "What is variability?"),),
            (Problem("stat_sd", "Check: standard deviation", "Standard deviation measures...",
@@ -207,21 +244,32 @@ def course_blocks(course: Course) -> list[lms.CourseBlock]:
     root = str(key.make_usage_key("course", key.run if key.deprecated else "course"))
     rows = [lms.CourseBlock(course_id=key, usage_key=root, block_type="course", display_name=course.name)]
 
-    def add(block_type: str, block_id: str, name: str, parent: str, position: int) -> str:
+    tags = {problem.block: "|".join(problem.tags) for problem in course.problems}
+
+    def add(block_type: str, block_id: str, name: str, parent: str, position: int, **fields: Any) -> str:
         usage_key = str(key.make_usage_key(block_type, block_id))
         rows.append(lms.CourseBlock(course_id=key, usage_key=usage_key, block_type=block_type,
-                                    display_name=name, parent=parent, position=position))
+                                    display_name=name, parent=parent, position=position, **fields))
         return usage_key
 
     for i, section in enumerate(course.outline, 1):
         chapter = add("chapter", f"section_{i}", section.name, root, i)
         for j, subsection in enumerate(section.subsections, 1):
-            sequential = add("sequential", f"subsection_{i}_{j}", subsection.name, chapter, j)
+            sequential = add("sequential", f"subsection_{i}_{j}", subsection.name, chapter, j,
+                             graded=bool(subsection.format), format=subsection.format)
             for k, block in enumerate(subsection.blocks, 1):
                 block_type, name = titles[block]
                 vertical = add("vertical", f"unit_{i}_{j}_{k}", name, sequential, k)
-                add(block_type, block, name, vertical, 1)
+                add(block_type, block, name, vertical, 1, tags=tags.get(block, ""))
     return rows
+
+
+def grading_policy(course: Course) -> lms.CourseGradingPolicy:
+    """The course's grading policy as Studio stores it (GRADER list and GRADE_CUTOFFS)."""
+    return lms.CourseGradingPolicy(
+        course_id=course.key, grade_cutoffs={"Pass": course.passing},
+        grader=[{"type": kind, "short_label": label, "min_count": count, "drop_count": 0, "weight": weight}
+                for kind, label, count, weight in course.grader])
 
 
 def _user_data(user: User) -> ev.UserData:
@@ -341,8 +389,10 @@ class Command(BaseCommand):
         """Courses and their outlines, learners, staff with their roles, and the demo superuser."""
         for course in COURSES:
             lms.CourseOverview.objects.create(id=course.key, display_name=course.name, org=course.key.org,
-                                              start=now + dt.timedelta(days=course.starts_in_days))
+                                              start=now + dt.timedelta(days=course.starts_in_days),
+                                              lowest_passing_grade=Decimal(str(course.passing)))
             lms.CourseBlock.objects.bulk_create(course_blocks(course))
+            grading_policy(course).save()
         User.objects.bulk_create([
             User(username=f"learner{n:04d}", email=f"learner{n:04d}@example.com", first_name="Learner",
                  last_name=f"{n:04d}", password="!")  # no usable password
@@ -408,7 +458,7 @@ class Command(BaseCommand):
                 self.plan_video(sim, enrollment, video.block, video.duration, when, motivation)
                 when += dt.timedelta(minutes=rng.randint(3, 12))
             if rng.random() < 0.6:
-                self.plan_problem(sim, enrollment, rng.choice(course.problems), when)
+                self.plan_problem(sim, enrollment, rng.choice(course.attempted_problems), when)
             if rng.random() < 0.08:
                 kind = rng.choice(("edx.forum.thread.created", "edx.forum.response.created",
                                    "edx.forum.comment.created"))
@@ -483,11 +533,12 @@ class Command(BaseCommand):
             return
         course = enrollment.course
         solved = sum(1 for _a, _v, correct, _t in enrollment.answers.values() if correct)
-        percent = round(solved / len(course.problems), 2)
+        # Out of the problems tried, but at least half the course's: few problems solved is a low grade.
+        percent = round(solved / max(len(enrollment.answers), -(-len(course.attempted_problems) // 2)), 2)
         when = max(t for *_rest, t in enrollment.answers.values()) + dt.timedelta(seconds=30)
         if when > sim.now:
             return
-        passed = percent >= 0.6
+        passed = percent >= course.passing
         enrollment.grade = (percent, when if passed else None)
 
         def grade() -> None:

@@ -151,7 +151,7 @@ class AnswerPageSerializer(serializers.Serializer):
 
 
 class GradeBucketSerializer(serializers.Serializer):
-    """Currently enrolled learners whose course grade falls in a tenth."""
+    """Currently enrolled learners whose course grade falls in a tenth (learners not graded yet are in none)."""
 
     bucket = serializers.CharField(help_text="Grade percent range, e.g. 70-79 (90-100 for the top).")
     count = serializers.IntegerField()
@@ -162,7 +162,32 @@ class GradesSerializer(serializers.Serializer):
 
     course_id = serializers.CharField()
     buckets = GradeBucketSerializer(many=True)
-    passing_users = serializers.IntegerField(help_text="Learners whose course passing status is passing.")
+    not_graded = serializers.IntegerField(help_text="Learners enrolled now whom the LMS has not graded yet "
+                                                    "(in no bucket).")
+    passing_users = serializers.IntegerField(help_text="Learners whose course passing status is passing, "
+                                                       "including learners who have since unenrolled.")
     certificates = serializers.DictField(child=serializers.IntegerField(),
                                          help_text="Downloadable certificates per mode.")
+    last_updated = serializers.DateTimeField(allow_null=True, help_text="When these figures were last recomputed.")
+
+
+class OutlineParentSerializer(serializers.Serializer):
+    """The row chosen one level up in a drill-down."""
+
+    id = serializers.CharField(help_text="Its id: a usage key, an assignment type or a tag value.")
+    name = serializers.CharField(help_text="Its display name.")
+
+
+class OutlineLevelSerializer(serializers.Serializer):
+    """One level of a drill-down through the course outline (as CSV: its rows)."""
+
+    course_id = serializers.CharField()
+    level = serializers.CharField(help_text="What the rows are: section, subsection, video, assignment_type, "
+                                            "assignment, problem or tag.")
+    parent = OutlineParentSerializer(allow_null=True, help_text="The row chosen one level up (null at the top).")
+    rows = serializers.ListField(child=serializers.DictField(), help_text=(
+        "In course order (assignment types: the grading policy's). Videos: id, name, videos, complete_views, "
+        "start_only_views (section and subsection rows: averages over their videos). Problems: id, name, "
+        "problems, correct, incorrect (group rows: averages over their problems); assignment types add "
+        "weight and assignments."))
     last_updated = serializers.DateTimeField(allow_null=True, help_text="When these figures were last recomputed.")

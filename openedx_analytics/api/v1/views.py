@@ -18,6 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -25,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from openedx_analytics import access, api
+from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params as api_params
 from openedx_analytics.api import rows
 from openedx_analytics.api.v1 import csv_rows, params, permissions, serializers
@@ -377,7 +379,8 @@ class AnswersView(CourseView):
 
 
 @extend_schema(summary="Grade distribution, passing learners and certificates",
-               description="As CSV: the grade buckets, one row each.",
+               description="As CSV: the grade buckets, one row each (as before `not_graded` existed: the "
+                           "enrolled learners without a grade yet are in the JSON's `not_graded` only).",
                parameters=[_COURSE, _FORMAT], responses=serializers.GradesSerializer)
 class GradesView(CourseView):
     """Grade distribution and passing learners of one course."""
@@ -392,5 +395,99 @@ class GradesView(CourseView):
         return Response({"course_id": self.course_id, **grades})
 
     def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        """The CSV of this object is its list of grade buckets."""
+        """The CSV of this object is its list of grade buckets (unchanged, so existing readers keep working)."""
         return data["buckets"]
+
+
+def _drill(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, str, description=description)
+
+
+class OutlineLevelView(CourseView):
+    """One level of a drill-down through the course outline; ``read`` names the Python API function."""
+
+    #: The query parameters of the drill-down, in the order the Python API function takes them.
+    drill: tuple[str, ...] = ()
+
+    def read(self, course_id: str, *values: str | None) -> dict[str, Any]:  # pragma: no cover - overridden
+        """The Python API's answer for this level."""
+        raise NotImplementedError
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The rows of the level the query parameters choose (400 for an id the outline does not have)."""
+        values = [request.query_params.get(name) or None for name in self.drill]
+        try:
+            level = self.read(self.course_id, *values)
+        except api_params.InvalidParameter as invalid:
+            raise ValidationError({invalid.name: [invalid.message]}) from None
+        self.last_updated = level["last_updated"]
+        return Response({"course_id": self.course_id, **level})
+
+    def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The CSV of a level is its rows."""
+        return data["rows"]
+
+
+@extend_schema(summary="Videos by outline: sections, a section's subsections, a subsection's videos",
+               description="Complete views (learners at the end) and start-only views (at the start, not the end); "
+                           "section and subsection rows are averages over their videos.",
+               parameters=[_COURSE, _drill("section", "A section's usage key: its subsections."),
+                           _drill("subsection", "A subsection's usage key: its videos."), _FORMAT],
+               responses=serializers.OutlineLevelSerializer)
+class VideoOutlineView(OutlineLevelView):
+    """Videos by section and subsection."""
+
+    metric = "videos_by_outline"
+    drill = ("section", "subsection")
+
+    def read(self, course_id: str, *values: str | None) -> dict[str, Any]:
+        """``api.outline.get_video_outline``."""
+        return outline_api.get_video_outline(course_id, *values)
+
+
+@extend_schema(summary="Graded content: assignment types, a type's assignments, an assignment's problems",
+               description="Correct and incorrect last submissions; group rows average over their problems.",
+               parameters=[_COURSE, _drill("assignment_type", "An assignment type: its graded subsections."),
+                           _drill("assignment", "A graded subsection's usage key: its problems."), _FORMAT],
+               responses=serializers.OutlineLevelSerializer)
+class GradedContentView(OutlineLevelView):
+    """Graded problems by assignment type and assignment."""
+
+    metric = "graded_content"
+    drill = ("assignment_type", "assignment")
+
+    def read(self, course_id: str, *values: str | None) -> dict[str, Any]:
+        """``api.outline.get_graded_content``."""
+        return outline_api.get_graded_content(course_id, *values)
+
+
+@extend_schema(summary="Ungraded problems: sections, a section's subsections, a subsection's problems",
+               description="Correct and incorrect last submissions; group rows average over their problems.",
+               parameters=[_COURSE, _drill("section", "A section's usage key: its subsections."),
+                           _drill("subsection", "A subsection's usage key: its problems."), _FORMAT],
+               responses=serializers.OutlineLevelSerializer)
+class UngradedProblemsView(OutlineLevelView):
+    """Ungraded problems by section and subsection."""
+
+    metric = "ungraded_problems"
+    drill = ("section", "subsection")
+
+    def read(self, course_id: str, *values: str | None) -> dict[str, Any]:
+        """``api.outline.get_ungraded_problems``."""
+        return outline_api.get_ungraded_problems(course_id, *values)
+
+
+@extend_schema(summary="Learning outcomes: problems' content tags, a tag's problems",
+               description="Correct and incorrect last submissions per tag value (averages over its problems); "
+                           "no rows for a course without tagged problems.",
+               parameters=[_COURSE, _drill("tag", "A tag value: its problems."), _FORMAT],
+               responses=serializers.OutlineLevelSerializer)
+class LearningOutcomesView(OutlineLevelView):
+    """Problems by content tag."""
+
+    metric = "learning_outcomes"
+    drill = ("tag",)
+
+    def read(self, course_id: str, *values: str | None) -> dict[str, Any]:
+        """``api.outline.get_learning_outcomes``."""
+        return outline_api.get_learning_outcomes(course_id, *values)
