@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, Max, QuerySet, Sum
 
 from openedx_analytics import conf
+from openedx_analytics.api.content import get_engagement_by_content
 from openedx_analytics.metrics.activity import week_start
 from openedx_analytics.models import (
     ActivityDay,
@@ -36,6 +37,7 @@ __all__ = [
     "get_answer_parts",
     "get_course_summaries",
     "get_course_summary",
+    "get_engagement_by_content",
     "get_enrollment",
     "get_grades",
     "get_problem",
