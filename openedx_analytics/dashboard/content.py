@@ -24,13 +24,13 @@ from django.utils.translation import gettext as _
 
 from openedx_analytics import api, conf, course_cache
 from openedx_analytics.api import params
-from openedx_analytics.dashboard import rendering, tables
+from openedx_analytics.dashboard import engagement_by_content, rendering, tables
 from openedx_analytics.dashboard.panels import CoursePanels
 from openedx_analytics.lms import courses, host
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
-              "answers_page")
+              "answers_page", *engagement_by_content.PARAMETERS)
 #: Engagement columns of the activity rows, with their labels (in palette order).
 
 
@@ -111,7 +111,7 @@ class Page(CoursePanels):
 
     def context(self) -> dict[str, Any]:
         """Everything the templates need."""
-        panels = [self.enrollment(), self.engagement()]
+        panels = [self.enrollment(), self.engagement(), engagement_by_content.content_panel(self)]
         video = self.video_detail()
         panels += [self.videos(), *([video] if video else []), self.problems(), *self.problem_detail(),
                    self.grades()]

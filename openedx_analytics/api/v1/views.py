@@ -18,6 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -25,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from openedx_analytics import access, api
+from openedx_analytics.api import content as api_content
 from openedx_analytics.api import params as api_params
 from openedx_analytics.api import rows
 from openedx_analytics.api.v1 import params, permissions, serializers
@@ -343,3 +345,34 @@ class GradesView(CourseView):
     def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The CSV of this object is its list of grade buckets."""
         return data["buckets"]
+
+
+@extend_schema(
+    summary="Engagement by content: learners per section, subsection or unit over a range of days",
+    description="Without parent, the course's sections; with a section, its subsections; with a subsection, "
+                "its units. As CSV: the parts, one row each. Without dates, the last 28 days.",
+    parameters=[_COURSE, *_DATES,
+                OpenApiParameter("parent", str, description="A section's or subsection's block_id (usage key)."),
+                _FORMAT],
+    responses=serializers.ContentEngagementSerializer,
+)
+class ContentEngagementView(CourseView):
+    """Distinct learners per part of the course's outline over a range of days."""
+
+    metric = "content_engagement"
+    takes_dates = True
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The parts one level below ``parent`` (the sections without it), in course order."""
+        start, end = params.date_range(request.query_params)
+        parent = request.query_params.get("parent") or None
+        try:
+            figures = api.get_engagement_by_content(self.course_id, start, end, parent=parent)
+        except api_content.UnknownPart:
+            raise ValidationError({"parent": ["Not a section or subsection of this course."]}) from None
+        self.last_updated = figures["computed_at"]
+        return Response(figures)
+
+    def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The CSV of this object is its list of parts."""
+        return data["parts"]
