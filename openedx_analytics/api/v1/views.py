@@ -247,15 +247,19 @@ class ActivityView(CourseView):
 
 
 @extend_schema(summary="Videos of the course with viewers at start and end",
-               parameters=[_COURSE, _FORMAT], responses=serializers.VideoSerializer(many=True))
+               description="Without dates, the course's whole history; with them, the viewings whose play and "
+                           "closing event both fall between them.",
+               parameters=[_COURSE, *_DATES, _FORMAT], responses=serializers.VideoSerializer(many=True))
 class VideosView(CourseView):
     """Per-video figures of one course."""
 
     metric = "videos"
+    takes_dates = True
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """One row per video watched in the course."""
-        videos = api.get_videos(self.course_id)
+        """One row per video watched in the course (between the dates: in viewings within them)."""
+        start, end = params.date_range(request.query_params)
+        videos = api.get_videos(self.course_id, start, end)
         self.last_updated = rows.latest(v["last_updated"] for v in videos)
         return Response(rows.linked(
             rows.without(videos, "last_updated"), "timeline_url",
@@ -277,15 +281,19 @@ class VideoTimelineView(CourseView):
 
 
 @extend_schema(summary="Problems of the course with submissions and correctness",
-               parameters=[_COURSE, _FORMAT], responses=serializers.ProblemSerializer(many=True))
+               description="Without dates, the course's whole history; with them, the submissions made between "
+                           "them (each learner's last one there counts).",
+               parameters=[_COURSE, *_DATES, _FORMAT], responses=serializers.ProblemSerializer(many=True))
 class ProblemsView(CourseView):
     """Per-problem figures of one course."""
 
     metric = "problems"
+    takes_dates = True
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """One row per problem submitted in the course."""
-        problems = api.get_problems(self.course_id)
+        """One row per problem submitted in the course (between the dates, if given)."""
+        start, end = params.date_range(request.query_params)
+        problems = api.get_problems(self.course_id, start, end)
         self.last_updated = rows.latest(p["last_updated"] for p in problems)
         return Response(rows.linked(
             rows.without(problems, "last_updated"), "answers_url",
