@@ -211,3 +211,5 @@ def test_the_page_drills_from_sections_to_units_keeping_its_dates(people, analyt
     assert units[0][1] == "Unit" and [row[1:3] for row in units[1:]] == [["u1", "2"]]
     html = staff.get(deeper).content.decode()
     assert "/content/?format=csv" in html and "Last updated" in html
+    # The date form keeps the drill-down: new dates show the same subsection's units.
+    assert f'<input type="hidden" name="content_subsection" value="{content_loaded["s1"]}">' in html

@@ -132,6 +132,8 @@ class Page(CoursePanels):
             "measure": self.measure,
             "video": self.query.get("video", ""),
             "problem": self.query.get("problem", ""),
+            "content_drill": [(name, self.query[name]) for name in engagement_by_content.PARAMETERS
+                              if self.query.get(name)],
             "weekly_url": self.link("engagement", activity=None),
             "daily_url": self.link("engagement", activity="day"),
             "count_url": self.link("engagement", engagement=None),
