@@ -35,6 +35,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 
 def key(kind: str, name: str) -> str:
+    """The usage key of block ``name`` of type ``kind`` in the benchmark's course."""
     return f"block-v1:Bench+Content+2026+type@{kind}+block@{name}"
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from openedx_analytics import api, conf
 from openedx_analytics.models import ContentActivityFact
+from openedx_analytics.privacy import retirement
 from openedx_analytics.worker import tasks
 from tests.support import api as api_history
 from tests.support import doors
@@ -213,3 +214,15 @@ def test_the_page_drills_from_sections_to_units_keeping_its_dates(people, analyt
     assert "/content/?format=csv" in html and "Last updated" in html
     # The date form keeps the drill-down: new dates show the same subsection's units.
     assert f'<input type="hidden" name="content_subsection" value="{content_loaded["s1"]}">' in html
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "analytics"])
+def test_a_retired_learner_leaves_no_row_and_no_longer_counts():
+    lms_knows(COURSE)
+    doors.scenario_outline()
+    with FakeRequest():
+        doors.run_scenario()
+    assert figures() == {WEEK1: (3, 2, 2), WEEK2: (0, 0, 0)}  # learners 1, 3 and 4 (the section's page)
+    retirement.retire_learner(1)
+    assert not ContentActivityFact.objects.using(conf.analytics_db()).filter(user_id=1).exists()
+    assert figures() == {WEEK1: (2, 1, 1), WEEK2: (0, 0, 0)}
