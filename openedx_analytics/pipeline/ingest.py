@@ -155,7 +155,8 @@ def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admi
 
 def _keep_known_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
                         named_courses: Collection[str]) -> list[Record]:
-    """The records of the accepted events whose courses the LMS knows; the others become rejections.
+    """The records of the accepted events whose courses the LMS knows, with their visits placed in the
+    outline (``placed_visits``); the others become rejections.
 
     One look-up for the batch's distinct courses (``lms.courses.known_courses``, cached).
     Where there is neither the LMS nor a stand-in app the check cannot run and every course

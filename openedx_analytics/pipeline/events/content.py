@@ -2,11 +2,12 @@
 
 Any event that counts as a learner's activity may name a block: a player event its video,
 a graded submission its problem, an XBlock event its ``context.module.usage_key``, a page
-view its URL (``/courses/<course>/courseware/<section>/<subsection>/``, ``/jump_to/<usage
-key>``, ``/xblock/<usage key>``, the learning app's ``/learning/course/<course>/<usage
-key>/<usage key>``). Nothing here decides whether the block is real: the ingest keeps a
-visit only when the block is in the course's outline (``lms.outline_places``), so an
-invented id, of this course or another, stores nothing.
+view its URL or request path (``/courses/<course>/courseware/<section>/<subsection>/``,
+``/courses/<course>/jump_to/<usage key>``, ``/courses/<course>/xblock/<usage key>/...``; the
+doors keep only URLs that name a course, ``pipeline.redaction``). Nothing here decides
+whether the block is real: the ingest keeps a visit only when the block is in the course's
+outline (``lms.outline_places``), so an invented id, of this course or another, stores
+nothing.
 """
 from __future__ import annotations
 
