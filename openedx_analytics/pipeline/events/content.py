@@ -31,10 +31,12 @@ _COURSEWARE = re.compile(r"/courseware/([^/?#]+)(?:/([^/?#]+))?")
 
 def content_visit(envelope: Envelope, records: list[Record]) -> ContentVisit | None:
     """The block ``records``' activity touched, as a visit of the counted kinds; None when it names none."""
-    activity = next((record for record in records if isinstance(record, Activity)), None)
-    if activity is None:
+    for activity in records:  # the normalizers give the learner's activity first
+        if type(activity) is Activity:
+            break
+    else:
         return None
-    kinds = tuple(kind for kind in COUNTED_KINDS if kind in activity.kinds)
+    kinds = _counted(activity.kinds)
     try:
         block_id = _block_of(envelope, records, activity.course_id)
     except Exception:  # noqa: BLE001 - the block is extra: an odd URL must never cost the event its activity
@@ -45,11 +47,25 @@ def content_visit(envelope: Envelope, records: list[Record]) -> ContentVisit | N
                         block_id=block_id, kinds=kinds)
 
 
+#: activity kinds -> the counted ones among them (a handful of combinations, asked for every event).
+_COUNTED: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _counted(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    counted = _COUNTED.get(kinds)
+    if counted is None:
+        counted = tuple(kind for kind in COUNTED_KINDS if kind in kinds)
+        if len(_COUNTED) < 64:  # activity kinds are the registry's own few names
+            _COUNTED[kinds] = counted
+    return counted
+
+
 def _block_of(envelope: Envelope, records: list[Record], course_id: str) -> str | None:
     for record in records:
-        if isinstance(record, VideoEvent):
+        kind = type(record)
+        if kind is VideoEvent:
             return record.video_id
-        if isinstance(record, ProblemSubmission):
+        if kind is ProblemSubmission:
             return record.problem_id
     module = envelope.context.get("module")
     if isinstance(module, dict):
