@@ -101,7 +101,8 @@ def test_a_share_divides_by_the_enrollment_at_the_end_of_its_week(staff):
     chart = staff.get(page_url(), {"engagement": "share"}).content.decode()
     assert "2026-10-05: Active learners: 28.6%" in chart
     assert "2026-09-21: Active learners:" not in chart  # no share of nobody: no point, the line breaks
-    assert "Shares are of the" not in html and "end of each week (its Sunday)" in html
+    engagement = re.search(r'<section[^>]*id="engagement".*?</section>', html, flags=re.S).group(0)
+    assert "Shares are of the" not in engagement and "end of each week (its Sunday)" in engagement
 
 
 def test_the_current_week_is_drawn_apart_and_said_so_far(staff):
