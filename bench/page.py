@@ -2,7 +2,8 @@
 
 Reuses the REST API benchmark's data (``bench.harness.course_data``): one course with
 100,000 learners and a year of daily history (366 enrollment and activity days, 53 weeks,
-60 videos x 120 segments, 200 problems with answer distributions, grades), on MariaDB
+60 videos x 120 segments, 200 problems with answer distributions, grades) and its outline
+(10 sections x 4 subsections, graded assignment types, learning-outcome tags), on MariaDB
 (databases ``oa_bench_page_*``). Serves the test host with gunicorn (1 sync worker, static
 files through Django's StaticFilesHandler) and loads the page in Debian's Chromium driven
 by Playwright (no browser download), each load in a fresh browser context (empty cache,
@@ -43,6 +44,7 @@ import time
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bench.harness import ROOT
 from bench.harness import course_data as data
@@ -156,6 +158,7 @@ def lay_out() -> str:
     t0 = time.perf_counter()
     data.big_course(timezone.now())
     staff_key, _unused = data.people([])
+    data.big_course_outline()
     print(f"data laid out in {time.perf_counter() - t0:.0f} s")
     return staff_key
 
@@ -168,6 +171,14 @@ def page_cases() -> list[tuple[str, str]]:
         ("page, daily engagement", page + "?activity=day"),
         ("page + video drill-down (120 segments)", page + f"?video={data.VIDEO}"),
         ("page + problem drill-down", page + f"?problem={data.PROBLEM}"),
+        ("page + videos by outline: a section", page + f"?video_section={quote(data.SECTION)}"),
+        ("page + videos by outline: a subsection",
+         page + f"?video_section={quote(data.SECTION)}&video_subsection={quote(data.SUBSECTION)}"),
+        ("page + graded content: an assignment type", page + "?graded_type=Homework"),
+        ("page + graded content: an assignment",
+         page + f"?graded_type=Homework&graded_assignment={quote(data.SUBSECTION)}"),
+        ("page + ungraded problems: a section", page + f"?ungraded_section={quote(data.SECTION)}"),
+        ("page + learning outcomes: a tag", page + f"?outcome={quote(data.OUTCOMES[1])}"),
     ]
 
 

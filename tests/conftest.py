@@ -20,6 +20,7 @@ from opaque_keys.edx.keys import CourseKey
 from lms_host.stub import models as lms
 from openedx_analytics.lms import rollout
 from openedx_analytics.lms.courses import clear_known_courses
+from openedx_analytics.lms.outline_places import forget_places
 from openedx_analytics.worker import tasks
 from tests.support import api as api_history
 from tests.support.lms import ALPHA, BETA, day, enroll
@@ -27,10 +28,13 @@ from tests.support.lms import ALPHA, BETA, day, enroll
 
 @pytest.fixture(autouse=True)
 def fresh_course_answers() -> Iterator[None]:
-    """Every test starts with no cached answer about which courses the LMS knows (its rows roll back)."""
+    """Every test starts with no cached answer about which courses the LMS knows, nor their outlines
+    (their rows roll back)."""
     clear_known_courses()
+    forget_places()
     yield
     clear_known_courses()
+    forget_places()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from openedx_analytics.pipeline.kinds import ENGINE_LEARNER_TABLES, KINDS, LEARN
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,
+    ContentVisit,
     EnrollmentChange,
     GradeChange,
     PartAnswer,
@@ -42,6 +43,7 @@ SAMPLES: dict[type, Record] = {
     ProblemSubmission: ProblemSubmission(COURSE, "p1", LEARNER, NOW, 1, True, (PartAnswer("p1_2_1", "A", True),)),
     VideoEvent: VideoEvent(COURSE, "v1", LEARNER, NOW, "play", 0.0),
     Activity: Activity(COURSE, LEARNER, NOW.date(), ("any", "video")),
+    ContentVisit: ContentVisit(COURSE, LEARNER, NOW.date(), "v1", ("any", "video"), ("section", "subsection", "unit")),
 }
 
 

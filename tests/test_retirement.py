@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "anal
 
 @pytest.fixture(autouse=True)
 def courses_in_the_lms() -> None:
-    """The LMS knows the courses these tests send events of (the ingest stores no other)."""
+    """The LMS knows the courses these tests send events of (the ingest stores no other), and their outline."""
     lms_knows(doors.COURSE)
+    doors.scenario_outline()
 
 
 def rows_of(user_id: int) -> dict[str, int]:

@@ -10,7 +10,10 @@ them):
 - ``many_courses``: courses with a year of daily enrollment each, a week of activity and a
   grades row;
 - ``people``: a course-staff user of ``BIG`` and one of every small course, logged in
-  (session keys), the rollout flag on for everyone and the API throttle out of the way.
+  (session keys), the rollout flag on for everyone and the API throttle out of the way;
+- ``big_course_outline``: ``BIG``'s outline in the stand-in LMS tables (sections, subsections,
+  units holding its videos and problems, graded assignment types with weights, content tags,
+  a passing grade), so the page's drill-downs through the outline have a course to walk.
 """
 from __future__ import annotations
 
@@ -26,6 +29,14 @@ VIDEOS, SEGMENTS, PROBLEMS = 60, 120, 200
 #: The video and problem the drill-downs open.
 VIDEO = "block-v1:Bench+Big+2026+type@video+block@v007"
 PROBLEM = "block-v1:Bench+Big+2026+type@problem+block@p042"
+#: BIG's outline: sections of subsections; each subsection's units hold its videos and problems.
+SECTIONS, SUBSECTIONS = 10, 4
+#: The outline's first section and its first subsection (graded: Homework), which the drill-downs open.
+SECTION = "block-v1:Bench+Big+2026+type@chapter+block@s01"
+SUBSECTION = "block-v1:Bench+Big+2026+type@sequential+block@s01_1"
+#: Assignment types, their weights and the subsection numbers (within a section) that carry them.
+GRADER = (("Homework", "HW", 0.4, (1, 2)), ("Lab", "Lab", 0.2, (3,)), ("Final Exam", "Final", 0.4, ()))
+OUTCOMES = ("Reading data", "Loops", "Functions", "Testing")
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 START = TODAY - dt.timedelta(days=365)
 
@@ -99,6 +110,47 @@ def big_course(now: dt.datetime) -> None:
     buckets = [{"bucket": f"{b * 10}-{b * 10 + 9}" if b < 9 else "90-100", "count": 10000} for b in range(10)]
     m.CourseGrades.objects.using(using).create(course_id=BIG, passing_users=41000, buckets=buckets,
                                                certificates={"verified": 20000, "honor": 5000}, last_updated=now)
+
+
+def big_course_outline() -> None:
+    """``BIG``'s outline in the stand-in LMS tables: 10 sections x 4 subsections, each subsection's units
+    holding 1 or 2 of the 60 videos and 5 of the 200 problems (course order follows their numbers);
+    subsections 1-2 of a section are Homework, 3 Lab, the very last one the Final Exam, the rest
+    ungraded; every problem carries one of four learning-outcome tags; passing at 60%."""
+    from opaque_keys.edx.keys import CourseKey
+
+    from lms_host.stub.models import CourseBlock, CourseGradingPolicy, CourseOverview
+
+    key = CourseKey.from_string(BIG)
+    root = str(key.make_usage_key("course", "course"))
+    rows = [CourseBlock(course_id=key, usage_key=root, block_type="course", display_name="Big course")]
+
+    def add(block_type: str, block_id: str, name: str, parent: str, position: int, **fields: object) -> str:
+        usage_key = str(key.make_usage_key(block_type, block_id))
+        rows.append(CourseBlock(course_id=key, usage_key=usage_key, block_type=block_type, display_name=name,
+                                parent=parent, position=position, **fields))
+        return usage_key
+
+    videos, problems = iter(range(VIDEOS)), iter(range(PROBLEMS))
+    formats = {number: kind for kind, _label, _weight, numbers in GRADER for number in numbers}
+    for i in range(1, SECTIONS + 1):
+        chapter = add("chapter", f"s{i:02d}", f"Week {i}", root, i)
+        for j in range(1, SUBSECTIONS + 1):
+            kind = "Final Exam" if (i, j) == (SECTIONS, SUBSECTIONS) else formats.get(j, "")
+            sequential = add("sequential", f"s{i:02d}_{j}", f"Week {i}, part {j}", chapter, j,
+                             graded=bool(kind), format=kind)
+            index = (i - 1) * SUBSECTIONS + j
+            leaves = [("video", f"v{next(videos):03d}") for _ in range(2 if index <= 20 else 1)]
+            leaves += [("problem", f"p{next(problems):03d}") for _ in range(5)]
+            for k, (block_type, block_id) in enumerate(leaves, 1):
+                vertical = add("vertical", f"u{i:02d}_{j}_{k}", f"Unit {i}.{j}.{k}", sequential, k)
+                tags = OUTCOMES[int(block_id[1:]) % len(OUTCOMES)] if block_type == "problem" else ""
+                add(block_type, block_id, f"{block_type.title()} {block_id}", vertical, 1, tags=tags)
+    CourseBlock.objects.bulk_create(rows, batch_size=1000)
+    CourseGradingPolicy.objects.create(course_id=key, grade_cutoffs={"Pass": 0.6}, grader=[
+        {"type": kind, "short_label": label, "min_count": max(len(numbers), 1) * SECTIONS, "drop_count": 0,
+         "weight": weight} for kind, label, weight, numbers in GRADER])
+    CourseOverview.objects.filter(id=key).update(lowest_passing_grade=0.6)
 
 
 def many_courses(now: dt.datetime, count: int) -> list[str]:

@@ -15,6 +15,8 @@ from typing import Any
 from django.db.models import Count, Max, QuerySet, Sum
 
 from openedx_analytics import conf
+from openedx_analytics.api.content import get_engagement_by_content
+from openedx_analytics.metrics import dated_blocks
 from openedx_analytics.metrics.activity import week_start
 from openedx_analytics.metrics.video_replay import end_segment
 from openedx_analytics.models import (
@@ -40,6 +42,7 @@ __all__ = [
     "get_answer_parts",
     "get_course_summaries",
     "get_course_summary",
+    "get_engagement_by_content",
     "get_enrollment",
     "get_grades",
     "get_problem",
@@ -147,8 +150,17 @@ def get_activity(
     ]
 
 
-def get_videos(course_id: Any) -> list[dict[str, Any]]:
-    """Per-video rows: video_id, duration, segment_length, users_at_start, users_at_end, views."""
+def get_videos(course_id: Any, start: dt.date | None = None, end: dt.date | None = None) -> list[dict[str, Any]]:
+    """Per-video rows: video_id, duration, segment_length, users_at_start, users_at_end, views.
+
+    Without dates, the stored figures of the course's whole history; with ``start`` and/or
+    ``end``, those of the viewings in the range, computed now (``metrics.dated_blocks``;
+    ``last_updated`` is then the time they were computed).
+    """
+    if start is not None or end is not None:
+        now = dt.datetime.now(dt.timezone.utc)
+        return [{"video_id": video_id, **summary, "last_updated": now} for video_id, summary in
+                dated_blocks.video_summaries(_course(course_id), start, end, _db()).items()]
     rows = VideoSummary.objects.using(_db()).filter(course_id=_course(course_id)).order_by("video_id")
     return [_video_row(r) for r in rows]
 
@@ -185,8 +197,17 @@ def get_video_timeline(course_id: Any, video_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def get_problems(course_id: Any) -> list[dict[str, Any]]:
-    """Per-problem rows: problem_id, part_ids, users_attempted, submissions and correctness."""
+def get_problems(course_id: Any, start: dt.date | None = None, end: dt.date | None = None) -> list[dict[str, Any]]:
+    """Per-problem rows: problem_id, part_ids, users_attempted, submissions and correctness.
+
+    Without dates, the stored figures of the course's whole history; with ``start`` and/or
+    ``end``, those of the submissions made in the range (each learner's last one in it
+    counts), computed now (``metrics.dated_blocks``; ``last_updated`` is then that time).
+    """
+    if start is not None or end is not None:
+        now = dt.datetime.now(dt.timezone.utc)
+        return [{"problem_id": problem_id, **summary, "last_updated": now} for problem_id, summary in
+                dated_blocks.problem_summaries(_course(course_id), start, end, _db()).items()]
     rows = ProblemSummary.objects.using(_db()).filter(course_id=_course(course_id)).order_by("problem_id")
     return [_problem_row(r) for r in rows]
 

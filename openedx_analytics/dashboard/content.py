@@ -25,14 +25,14 @@ from django.utils.translation import gettext as _
 from openedx_analytics import api, conf, course_cache
 from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params
-from openedx_analytics.dashboard import rendering, tables
+from openedx_analytics.dashboard import engagement_by_content, rendering, tables
 from openedx_analytics.dashboard.outline_views import DRILL_PARAMETERS, OutlinePanels
 from openedx_analytics.dashboard.panels import CoursePanels
 from openedx_analytics.lms import courses, host, links
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
-              "answers_page", *DRILL_PARAMETERS)
+              "answers_page", *DRILL_PARAMETERS, *engagement_by_content.PARAMETERS)
 #: ``section_key`` of the instructor-dashboard section, and the hash that makes the LMS open it.
 SECTION_KEY = "openedx_analytics"
 SECTION_ANCHOR = f"view-{SECTION_KEY}"
@@ -123,7 +123,7 @@ class Page(CoursePanels, OutlinePanels):
 
     def context(self) -> dict[str, Any]:
         """Everything the templates need."""
-        panels = [self.enrollment(), self.engagement()]
+        panels = [self.enrollment(), self.engagement(), engagement_by_content.content_panel(self)]
         video = self.video_detail()
         outcomes = self.learning_outcomes()
         panels += [self.videos(), self.videos_by_outline(), *([video] if video else []), self.problems(),
@@ -155,6 +155,8 @@ class Page(CoursePanels, OutlinePanels):
             "measure": self.measure,
             "video": self.query.get("video", ""),
             "problem": self.query.get("problem", ""),
+            "content_drill": [(name, self.query[name]) for name in engagement_by_content.PARAMETERS
+                              if self.query.get(name)],
             "weekly_url": self.link("engagement", activity=None),
             "daily_url": self.link("engagement", activity="day"),
             "count_url": self.link("engagement", engagement=None),

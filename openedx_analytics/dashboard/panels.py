@@ -163,8 +163,8 @@ class CoursePanels:
 
     def videos(self) -> Panel:
         """Learners who started and who finished each video, in course order."""
-        videos = self._in_course_order(api.get_videos(self.course_id), "video_id")
-        panel = Panel("videos", _("Videos"), csv_url=self.api_url("course-videos"),
+        videos = self._in_course_order(api.get_videos(self.course_id, self.start, self.end), "video_id")
+        panel = Panel("videos", _("Videos"), csv_url=self.api_url("course-videos", self._date_params()),
                       last_updated=rows.latest(v["last_updated"] for v in videos))
         panel.notes.append(_("Started: learners who watched the first 5 seconds of the video. Finished: learners "
                              "who watched the 5 seconds at its end mark, 95% of the way through (30 seconds "
@@ -237,8 +237,8 @@ class CoursePanels:
 
     def problems(self) -> Panel:
         """Learners whose last answer was correct or incorrect, per problem in course order."""
-        problems = self._in_course_order(api.get_problems(self.course_id), "problem_id")
-        panel = Panel("problems", _("Problems"), csv_url=self.api_url("course-problems"),
+        problems = self._in_course_order(api.get_problems(self.course_id, self.start, self.end), "problem_id")
+        panel = Panel("problems", _("Problems"), csv_url=self.api_url("course-problems", self._date_params()),
                       last_updated=rows.latest(p["last_updated"] for p in problems))
         panel.notes.append(_("Learners whose last submission earned credit (correct) or did not (incorrect); "
                              "choose a problem to see the answers given to each of its parts."))

@@ -71,9 +71,13 @@ def problem_ids(course_id: str, using: str) -> list[str]:
     return sorted(expand_keys({ALL_KEYS}, facts, "problem_id"))
 
 
-def load(course_id: str, using: str, problem_id: str | None = None) -> Iterator[FactRow]:
-    """The course's submissions, problem after problem (of ``problem_id`` only, named so, if given)."""
+def load(course_id: str, using: str, problem_id: str | None = None,
+         between: tuple[dt.datetime, dt.datetime] | None = None) -> Iterator[FactRow]:
+    """The course's submissions, problem after problem (of ``problem_id`` only, named so, if given; those at
+    times in [``between``) only, if given: figures over a range of dates)."""
     facts = ProblemSubmissionFact.objects.using(using).filter(course_id=course_id)
+    if between is not None:
+        facts = facts.filter(time__gte=between[0], time__lt=between[1])
     if problem_id is None:
         yield from facts.order_by("problem_id").values_list("problem_id", *_FACT_COLUMNS).iterator(chunk_size=5000)
         return

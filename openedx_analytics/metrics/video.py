@@ -58,9 +58,13 @@ def video_ids(course_id: str, using: str) -> list[str]:
     return sorted(expand_keys({ALL_KEYS}, facts, "video_id"))
 
 
-def load(course_id: str, using: str, video_id: str | None = None) -> Iterator[FactRow]:
-    """The course's player events by video, learner and ``REPLAY_ORDER`` (of ``video_id`` only, named so, if given)."""
+def load(course_id: str, using: str, video_id: str | None = None,
+         between: tuple[dt.datetime, dt.datetime] | None = None) -> Iterator[FactRow]:
+    """The course's player events by video, learner and ``REPLAY_ORDER`` (of ``video_id`` only, named so, if given;
+    those at times in [``between``) only, if given: figures over a range of dates)."""
     facts = VideoEventFact.objects.using(using).filter(course_id=course_id)
+    if between is not None:
+        facts = facts.filter(time__gte=between[0], time__lt=between[1])
     if video_id is None:
         yield from (facts.order_by("video_id", "user_id", *REPLAY_ORDER).values_list("video_id", *_EVENT_COLUMNS)
                     .iterator(chunk_size=5000))

@@ -263,3 +263,38 @@ class ActivityLearnerWeek(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course_id", "week", "user_id", "kind"], name="oa_activitylearner_unique"),
         ]
+
+
+class ContentActivityFact(models.Model):
+    """A learner did something of ``kind`` in one part of a course's outline on a day.
+
+    ``node_id`` is the usage key of a section, subsection or unit; an event on a block is
+    written once for each of the outline parts holding it (its unit, subsection and
+    section, as the outline stood when the event was stored), so a part's distinct
+    learners over any range are counted from its own rows. ``kind`` is ``any`` (viewed),
+    ``video`` (played one of its videos) or ``problem`` (submitted one of its problems).
+    One row per learner, part, kind and day: a learner can add no more rows than the
+    outline has parts, however many events they send.
+
+    .. pii: The LMS user id of the learner and the days they were active.
+    .. pii_types: id, other
+    .. pii_retirement: local_api
+    """
+
+    ANY = "any"
+    VIDEO = "video"
+    PROBLEM = "problem"
+    KINDS = (ANY, VIDEO, PROBLEM)
+
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    node_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
+    kind = models.CharField(max_length=16)
+    day = models.DateField()
+    user_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # Also the index the page reads by: a part's learners of a kind over a range of days.
+            models.UniqueConstraint(fields=["course_id", "node_id", "kind", "day", "user_id"],
+                                    name="oa_contentactivity_unique"),
+        ]

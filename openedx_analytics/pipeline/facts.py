@@ -42,7 +42,7 @@ def write_facts(records: Iterable[Record], *, whole_courses: bool = False) -> se
             table[row[-1] if kind.fingerprinted else row] = row
     if whole_courses:
         scopes = {scope for kind, course in whole for scope in kind.whole_course_scopes(course)}
-    if not scopes:
+    if not rows:
         return scopes
     using = conf.analytics_db()
     with transaction.atomic(using=using):

@@ -13,6 +13,7 @@ event's course may come from a page URL a learner posts): the others are counted
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -25,12 +26,13 @@ from django.db.models import F
 from openedx_analytics import conf
 from openedx_analytics.lms.courses import known_courses
 from openedx_analytics.lms.host import NotAvailable
+from openedx_analytics.lms.outline_places import places
 from openedx_analytics.models import RejectedEventSample, RejectionCount
 from openedx_analytics.pipeline.facts import write_facts
 from openedx_analytics.pipeline.kinds import KINDS
 from openedx_analytics.pipeline.markers import Scope
 from openedx_analytics.pipeline.normalizer import Outcome, normalize
-from openedx_analytics.pipeline.records import Record
+from openedx_analytics.pipeline.records import ContentVisit, Record
 from openedx_analytics.pipeline.redaction import sample_text
 
 log = logging.getLogger(__name__)
@@ -153,7 +155,8 @@ def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admi
 
 def _keep_known_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
                         named_courses: Collection[str]) -> list[Record]:
-    """The records of the accepted events whose courses the LMS knows; the others become rejections.
+    """The records of the accepted events whose courses the LMS knows, with their visits placed in the
+    outline (``placed_visits``); the others become rejections.
 
     One look-up for the batch's distinct courses (``lms.courses.known_courses``, cached).
     Where there is neither the LMS nor a stand-in app the check cannot run and every course
@@ -168,6 +171,7 @@ def _keep_known_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
         known = unchecked
     known |= courses - unchecked
     records: list[Record] = []
+    visits: list[ContentVisit] = []
     for index, outcome in taken:
         unknown = next((record.course_id for record in outcome.records if record.course_id not in known), None)
         if unknown is not None:
@@ -179,8 +183,34 @@ def _keep_known_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
         if outcome.records:
             result.by_course[outcome.records[0].course_id] += 1
             records.extend(outcome.records)
+            if outcome.visit is not None:
+                visits.append(outcome.visit)
         result.accepted += 1
-    return records
+    return records + placed_visits(visits)
+
+
+def placed_visits(visits: Iterable[ContentVisit]) -> list[ContentVisit]:
+    """The visits whose block is in its course's outline, each with the outline parts holding it.
+
+    A block in no part of the outline (an invented id, a block of another course, one
+    deleted from the course) stores nothing: what one learner can add to engagement by
+    content is bounded by the outline, not by what they send. Without any LMS there is no
+    outline, and no visit is stored. One cached outline read per course (``outline_places``).
+    """
+    placed: list[ContentVisit] = []
+    outlines: dict[str, dict[str, tuple[str, ...]]] = {}
+    for visit in visits:
+        outline = outlines.get(visit.course_id)
+        if outline is None:
+            try:
+                outline = places(visit.course_id)
+            except NotAvailable:
+                outline = {}
+            outlines[visit.course_id] = outline
+        parts = outline.get(visit.block_id)
+        if parts:
+            placed.append(dataclasses.replace(visit, parts=parts))
+    return placed
 
 
 _warned_unchecked = False

@@ -30,6 +30,7 @@ from openedx_analytics.pipeline.markers import Scope
 from openedx_analytics.pipeline.records import (
     Activity,
     CertificateChange,
+    ContentVisit,
     EnrollmentChange,
     GradeChange,
     PassingChange,
@@ -116,6 +117,10 @@ KINDS: dict[type, RecordKind] = {kind.record: kind for kind in (
     _kind(Activity, "activity", ("course_id", "day", "kind", "user_id"),
           lambda r: tuple((r.course_id, r.day, kind, r.user_id) for kind in r.kinds),
           ((DirtyScope.ACTIVITY, lambda r: markers.learner_day_key(r.user_id, r.day)),), dated_by="day"),
+    # Read as they are (distinct learners over a range, at read time): no aggregate to mark dirty.
+    _kind(ContentVisit, "content activity", ("course_id", "node_id", "kind", "day", "user_id"),
+          lambda r: tuple((r.course_id, part, kind, r.day, r.user_id) for part in r.parts for kind in r.kinds),
+          (), dated_by="day"),
 )}
 
 #: The engines' per-learner rows (what each learner last added to a course's tallies) -> the scope kinds

@@ -21,8 +21,9 @@ from typing import Any
 
 from openedx_analytics.pipeline.envelope import check_time, from_raw
 from openedx_analytics.pipeline.events.bounds import bounds
+from openedx_analytics.pipeline.events.content import content_visit
 from openedx_analytics.pipeline.events.registry import registration_for
-from openedx_analytics.pipeline.records import Record, check_bounds
+from openedx_analytics.pipeline.records import ContentVisit, Record, check_bounds
 from openedx_analytics.pipeline.rejected import Rejected
 
 
@@ -31,6 +32,8 @@ class Outcome:
     """What one raw event became: records, or a rejection reason (and its detail).
 
     ``time`` is the event's time when it could be read (the backfill filters by it).
+    ``visit`` is the block of the course the learner's activity touched, when the event
+    names one (``events.content``): the ingest stores it under the outline parts holding it.
     """
 
     records: list[Record]
@@ -38,6 +41,7 @@ class Outcome:
     detail: str = ""
     name: str = ""
     time: dt.datetime | None = None
+    visit: ContentVisit | None = None
 
 
 def normalize(raw: Any, *, generic: bool = True) -> Outcome:
@@ -58,7 +62,7 @@ def normalize(raw: Any, *, generic: bool = True) -> Outcome:
         records = registration.normalizer(envelope)
         for record in records:
             check_bounds(record)
-        return Outcome(records=records, name=name, time=time)
+        return Outcome(records=records, name=name, time=time, visit=content_visit(envelope, records))
     except Rejected as rejection:
         return Outcome(records=[], reason=rejection.reason, detail=rejection.detail, name=name, time=time)
     except RecursionError:

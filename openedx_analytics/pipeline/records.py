@@ -64,6 +64,25 @@ class Activity:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentVisit:
+    """A learner's activity on a day touched a block of the course (``kinds``: ``any`` and maybe more).
+
+    ``block_id`` is what the event names (a usage key, as text); the ingest fills ``parts``
+    with the outline parts holding it (``lms.outline_places``) and stores one row per part
+    and kind. A visit whose block is in no part of the outline stores nothing.
+    """
+
+    fact_model: ClassVar[str] = "ContentActivityFact"
+
+    course_id: str
+    user_id: int
+    day: dt.date
+    block_id: str
+    kinds: tuple[str, ...]
+    parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class VideoEvent:
     """A player event on a video; positions are seconds into the video."""
 
@@ -176,7 +195,8 @@ class CertificateChange:
                             at=self.time)
 
 
-Record = EnrollmentChange | Activity | VideoEvent | ProblemSubmission | GradeChange | PassingChange | CertificateChange
+Record = (EnrollmentChange | Activity | ContentVisit | VideoEvent | ProblemSubmission | GradeChange | PassingChange
+          | CertificateChange)
 
 
 # ---------------------------------------------------------------- column bounds

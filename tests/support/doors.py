@@ -16,6 +16,8 @@ from opaque_keys.edx.keys import CourseKey
 from openedx_events.learning import data as ev
 from openedx_events.learning import signals
 
+from tests.support.lms import lms_outline
+
 COURSE = "course-v1:Demo+Live+2026"
 VIDEO = "0b9e39477cf34507a7a48f74be381fdd"
 PROBLEM = "block-v1:Demo+Live+2026+type@problem+block@p1"
@@ -186,3 +188,13 @@ def assert_scenario_numbers(obs: dict, today: dt.date) -> None:
     assert grades["passing_users"] == exp["grades"]["passing_users"]
     assert grades["certificates"] == exp["grades"]["certificates"]
     assert {b["bucket"]: b["count"] for b in grades["buckets"] if b["count"]} == exp["grades"]["buckets"]
+
+
+def scenario_outline() -> dict[str, str]:
+    """The outline of ``COURSE`` as the LMS holds it: section ``week1`` > subsection ``s1`` > unit ``u1``
+    holding the scenario's video and problem; ``week2`` > ``s2`` > ``u2`` holds a problem nobody tried."""
+    return lms_outline(COURSE, {
+        "week1": {"s1": {"u1": [("video", f"block-v1:Demo+Live+2026+type@video+block@{VIDEO}"),
+                                ("problem", PROBLEM)]}},
+        "week2": {"s2": {"u2": [("problem", "block-v1:Demo+Live+2026+type@problem+block@p2")]}},
+    })

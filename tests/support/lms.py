@@ -39,3 +39,39 @@ def lms_knows(*course_ids: str) -> None:
     for course_id in course_ids:
         key = CourseKey.from_string(course_id)
         lms.CourseOverview.objects.get_or_create(id=key, defaults={"display_name": course_id, "org": key.org})
+
+
+def block_key(course_id: str, block_type: str, block: str) -> str:
+    """The usage key (as text) of block ``block`` of ``block_type`` in a ``course-v1`` course."""
+    return f"block-v1:{course_id[len('course-v1:'):]}+type@{block_type}+block@{block}"
+
+
+def lms_outline(course_id: str, sections: dict[str, dict[str, dict[str, list[tuple[str, str]]]]]) -> dict[str, str]:
+    """Outline rows (``CourseBlock``) for a course: ``{section: {subsection: {unit: [(type, block)...]}}}``.
+
+    Each name is both the block id and its display name; a leaf given as a full usage key
+    is used as is. Returns name -> usage key of every section, subsection, unit and leaf.
+    """
+    key = CourseKey.from_string(course_id)
+    root = block_key(course_id, "course", "course")
+    lms.CourseBlock.objects.get_or_create(usage_key=root, defaults={
+        "course_id": key, "block_type": "course", "display_name": course_id})
+    keys: dict[str, str] = {}
+
+    def add(block_type: str, name: str, parent: str, position: int) -> str:
+        usage_key = name if name.startswith(("block-v1:", "i4x://")) else block_key(course_id, block_type, name)
+        lms.CourseBlock.objects.update_or_create(usage_key=usage_key, defaults={
+            "course_id": key, "block_type": block_type, "display_name": name, "parent": parent,
+            "position": position})
+        keys[name] = usage_key
+        return usage_key
+
+    for s, (section, subsections) in enumerate(sections.items()):
+        section_key = add("chapter", section, root, s)
+        for q, (subsection, units) in enumerate(subsections.items()):
+            subsection_key = add("sequential", subsection, section_key, q)
+            for u, (unit, leaves) in enumerate(units.items()):
+                unit_key = add("vertical", unit, subsection_key, u)
+                for n, (leaf_type, leaf) in enumerate(leaves):
+                    add(leaf_type, leaf, unit_key, n)
+    return keys

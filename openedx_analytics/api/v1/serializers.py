@@ -191,3 +191,30 @@ class OutlineLevelSerializer(serializers.Serializer):
         "problems, correct, incorrect (group rows: averages over their problems); assignment types add "
         "weight and assignments."))
     last_updated = serializers.DateTimeField(allow_null=True, help_text="When these figures were last recomputed.")
+
+
+class ContentPartSerializer(serializers.Serializer):
+    """Distinct learners of one section, subsection or unit over the range (one CSV row each)."""
+
+    block_id = serializers.CharField(help_text="The part's usage key (its parts: ?parent=<block_id>).")
+    display_name = serializers.CharField()
+    viewed = serializers.IntegerField(help_text="Learners with any event on a page or block of this part.")
+    played_video = serializers.IntegerField(help_text="Learners who played one of its videos.")
+    attempted_problem = serializers.IntegerField(help_text="Learners who submitted one of its problems.")
+    viewed_share = serializers.FloatField(allow_null=True, help_text="viewed / enrolled (null: none enrolled).")
+    played_video_share = serializers.FloatField(allow_null=True, help_text="played_video / enrolled.")
+    attempted_problem_share = serializers.FloatField(allow_null=True, help_text="attempted_problem / enrolled.")
+
+
+class ContentEngagementSerializer(serializers.Serializer):
+    """Engagement by content: one level of the outline, its parts' distinct learners over a range of days."""
+
+    course_id = serializers.CharField()
+    start_date = serializers.DateField(help_text="First day counted (without dates: 27 days before today).")
+    end_date = serializers.DateField(help_text="First day not counted (without dates: tomorrow).")
+    parent = serializers.CharField(allow_null=True, help_text="The section or subsection whose parts these are.")
+    level = serializers.ChoiceField(choices=["chapter", "sequential", "vertical"],
+                                    help_text="chapter: sections; sequential: subsections; vertical: units.")
+    enrolled = serializers.IntegerField(help_text="Learners enrolled at the end of the range's last day.")
+    parts = ContentPartSerializer(many=True)
+    computed_at = serializers.DateTimeField(help_text="When these counts were read from the stored facts.")

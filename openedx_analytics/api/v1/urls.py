@@ -33,6 +33,7 @@ urlpatterns = [
     re_path(rf"^{COURSE}/problems/(?P<problem_id>{ANY})/answers/$", views.AnswersView.as_view(),
             name="problem-answers"),
     re_path(rf"^{COURSE}/grades/$", views.GradesView.as_view(), name="course-grades"),
+    re_path(rf"^{COURSE}/content/$", views.ContentEngagementView.as_view(), name="course-content"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
 ]

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from openedx_analytics import access, api
+from openedx_analytics.api import content as api_content
 from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params as api_params
 from openedx_analytics.api import rows
@@ -277,21 +278,25 @@ class ActivityView(CourseView):
 
 @extend_schema(summary="Videos of the course with viewers at start and end",
                description="As CSV: one row per video in course order, named and placed in the course outline, "
-                           "with columns named for what they count: " + ", ".join(csv_rows.VIDEO_COLUMNS) + ".",
-               parameters=[_COURSE, _FORMAT], responses=serializers.VideoSerializer(many=True))
+                           "with columns named for what they count: " + ", ".join(csv_rows.VIDEO_COLUMNS) + ". "
+                           "Without dates, the course's whole history; with them, the viewings whose play and "
+                           "closing event both fall between them.",
+               parameters=[_COURSE, *_DATES, _FORMAT], responses=serializers.VideoSerializer(many=True))
 class VideosView(CourseView):
     """Per-video figures of one course."""
 
     metric = "videos"
     csv_columns = csv_rows.VIDEO_COLUMNS
+    takes_dates = True
 
     def csv_rows(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Videos in course order with their names and places, in columns named for what they count."""
         return csv_rows.videos(self.course_id, data)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """One row per video watched in the course."""
-        videos = api.get_videos(self.course_id)
+        """One row per video watched in the course (between the dates: in viewings within them)."""
+        start, end = params.date_range(request.query_params)
+        videos = api.get_videos(self.course_id, start, end)
         self.last_updated = rows.latest(v["last_updated"] for v in videos)
         return Response(rows.linked(
             rows.without(videos, "last_updated"), "timeline_url",
@@ -321,21 +326,25 @@ class VideoTimelineView(CourseView):
 
 @extend_schema(summary="Problems of the course with submissions and correctness",
                description="As CSV: one row per problem in course order, named and placed in the course outline, "
-                           "with columns named for what they count: " + ", ".join(csv_rows.PROBLEM_COLUMNS) + ".",
-               parameters=[_COURSE, _FORMAT], responses=serializers.ProblemSerializer(many=True))
+                           "with columns named for what they count: " + ", ".join(csv_rows.PROBLEM_COLUMNS) + ". "
+                           "Without dates, the course's whole history; with them, the submissions made between "
+                           "them (each learner's last one there counts).",
+               parameters=[_COURSE, *_DATES, _FORMAT], responses=serializers.ProblemSerializer(many=True))
 class ProblemsView(CourseView):
     """Per-problem figures of one course."""
 
     metric = "problems"
     csv_columns = csv_rows.PROBLEM_COLUMNS
+    takes_dates = True
 
     def csv_rows(self, data: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Problems in course order with their names and places; ``correct_submissions`` named as learners."""
         return csv_rows.problems(self.course_id, data)
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """One row per problem submitted in the course."""
-        problems = api.get_problems(self.course_id)
+        """One row per problem submitted in the course (between the dates, if given)."""
+        start, end = params.date_range(request.query_params)
+        problems = api.get_problems(self.course_id, start, end)
         self.last_updated = rows.latest(p["last_updated"] for p in problems)
         return Response(rows.linked(
             rows.without(problems, "last_updated"), "answers_url",
@@ -491,3 +500,34 @@ class LearningOutcomesView(OutlineLevelView):
     def read(self, course_id: str, *values: str | None) -> dict[str, Any]:
         """``api.outline.get_learning_outcomes``."""
         return outline_api.get_learning_outcomes(course_id, *values)
+
+
+@extend_schema(
+    summary="Engagement by content: learners per section, subsection or unit over a range of days",
+    description="Without parent, the course's sections; with a section, its subsections; with a subsection, "
+                "its units. As CSV: the parts, one row each. Without dates, the last 28 days.",
+    parameters=[_COURSE, *_DATES,
+                OpenApiParameter("parent", str, description="A section's or subsection's block_id (usage key)."),
+                _FORMAT],
+    responses=serializers.ContentEngagementSerializer,
+)
+class ContentEngagementView(CourseView):
+    """Distinct learners per part of the course's outline over a range of days."""
+
+    metric = "content_engagement"
+    takes_dates = True
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The parts one level below ``parent`` (the sections without it), in course order."""
+        start, end = params.date_range(request.query_params)
+        parent = request.query_params.get("parent") or None
+        try:
+            figures = api.get_engagement_by_content(self.course_id, start, end, parent=parent)
+        except api_content.UnknownPart:
+            raise ValidationError({"parent": ["Not a section or subsection of this course."]}) from None
+        self.last_updated = figures["computed_at"]
+        return Response(figures)
+
+    def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The CSV of this object is its list of parts."""
+        return data["parts"]
