@@ -166,6 +166,18 @@ def test_section_headings_nest_under_the_dashboards_section_title(staff):
     assert all(b - a <= 1 for a, b in pairwise(levels)), section.headings  # axe's heading-order
 
 
+def test_the_dashboards_headings_come_in_order_down_to_the_sections(staff):
+    """The whole dashboard page, as axe-core's heading-order reads it: the course (h1), the dashboard (h2),
+    then each section's h3 (the LMS's) and our panels under Analytics; no id used twice on the page."""
+    html = follow(staff, DASHBOARD)
+    page = read(html, None)
+    levels = [level for level, _text in page.headings]
+    assert levels[:2] == [1, 2] and page.headings[1][1] == "Instructor Dashboard", page.headings
+    assert all(b - a <= 1 for a, b in pairwise(levels)), page.headings
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
 def test_the_page_on_its_own_keeps_its_h2_panels(people, history_loaded, analytics_on):
     page = read(follow(client(people["course_staff"]), page_url()), None)
     levels = [level for level, _text in page.headings]

@@ -234,6 +234,23 @@ def test_page_runs_under_a_strict_content_security_policy(staff_page, query):
     assert "/static/openedx_analytics/dashboard.css" in response.content.decode()
 
 
+def test_every_data_table_scrolls_in_a_box_the_keyboard_reaches(staff_page):
+    """A table taller or wider than its box scrolls there: the box takes the focus (axe-core's
+    scrollable-region-focusable) and is a region named "Data table" and the caption, not the panel's name again."""
+    html = staff_page.get(page_url(), {"video": VIDEO, "problem": PROBLEM}).content.decode()
+    boxes = re.findall(r'<div class="oa-table-wrap"([^>]*)><table class="oa-table" id="([^"]+)"><caption id="([^"]+)">',
+                       html)
+    assert len(boxes) == html.count('<table class="oa-table"') >= 7
+    for attributes, table_id, caption_id in boxes:
+        assert 'role="region"' in attributes and 'tabindex="0"' in attributes, attributes
+        assert caption_id == f"{table_id}-caption"
+        names = re.search(r'aria-labelledby="([^"]+)"', attributes).group(1).split()
+        assert names == [f"{table_id}-summary", caption_id]
+        assert f'<summary id="{table_id}-summary">Data table</summary>' in html
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
 def test_hostile_block_names_and_answers_are_escaped(staff_page):
     key = CourseKey.from_string(COURSE)
     CourseBlock.objects.create(course_id=key, usage_key=VIDEO, block_type="video",

@@ -39,7 +39,8 @@ class Table:
 
     def html(self, table_id: str) -> SafeString:
         """The table as HTML: built here, not in a template loop, because a year of rows is thousands of cells."""
-        out = [f'<table class="oa-table" id="{escape(table_id)}"><caption>{escape(self.caption)}</caption><thead><tr>']
+        out = [f'<table class="oa-table" id="{escape(table_id)}"><caption id="{escape(table_id)}-caption">'
+               f'{escape(self.caption)}</caption><thead><tr>']
         out += [f'<th scope="col">{escape(column)}</th>' for column in self.columns]
         out.append("</tr></thead><tbody>")
         for row in self.rows:
@@ -107,9 +108,14 @@ class Panel:
         return self.partial_note or ""
 
     @property
+    def table_id(self) -> str:
+        """The data table's id (its caption's and its summary's add ``-caption``, ``-summary``: they name its box)."""
+        return f"oa-table-{self.key}"
+
+    @property
     def table_html(self) -> SafeString:
         """The data table as HTML (empty without a table)."""
-        return self.table.html(f"oa-table-{self.key}") if self.table else mark_safe("")
+        return self.table.html(self.table_id) if self.table else mark_safe("")
 
 
 #: The active language's (thousands, decimal) separators while one page is built.

@@ -22,62 +22,12 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 
 from lms_host.management.commands.seed_demo import COURSES
+from tests.support.browser import API, Session
 from tests.support.reading import chart, number, query_value, table
 
 PY101 = next(course for course in COURSES if course.course_id == "course-v1:DemoX+Py101+2026_T1")
-API = "api/analytics/v1/courses/"
 ENGAGEMENT = {"Active learners": "any", "Watched a video": "played_video", "Tried a problem": "attempted_problem",
               "Posted in the forum": "posted_forum"}
-
-
-class Session:
-    """One person's browser tab on the demo, with what went wrong on the way (errors, failed requests)."""
-
-    def __init__(self, browser: Any, base_url: str, output_dir: Path) -> None:
-        self.base_url = base_url
-        self.output_dir = output_dir
-        self.context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900},
-                                           accept_downloads=True)
-        self.context.set_default_timeout(15_000)
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("response", self._response)
-        self.expected_status: set[str] = set()
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error" and message.location.get("url") not in self.expected_status:
-            self.problems.append(f"console: {message.text} ({message.location.get('url')})")
-
-    def _response(self, response: Any) -> None:
-        if response.status >= 400 and response.url not in self.expected_status:
-            self.problems.append(f"{response.status} {response.url}")
-
-    def log_in(self, username: str) -> None:
-        """Through the login page, as a person does (the password is the user name)."""
-        self.page.goto("/")
-        assert "/accounts/login/" in self.page.url
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", username)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_url(self.base_url)
-        assert self.page.inner_text(".host-user") == f"Logged in as {username}"
-
-    def api(self, path: str) -> Any:
-        """The REST API's JSON for this user (the browser's own session)."""
-        response = self.context.request.get(self.base_url + API + path)
-        assert response.ok, f"{path}: {response.status} {response.text()[:200]}"
-        return response.json()
-
-    def shot(self, name: str, full_page: bool = False) -> None:
-        """A screenshot into this run's output folder."""
-        self.page.screenshot(path=str(self.output_dir / f"{name}.png"), full_page=full_page)
-
-    def close(self) -> None:
-        """Close the tab; nothing may have failed that was not expected."""
-        self.context.close()
-        assert not self.problems, self.problems
 
 
 @pytest.fixture(scope="module")

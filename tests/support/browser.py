@@ -1,10 +1,11 @@
-"""The demo host served by ``demo.sh`` for the real-browser test, and where Chromium is.
+"""The demo host served by ``demo.sh`` for the real-browser tests, where Chromium is, and a person's tab on it.
 
 ``DemoHost`` starts ``demo.sh`` itself (the README's demo command) on its own SQLite files
 and a free port of ``OA_BROWSER_PORTS`` (default 8140-8199), seeded, and waits until it
 prints its address. ``chromium_path`` finds Debian's Chromium (``/usr/bin/chromium``, or
 ``OA_CHROMIUM``); no browser is ever downloaded. Screenshots, downloads and the demo's
 output go to ``OUTPUT``: ``OA_TEST_OUTPUT`` (default ``test-output/``) under ``browser/``.
+``Session`` is one person's browser tab on the demo, with the REST API in the same session.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.support.environment import ROOT
 
@@ -25,6 +27,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 STARTUP_TIMEOUT = 240.0  # seeding on a busy two-core machine
 OUTPUT = Path(os.environ.get("OA_TEST_OUTPUT") or ROOT / "test-output") / "browser"
+API = "api/analytics/v1/courses/"
 
 
 def chromium_path() -> str | None:
@@ -99,3 +102,57 @@ class DemoHost:
         if self.process.stdout is not None:
             self.process.stdout.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class Session:
+    """One person's browser tab on the demo, with what went wrong on the way (errors, failed requests).
+
+    ``context_options`` go to Playwright's ``new_context`` (a test that needs more than a
+    person's browser, such as the accessibility scan's ``bypass_csp``, says so there).
+    """
+
+    def __init__(self, browser: Any, base_url: str, output_dir: Path, **context_options: Any) -> None:
+        self.base_url = base_url
+        self.output_dir = output_dir
+        self.context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900},
+                                           accept_downloads=True, **context_options)
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("response", self._response)
+        self.expected_status: set[str] = set()
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and message.location.get("url") not in self.expected_status:
+            self.problems.append(f"console: {message.text} ({message.location.get('url')})")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400 and response.url not in self.expected_status:
+            self.problems.append(f"{response.status} {response.url}")
+
+    def log_in(self, username: str) -> None:
+        """Through the login page, as a person does (the password is the user name)."""
+        self.page.goto("/")
+        assert "/accounts/login/" in self.page.url
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", username)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(self.base_url)
+        assert self.page.inner_text(".host-user") == f"Logged in as {username}"
+
+    def api(self, path: str) -> Any:
+        """The REST API's JSON for this user (the browser's own session)."""
+        response = self.context.request.get(self.base_url + API + path)
+        assert response.ok, f"{path}: {response.status} {response.text()[:200]}"
+        return response.json()
+
+    def shot(self, name: str, full_page: bool = False) -> None:
+        """A screenshot into this run's output folder."""
+        self.page.screenshot(path=str(self.output_dir / f"{name}.png"), full_page=full_page)
+
+    def close(self) -> None:
+        """Close the tab; nothing may have failed that was not expected."""
+        self.context.close()
+        assert not self.problems, self.problems
