@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 #: Lowest first; each entry names modules or folders relative to the package. The longest
 #: matching name decides, so ``api.v1`` sits in the faces while ``api`` is the Python API.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("conf", "settings", "models", "migrations", "router", "course_cache")),
+    ("foundation", ("conf", "settings", "models", "migrations", "router", "course_cache", "broker_connection")),
     ("database mechanics", ("db",)),
     ("the LMS seam", ("lms",)),
     ("normalize", ("pipeline.rejected", "pipeline.payload", "pipeline.envelope", "pipeline.records",

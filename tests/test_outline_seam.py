@@ -99,7 +99,7 @@ def fake_lms(monkeypatch):
     monkeypatch.setattr(outline, "lms_available", lambda: True)
     monkeypatch.setattr(outline, "lms_models", lambda: host.stand_in_models("CourseOverview"))
     monkeypatch.setattr(outline.build_course_outline, "apply_async",
-                        lambda kwargs, queue: calls["queued"].append(kwargs["course_id"]))
+                        lambda kwargs, queue, **_options: calls["queued"].append(kwargs["course_id"]))
     for course_id in (COURSE, BROKEN):
         lms.CourseOverview.objects.create(id=CourseKey.from_string(course_id), org="Org",
                                           lowest_passing_grade=Decimal("0.55"))

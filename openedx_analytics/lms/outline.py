@@ -32,7 +32,7 @@ from typing import Any
 from celery import shared_task
 from django.core.cache import cache
 
-from openedx_analytics import conf
+from openedx_analytics import broker_connection, conf
 from openedx_analytics.lms.host import NotAvailable, as_course_key, lms_available, lms_models, stand_in_models
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,9 @@ def _queue_build(key: Any, version: str) -> None:
     if not cache.add(_cache_key(str(key), f"queued.{version}"), True, REBUILD_INTERVAL_SECONDS):
         return
     try:
-        build_course_outline.apply_async(kwargs={"course_id": str(key)}, queue=conf.celery_queue())
+        # a page request queues this: a bounded connection, so a hung broker holds it no longer than the timeouts
+        broker_connection.send(build_course_outline, kwargs={"course_id": str(key)}, queue=conf.celery_queue(),
+                               retry=False)
     except Exception as error:  # noqa: BLE001 - no broker: ids on the page, a warning once
         warn_once(str(key), "openedx_analytics: could not queue the outline build of %s (%s: %s)",
                   key, type(error).__name__, error)

@@ -5,7 +5,8 @@ closes): the Redis client would wait on it forever without a send timeout. Reque
 their events to the publisher thread and return at once, while that thread waits on the
 broker; when the send timeout passes, the publisher logs each batch as lost with the window
 to backfill, as for a broker that is down. Events that find the publishing buffer full are
-dropped and counted in one ERROR with their backfill window, never waited for.
+dropped and counted in one ERROR with their backfill window, never waited for. A page
+request that queues a course-outline build waits no longer than the send timeout either.
 """
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.urls import reverse
+from opaque_keys.edx.keys import CourseKey
 
 from openedx_analytics import api
 from openedx_analytics.live import dispatch, publisher
+from openedx_analytics.lms import outline
 from tests.support.lms import lms_knows
 from tests.support.workers import broker_at
 
@@ -156,3 +159,19 @@ def test_a_full_buffer_drops_new_events_with_one_error_and_the_backfill_hint(cli
     assert f"backfill_analytics --course {COURSE} --since " in message and "--until " in message
     lost = errors(caplog, "LOST")  # ada's batch and bob's, each after the send timeout
     assert len(lost) == 2 and all("LOST 2 events" in r.getMessage() for r in lost)
+
+
+@override_settings(OPENEDX_ANALYTICS_BROKER_CONNECT_TIMEOUT=CONNECT_TIMEOUT,
+                   OPENEDX_ANALYTICS_BROKER_SEND_TIMEOUT=SEND_TIMEOUT)
+def test_a_page_queueing_an_outline_build_waits_no_longer_than_the_send_timeout(hung_broker, caplog):
+    """In the LMS a page request that misses the outline snapshot queues its build: a hung broker must not hold it."""
+    caplog.set_level(logging.WARNING, logger="openedx_analytics")
+    outline.forget_warnings()
+    queued = threading.Thread(target=outline._queue_build, args=(CourseKey.from_string(COURSE), "hung"), daemon=True)
+    started = time.monotonic()
+    queued.start()
+    queued.join(timeout=SEND_TIMEOUT + CONNECT_TIMEOUT + 10)
+    assert not queued.is_alive(), "queueing the outline build waited on the hung broker"
+    print(f"outline build queued against a hung broker: gave up after {time.monotonic() - started:.3f}s")
+    assert hung_broker.held
+    assert any("could not queue the outline build" in r.getMessage() for r in caplog.records)
