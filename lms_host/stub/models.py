@@ -13,6 +13,8 @@ the plugin reads, no more), so its queries are the same inside the LMS and here:
 - ``StudentModule``: lms.djangoapps.courseware.models
 - ``WaffleFlagCourseOverrideModel`` and ``WaffleFlagOrgOverrideModel``:
   openedx.core.djangoapps.waffle_utils.models (course and org overrides of waffle flags)
+- ``UserProfile``: common.djangoapps.student.models (table ``auth_userprofile``; the
+  demographic columns the learners breakdowns read, no more)
 - ``CourseBlock`` and ``CourseGradingPolicy``: the course's published content as the LMS
   holds it in its block structure and its course block (no single LMS table: see each)
 
@@ -110,6 +112,34 @@ class HistoricalCourseEnrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.history_type} {self.user_id} in {self.course_id} at {self.history_date}"
+
+
+class UserProfile(models.Model):
+    """A user's self-reported profile, in the LMS's own table and columns (``auth_userprofile``).
+
+    Every column may be blank, as in the LMS: registration asks for none of them. ``gender``
+    holds ``m``/``f``/``o``, ``level_of_education`` the LMS's codes (``p``, ``m``, ``b``, ``a``,
+    ``hs``, ``jhs``, ``el``, ``none``, ``other``, and the older ``p_se``/``p_oth``), ``country``
+    an ISO 3166 alpha-2 code (the LMS's ``CountryField`` stores the same text).
+
+    .. pii: The learner's year of birth, gender, level of education and country (as in
+       edx-platform, where the LMS's retirement clears them).
+    .. pii_types: birth_date, gender, other, location
+    .. pii_retirement: local_api
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, unique=True, db_index=True, related_name="profile",
+                                on_delete=models.CASCADE)
+    year_of_birth = models.IntegerField(blank=True, null=True, db_index=True)
+    gender = models.CharField(blank=True, null=True, max_length=6, db_index=True)
+    level_of_education = models.CharField(blank=True, null=True, max_length=6, db_index=True)
+    country = models.CharField(blank=True, null=True, max_length=2)
+
+    class Meta:
+        db_table = "auth_userprofile"
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
 
 
 class CourseAccessRole(models.Model):

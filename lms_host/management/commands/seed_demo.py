@@ -318,6 +318,33 @@ class Simulation:
         return start + dt.timedelta(seconds=self.rng.uniform(0, span))
 
 
+#: Profile values and their weights, as a global MOOC's learners report them ("" / None: not given).
+PROFILE_GENDERS = (("f", 40), ("m", 45), ("o", 3), ("", 12))
+PROFILE_EDUCATION = (("b", 30), ("m", 22), ("hs", 15), ("a", 6), ("p", 4), ("jhs", 3), ("el", 1), ("none", 1),
+                     ("other", 3), ("p_se", 1), ("", 14))
+PROFILE_COUNTRIES = (("US", 22), ("IN", 14), ("GB", 6), ("BR", 6), ("NG", 5), ("DE", 5), ("CN", 4), ("MX", 4),
+                     ("EG", 3), ("FR", 3), ("CA", 3), ("ES", 3), ("PK", 3), ("CO", 2), ("KE", 2), ("JP", 1),
+                     ("AU", 1), ("ZA", 1), ("ID", 1), ("", 10))
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def create_profiles(rng: random.Random, year: int) -> None:
+    """A profile per demo learner (``auth_userprofile``), varied and partly blank as learners leave them."""
+    profiles = []
+    for user_id in User.objects.filter(username__startswith="learner").values_list("id", flat=True):
+        if rng.random() < 0.04:  # no profile row at all, as for accounts made outside registration
+            continue
+        age = None if rng.random() < 0.15 else max(14, min(85, int(rng.gauss(31, 10))))
+        profiles.append(lms.UserProfile(
+            user_id=user_id, year_of_birth=None if age is None else year - age,
+            gender=_pick(rng, PROFILE_GENDERS) or None, level_of_education=_pick(rng, PROFILE_EDUCATION),
+            country=_pick(rng, PROFILE_COUNTRIES)))
+    lms.UserProfile.objects.bulk_create(profiles, batch_size=500)
+
+
 class Command(BaseCommand):
     """``seed_demo``: courses, users and two months of learner activity, sent through the live doors."""
 
@@ -355,6 +382,7 @@ class Command(BaseCommand):
         now = dt.datetime.now(UTC).replace(microsecond=0)
         sim = Simulation(rng, now, days)
         self.create_lms(learners, now)
+        create_profiles(random.Random(seed), now.year)
         open_courses = [c for c in COURSES if c.share > 0]
         for user in User.objects.filter(username__startswith="learner").order_by("id"):
             if user.username == NAMED_LEARNER:
