@@ -203,6 +203,19 @@ DEFAULTS: dict[str, Any] = {
     #   delays a new figure by as much, and the page states when its figures were last updated.
     #   0 renders every request afresh.
     "OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS": 60,
+    # .. setting_name: OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS
+    # .. setting_default: 3600
+    # .. setting_description: How long a course's learners breakdowns (age, education, gender,
+    #   country), counted in the LMS's own profile and enrollment tables, are kept in the Django
+    #   cache. Only the counts are kept, never a profile: a learner's profile edit or retirement
+    #   shows once they expire. 0 reads the LMS on every request.
+    "OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS": 3600,
+    # .. setting_name: OPENEDX_ANALYTICS_MIN_CELL_SIZE
+    # .. setting_default: 5
+    # .. setting_description: Fewest learners a count of the learners breakdowns may show, on the
+    #   page, in its CSVs and in the REST API. A smaller count is shown as "fewer than" this, and
+    #   further counts are hidden where the total would give it back. 1 hides nothing.
+    "OPENEDX_ANALYTICS_MIN_CELL_SIZE": 5,
 }
 
 
