@@ -146,6 +146,7 @@ def endpoints() -> dict[str, str]:
         "problems": f"{course}problems/",
         "answers": f"{course}problems/{PROBLEM}/answers/",
         "grades": f"{course}grades/",
+        "learners": f"{course}learners/",
     }
 
 

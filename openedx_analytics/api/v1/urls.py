@@ -34,6 +34,7 @@ urlpatterns = [
             name="problem-answers"),
     re_path(rf"^{COURSE}/grades/$", views.GradesView.as_view(), name="course-grades"),
     re_path(rf"^{COURSE}/content/$", views.ContentEngagementView.as_view(), name="course-content"),
+    re_path(rf"^{COURSE}/learners/$", views.LearnersView.as_view(), name="course-learners"),
     path("schema/", docs.SchemaView.as_view(), name="schema"),
     path("docs/", docs.DocsView.as_view(), name="docs"),
 ]

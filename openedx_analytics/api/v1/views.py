@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from openedx_analytics import access, api
 from openedx_analytics.api import content as api_content
+from openedx_analytics.api import learners as learners_api
 from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params as api_params
 from openedx_analytics.api import rows
@@ -406,6 +407,44 @@ class GradesView(CourseView):
     def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The CSV of this object is its list of grade buckets (unchanged, so existing readers keep working)."""
         return data["buckets"]
+
+
+_BREAKDOWN = OpenApiParameter("breakdown", str, enum=list(learners_api.BREAKDOWNS),
+                              description="With format=csv: the breakdown the CSV holds (default age).")
+
+
+@extend_schema(summary="Enrolled learners by age, education, gender and country (small counts hidden)",
+               description="Counted now from the LMS's profiles of the learners enrolled in the course, kept "
+                           "OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS. A count under "
+                           "OPENEDX_ANALYTICS_MIN_CELL_SIZE, and any count that would give one back, is null "
+                           "with `suppressed` saying why (small, complement, all). Shares divide by every "
+                           "enrolled learner. As CSV: one breakdown (`breakdown`), a row per band, value and "
+                           "unknown.",
+               parameters=[_COURSE, _FORMAT, _BREAKDOWN], responses=OpenApiTypes.OBJECT)
+class LearnersView(CourseView):
+    """The learners breakdowns of one course, read from the LMS's profiles through the Python API."""
+
+    metric = "learners"
+    csv_columns = ("kind", "value", "label", "learners", "share", "suppressed")
+    breakdown = learners_api.BREAKDOWNS[0]
+
+    def csv_filename(self) -> str:
+        """``<course id>_learners_<breakdown>.csv``."""
+        return f"{filename_part(self.course_id)}_{self.metric}_{self.breakdown}.csv"
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The four breakdowns (400 for an unknown ``breakdown``)."""
+        wanted = request.query_params.get("breakdown") or learners_api.BREAKDOWNS[0]
+        if wanted not in learners_api.BREAKDOWNS:
+            raise ValidationError({"breakdown": [f"one of {', '.join(learners_api.BREAKDOWNS)}"]})
+        self.breakdown = wanted
+        learners = learners_api.get_learners(self.course_id)
+        self.last_updated = learners["computed_at"]
+        return Response(learners)
+
+    def csv_rows(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """One breakdown's bands, values and unknown, hidden counts left empty."""
+        return learners_api.breakdown_rows(data, self.breakdown)
 
 
 def _drill(name: str, description: str) -> OpenApiParameter:
