@@ -25,14 +25,14 @@ from django.utils.translation import gettext as _
 from openedx_analytics import api, conf, course_cache
 from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params
-from openedx_analytics.dashboard import engagement_by_content, rendering, tables
+from openedx_analytics.dashboard import engagement_by_content, learners, rendering, tables
 from openedx_analytics.dashboard.outline_views import DRILL_PARAMETERS, OutlinePanels
 from openedx_analytics.dashboard.panels import CoursePanels
 from openedx_analytics.lms import courses, host, links
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
-              "answers_page", *DRILL_PARAMETERS, *engagement_by_content.PARAMETERS)
+              "answers_page", *DRILL_PARAMETERS, *engagement_by_content.PARAMETERS, "view")
 #: ``section_key`` of the instructor-dashboard section, and the hash that makes the LMS open it.
 SECTION_KEY = "openedx_analytics"
 SECTION_ANCHOR = f"view-{SECTION_KEY}"
@@ -121,17 +121,26 @@ class Page(CoursePanels, OutlinePanels):
 
     # ------------------------------------------------------------ the whole page
 
-    def context(self) -> dict[str, Any]:
-        """Everything the templates need."""
+    def _activity_panels(self) -> list[Any]:
+        """The panels of the page's main view: enrollment, engagement, videos, problems, grades."""
         panels = [self.enrollment(), self.engagement(), engagement_by_content.content_panel(self)]
         video = self.video_detail()
         outcomes = self.learning_outcomes()
         panels += [self.videos(), self.videos_by_outline(), *([video] if video else []), self.problems(),
                    self.graded_content(), self.ungraded_problems(), *([outcomes] if outcomes else []),
                    *self.problem_detail(), self.grades()]
+        return panels
+
+    def context(self) -> dict[str, Any]:
+        """Everything the templates need."""
+        in_view = self.query.get("view") == learners.VIEW
+        panels = learners.panels(self) if in_view else self._activity_panels()
         has_data = self.summary["last_updated"] is not None or any(p.table for p in panels)
         return {
             "course_id": self.course_id,
+            "view": learners.VIEW if in_view else "",
+            "learners_url": self.link("learners-age", view=learners.VIEW),
+            "activity_url": self.link(view=None),
             "course_name": _course_name(self.course_id),
             "page_url": self.page_url,
             "own_page_url": f"{self.page_url}?{urlencode(sorted(self._kept.items()))}" if self._kept else self.page_url,
