@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from openedx_analytics.api import learners as learners_api
 from openedx_analytics.dashboard import charts
@@ -19,8 +20,8 @@ from openedx_analytics.privacy import small_cells
 
 #: The page's ``view`` parameter that shows these panels instead of the activity ones.
 VIEW = "learners"
-TITLES = {"age": _("Learners: age"), "education": _("Learners: education"), "gender": _("Learners: gender"),
-          "country": _("Learners: country")}
+TITLES = {"age": gettext_lazy("Learners: age"), "education": gettext_lazy("Learners: education"),
+          "gender": gettext_lazy("Learners: gender"), "country": gettext_lazy("Learners: country")}
 
 
 def _count(cell: dict[str, Any], minimum: int) -> Cell:
