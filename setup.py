@@ -12,7 +12,7 @@ setup(
     include_package_data=True,
     # Everything the package reads at run time besides code (tests/test_wheel.py checks the built wheel).
     package_data={"openedx_analytics": ["templates/**/*", "static/**/*", "locale/**/*", "conf/locale/**/*",
-                                        "api/v1/openapi.yaml"]},
+                                        "api/v1/openapi.yaml", "dashboard/world_map.json"]},
     python_requires=">=3.11",
     install_requires=[
         "Django>=4.2,<6.0",

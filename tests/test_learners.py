@@ -110,6 +110,24 @@ def test_the_learners_view_of_the_page_has_a_panel_per_breakdown(people, courses
     assert "view=learners" in main and 'id="learners-age"' not in main
 
 
+def test_the_country_panel_draws_its_own_world_map_with_hidden_countries_uncoloured(people, courses, analytics_on,
+                                                                                    settings):
+    settings.OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS = 0
+    n = itertools.count()
+    for code, count in (("US", 30), ("IN", 12), ("KE", 2), ("", 9)):
+        for _ in range(count):
+            learner(next(n), country=code)
+    response = client(people["course_staff"]).get(page_url(), {"view": "learners"})
+    html = response.content.decode()
+    panel = html[html.index('id="learners-country"'):]
+    panel = panel[:panel.index("</section>")]
+    assert '<svg class="oa-chart oa-map"' in panel
+    assert '<path class="oa-map5" d="M' in panel and "<title>US: 30</title>" in panel
+    assert "<title>KE: fewer than 5</title>" in panel and 'class="oa-map-hidden"' in panel
+    assert "http" not in panel.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched from elsewhere
+    assert "script-src 'none'" in response["Content-Security-Policy"]
+
+
 # ------------------------------------------------------------ small cells
 
 

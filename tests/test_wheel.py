@@ -25,7 +25,8 @@ TIMEOUT = 300
 
 def runtime_files() -> set[str]:
     """Paths, as inside the wheel, of every non-code file the package reads at run time."""
-    files = {SCHEMA.relative_to(ROOT).as_posix()}
+    files = {SCHEMA.relative_to(ROOT).as_posix(),
+             (PACKAGE / "dashboard" / "world_map.json").relative_to(ROOT).as_posix()}
     for folder in DATA_DIRS:
         for path in (PACKAGE / folder).rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts and not path.name.startswith("."):

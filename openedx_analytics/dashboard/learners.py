@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from openedx_analytics.api import learners as learners_api
-from openedx_analytics.dashboard import charts
+from openedx_analytics.dashboard import charts, world
 from openedx_analytics.dashboard.tables import Cell, Panel, Table, num, number_text
 from openedx_analytics.privacy import small_cells
 
@@ -64,7 +64,12 @@ def _panel(page: Any, learners: dict[str, Any], name: str) -> Panel:
                              "and some others are hidden so that the total cannot give them back.").format(
                                  minimum=minimum))
     shown = [c for c in part["values"] if c["learners"]]
-    if shown:
+    if name == "country" and part["values"]:
+        panel.chart = world.world_map(_("Enrolled learners by country"),
+                                      {c["value"]: c["learners"] for c in shown},
+                                      {c["value"]: _count(c, minimum).text for c in part["values"] if c["suppressed"]})
+        panel.legend = [(_("More learners: darker"), 4)]
+    elif shown:
         chart = charts.bars(title, charts.Axis([c["label"] for c in shown]),
                             [charts.Series(_("Learners"), [c["learners"] for c in shown], 4)])
         panel.chart = charts.with_marks(chart, y_label=_("learners"))
