@@ -203,6 +203,13 @@ DEFAULTS: dict[str, Any] = {
     #   delays a new figure by as much, and the page states when its figures were last updated.
     #   0 renders every request afresh.
     "OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS": 60,
+    # .. setting_name: OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY
+    # .. setting_default: ""
+    # .. setting_description: Secret key (at least 32 characters) of the learner pseudonyms in the
+    #   research export (``export_research_data``): HMAC-SHA256 of the organization and the LMS user
+    #   id. Never exported; keep it as secret as SECRET_KEY, and keep it the same to keep pseudonyms
+    #   stable across exports. Unset, the export refuses to run.
+    "OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY": "",
 }
 
 
