@@ -74,6 +74,18 @@ def tiny_rows(n: int) -> Iterator[dict[str, int]]:
         yield {"n": i}
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS in MB: ``VmHWM`` (Linux's ``ru_maxrss`` keeps the forking parent's peak
+    across exec, so a child started by a big parent would report the parent's), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def stream(course: str | None, tiny: int) -> None:
     """In a child process: stream ``course``'s report (or ``tiny`` tiny rows), print rows, MB, seconds, peak RSS."""
     import django
@@ -92,8 +104,7 @@ def stream(course: str | None, tiny: int) -> None:
         size += len(piece)
         lines += piece.count(b"\r\n")  # no cell here holds a line break
     elapsed = time.perf_counter() - began
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{lines - 1} {size / 1e6:.0f} {elapsed:.0f} {rss:.0f}")
+    print(f"{lines - 1} {size / 1e6:.0f} {elapsed:.0f} {peak_rss_mb():.0f}")
 
 
 def child(env: dict[str, str], *args: str) -> list[str]:
