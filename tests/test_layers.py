@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("doors", ("live", "signals")),
     ("python API", ("api",)),
     ("access", ("access", "rate_limit")),
-    ("faces", ("api.v1", "api.urls", "dashboard")),
+    ("faces", ("api.v1", "api.urls", "dashboard", "research")),
     ("plugin entry points", ("apps", "admin", "urls", "tasks", "checks", "management")),
 ]
 #: Packages whose ``__init__`` spans layers (the package root, ``pipeline``): they must import nothing.

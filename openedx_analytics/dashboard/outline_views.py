@@ -167,6 +167,7 @@ class OutlinePanels:
         if level["parent"]:
             panel.subtitle = level["parent"]["name"]
         if depth == 0:
+            panel.report_url = self.api_url("course-problem-responses")
             panel.notes.append(_("The course's assignment types with their weight in the course grade, from its "
                                  "grading policy."))
 
@@ -188,6 +189,8 @@ class OutlinePanels:
         panel = Panel("ungraded-problems", _("Ungraded problems"),
                       csv_url=self.api_url("course-ungraded-problems", extra), last_updated=level["last_updated"],
                       back_url=self._up("ungraded-problems", UNGRADED_DRILL, wanted, depth) if depth else "")
+        if depth == 0:
+            panel.report_url = self.api_url("course-problem-responses")
         if level["parent"]:
             panel.subtitle = level["parent"]["name"]
 

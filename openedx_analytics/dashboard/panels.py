@@ -240,6 +240,7 @@ class CoursePanels:
         problems = self._in_course_order(api.get_problems(self.course_id, self.start, self.end), "problem_id")
         panel = Panel("problems", _("Problems"), csv_url=self.api_url("course-problems", self._date_params()),
                       last_updated=rows.latest(p["last_updated"] for p in problems))
+        panel.report_url = self.api_url("course-problem-responses")
         panel.notes.append(_("Learners whose last submission earned credit (correct) or did not (incorrect); "
                              "choose a problem to see the answers given to each of its parts."))
         if not problems:

@@ -84,6 +84,8 @@ class Panel:
     table: Table | None = None
     csv_url: str = ""
     csv_label: str = ""
+    #: A report about the panel's content to download (the problem response report), or "".
+    report_url: str = ""
     last_updated: dt.datetime | None = None
     notes: list[str] = field(default_factory=list)
     empty: str = ""

@@ -114,6 +114,9 @@ class PartAnswer:
     value: str
     correct: bool | None
     variant: str = ""
+    #: The part's input type as the event named it (``choicegroup``, ``textline``...; "" when it did not):
+    #: what tells a choice from free text when answers are exported for research.
+    input_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +143,12 @@ class ProblemSubmission:
                             self.attempt, at=self.time)
 
     def answers_json(self) -> list[dict]:
-        """Answers as stored in the fact table."""
-        return [dataclasses.asdict(answer) for answer in self.answers]
+        """Answers as stored in the fact table (``input_type`` only when the event named one)."""
+        stored = [dataclasses.asdict(answer) for answer in self.answers]
+        for answer in stored:
+            if not answer["input_type"]:
+                del answer["input_type"]
+        return stored
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,6 +216,13 @@ DEFAULTS: dict[str, Any] = {
     #   page, in its CSVs and in the REST API. A smaller count is shown as "fewer than" this, and
     #   further counts are hidden where the total would give it back. 1 hides nothing.
     "OPENEDX_ANALYTICS_MIN_CELL_SIZE": 5,
+    # .. setting_name: OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY
+    # .. setting_default: ""
+    # .. setting_description: Secret key (at least 32 characters) of the learner pseudonyms in the
+    #   research export (``export_research_data``): HMAC-SHA256 of the organization and the LMS user
+    #   id. Never exported; keep it as secret as SECRET_KEY, and keep it the same to keep pseudonyms
+    #   stable across exports. Unset, the export refuses to run.
+    "OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY": "",
 }
 
 

@@ -32,6 +32,8 @@ urlpatterns = [
     re_path(rf"^{COURSE}/problems/outcomes/$", views.LearningOutcomesView.as_view(), name="course-learning-outcomes"),
     re_path(rf"^{COURSE}/problems/(?P<problem_id>{ANY})/answers/$", views.AnswersView.as_view(),
             name="problem-answers"),
+    re_path(rf"^{COURSE}/reports/problem_responses/$", views.ProblemResponseReportView.as_view(),
+            name="course-problem-responses"),
     re_path(rf"^{COURSE}/grades/$", views.GradesView.as_view(), name="course-grades"),
     re_path(rf"^{COURSE}/content/$", views.ContentEngagementView.as_view(), name="course-content"),
     re_path(rf"^{COURSE}/learners/$", views.LearnersView.as_view(), name="course-learners"),

@@ -1,4 +1,5 @@
-"""REST API v1 views: read-only, aggregates only, through the public Python API.
+"""REST API v1 views: read-only, aggregates only (but the problem response report, which names learners
+for the course team), through the public Python API.
 
 Every view authenticates like the LMS's own APIs (JWT, then session), throttles per
 user (per address for anonymous callers, before any permission check) and answers JSON,
@@ -30,7 +31,7 @@ from openedx_analytics.api import content as api_content
 from openedx_analytics.api import learners as learners_api
 from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params as api_params
-from openedx_analytics.api import rows
+from openedx_analytics.api import reports, rows
 from openedx_analytics.api.v1 import csv_rows, params, permissions, serializers
 from openedx_analytics.api.v1.pagination import AnswerPagination, CoursePagination
 from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins, streamed_csv
@@ -386,6 +387,26 @@ class AnswersView(CourseView):
         page = paginator.paginate_queryset(api.answer_rows(self.course_id, problem_id) if problem else [],
                                            request, view=self)
         return paginator.get_paginated_response(list(page or []))
+
+
+@extend_schema(
+    summary="Problem response report: each learner's last answer to each part of each problem (CSV)",
+    description="Streamed as CSV, one row per learner and problem part, problems in course-outline order, with "
+                "the columns of the Insights problem response report. Names learners: course staff, "
+                "instructors, data researchers and global staff only; every download is logged with the "
+                "user id of who asked. Retired learners are absent.",
+    parameters=[_COURSE], responses={(200, "text/csv"): OpenApiTypes.STR},
+)
+class ProblemResponseReportView(CourseView):
+    """The problem response report of one course, streamed as CSV a chunk of learners at a time."""
+
+    metric = "problem_responses"
+    renderer_classes = (CSVRenderer,)
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Log who asked, then stream the rows as they are read (``api.reports.iter_problem_responses``)."""
+        reports.log_download("problem_responses", self.course_id, request.user)
+        return streamed_csv(reports.iter_problem_responses(self.course_id), reports.PROBLEM_RESPONSE_COLUMNS)
 
 
 @extend_schema(summary="Grade distribution, passing learners and certificates",

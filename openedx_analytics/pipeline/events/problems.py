@@ -34,6 +34,8 @@ _TAGS = re.compile(r"<[^>]*>")
 #: a handful (the largest seen have a few dozen), and a submission naming more is refused whole
 #: (``too_many_parts``) rather than cut, since any subset kept would be an arbitrary one.
 MAX_PARTS = 100
+#: Longest input type kept (the LMS's are short words: ``choicegroup``, ``textline``).
+MAX_INPUT_TYPE = 40
 
 
 def answer_text(value: Any) -> str:
@@ -65,7 +67,9 @@ def _part_answers(payload: Payload) -> tuple[PartAnswer, ...]:
         if not isinstance(correct, bool):
             correct = None if correctness is None else correctness in ("correct", "partially-correct")
         variant = detail.get("variant") or ""
-        parts.append(PartAnswer(part_id=str(part_id), value=answer_text(value), correct=correct, variant=str(variant)))
+        input_type = str(detail.get("input_type") or "")[:MAX_INPUT_TYPE]
+        parts.append(PartAnswer(part_id=str(part_id), value=answer_text(value), correct=correct, variant=str(variant),
+                                input_type=input_type))
     return tuple(parts)
 
 
@@ -73,7 +77,8 @@ def _part_answers(payload: Payload) -> tuple[PartAnswer, ...]:
     "problem_check",
     sources=None,
     fields=("problem_id", "grade", "success", "attempts", "answers",
-            Entries("submission", ("answer", "correct", "variant")), Entries("correct_map", ("correctness",))),
+            Entries("submission", ("answer", "correct", "variant", "input_type")),
+            Entries("correct_map", ("correctness",))),
 )
 def problem_check(envelope: Envelope) -> list[Record]:
     """Server ``problem_check``: a graded submission. A browser or mobile copy only counts as activity."""

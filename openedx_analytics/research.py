@@ -1,0 +1,203 @@
+"""The research export: a course's facts as CSV files for researchers, learners pseudonymized per organization.
+
+Each learner id is replaced by ``HMAC-SHA256(key, "<org>\\n<user id>")`` in hex, the key
+being ``OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY`` (never exported): a learner keeps one
+pseudonym across the courses of an organization, so researchers can follow them from
+course to course, and a different one in another organization's export, so two
+organizations' exports cannot be joined; without the key nobody can tell which learner a
+pseudonym is, nor test a guess. No username or other LMS data is read. Problem answers
+are written for choice inputs only (the part's input type, as the event named it, is a
+choice, checkbox or dropdown); free text, and answers of events that named no input type,
+are left out unless asked for. Every file is read in primary-key pages and written row
+by row, so memory stays bounded whatever the course's size; a data dictionary describes
+every file and column. Cells that a spreadsheet would run as a formula are neutralized as
+in every CSV we write.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import models
+from opaque_keys.edx.keys import CourseKey
+
+from openedx_analytics import conf
+from openedx_analytics.api.v1.renderers import cell
+from openedx_analytics.models import (
+    ActivityFact,
+    CertificateFact,
+    EnrollmentFact,
+    GradeFact,
+    PassingFact,
+    ProblemSubmissionFact,
+    VideoEventFact,
+)
+
+#: The setting holding the pseudonym key.
+KEY_SETTING = "OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY"
+#: Input types whose answers are one of the problem's own choices.
+CHOICE_INPUT_TYPES = frozenset({"choicegroup", "checkboxgroup", "optioninput"})
+#: Rows read per query.
+PAGE_ROWS = 5000
+DICTIONARY_FILE = "data_dictionary.csv"
+
+
+class ExportError(Exception):
+    """The export cannot run (no key set, an unknown course); the message says why."""
+
+
+def export_key() -> bytes:
+    """The pseudonym key from the setting; ``ExportError`` when unset or too short to be secret."""
+    key = conf.get(KEY_SETTING) or ""
+    if len(key) < 32:
+        raise ExportError(f"{KEY_SETTING} must be set to a secret of at least 32 characters")
+    return key.encode("utf-8")
+
+
+def pseudonym(key: bytes, org: str, user_id: int) -> str:
+    """The learner's pseudonym in ``org``'s exports: HMAC-SHA256 of the org and the user id, in hex."""
+    return hmac.new(key, f"{org}\n{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Table:
+    """One exported file: a fact model, its columns (after ``learner``) and what each means."""
+
+    name: str
+    model: type[models.Model]
+    fields: tuple[str, ...]
+    description: str
+    columns: dict[str, str]
+
+
+_LEARNER = "the learner's pseudonym in this organization (HMAC-SHA256 of the org and the LMS user id; no key exported)"
+TABLES = (
+    Table("enrollments", EnrollmentFact, ("time", "is_active", "mode"),
+          "Each enrollment state seen: activation, deactivation or mode change.",
+          {"time": "when (ISO 8601, UTC)", "is_active": "enrolled after this change (true/false; empty: unknown)",
+           "mode": "the enrollment mode (audit, verified...)"}),
+    Table("activity", ActivityFact, ("day", "kind"),
+          "One row per learner, day and kind of activity.",
+          {"day": "the day (UTC)", "kind": "any, video, problem or forum"}),
+    Table("video_events", VideoEventFact, ("video_id", "time", "action", "position", "old_time", "new_time",
+                                           "duration"),
+          "Each player event of a learner on a video.",
+          {"video_id": "the video's usage key", "time": "when (ISO 8601, UTC)",
+           "action": "play, pause, seek or stop", "position": "seconds into the video (play, pause, stop)",
+           "old_time": "seek: from (seconds)", "new_time": "seek: to (seconds)",
+           "duration": "the video's duration as the player reported it (seconds)"}),
+    Table("problem_submissions", ProblemSubmissionFact, ("problem_id", "time", "attempt", "correct"),
+          "Each graded submission, one row per part (input) it answered.",
+          {"problem_id": "the problem's usage key", "time": "when (ISO 8601, UTC)",
+           "attempt": "the attempt number the LMS reported", "correct": "the submission earned credit",
+           "part_id": "the part (input) id", "part_correct": "the part's correctness (empty: not reported)",
+           "variant": "the random seed of a randomized problem",
+           "input_type": "the part's input type (choicegroup, textline...; empty: not reported)",
+           "answer": "the answer for choice inputs (choicegroup, checkboxgroup, optioninput); other answers "
+                     "are empty unless the export was made with --include-free-text"}),
+    Table("grades", GradeFact, ("time", "percent"), "Each course grade computed for a learner.",
+          {"time": "when (ISO 8601, UTC)", "percent": "the course grade, 0 to 1"}),
+    Table("passing", PassingFact, ("time", "is_passing"), "Each passing status reported for a learner.",
+          {"time": "when (ISO 8601, UTC)", "is_passing": "passing the course (true/false)"}),
+    Table("certificates", CertificateFact, ("time", "mode", "status"), "Each certificate status reported.",
+          {"time": "when (ISO 8601, UTC)", "mode": "the certificate's mode", "status": "its status"}),
+)
+
+
+@dataclass
+class Summary:
+    """What one course's export wrote: rows per file, answers left out."""
+
+    course_id: str
+    folder: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    answers_left_out: int = 0
+
+
+def course_folder_name(course_id: str) -> str:
+    """A file-system-safe folder name for ``course_id``."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in course_id).strip("_")
+
+
+def _pages(model: type[models.Model], course_id: str, fields: tuple[str, ...]) -> Iterator[tuple]:
+    """``("user_id", *fields)`` of the course's rows of ``model``, ``PAGE_ROWS`` at a time in primary-key order."""
+    rows = model.objects.using(conf.analytics_db()).filter(course_id=course_id).order_by("pk")
+    after = None
+    while True:
+        page = list((rows if after is None else rows.filter(pk__gt=after))
+                    .values_list("pk", "user_id", *fields)[:PAGE_ROWS])
+        if not page:
+            return
+        for row in page:
+            yield row[1:]
+        after = page[-1][0]
+
+
+def _submission_rows(row: tuple, include_free_text: bool, summary: Summary) -> Iterator[list[Any]]:
+    """One submission as a row per part (one row without a part when it named none)."""
+    problem_id, time, attempt, correct, answers = row
+    if not answers:
+        yield [problem_id, time, attempt, correct, "", "", "", "", ""]
+        return
+    for answer in answers:
+        input_type = answer.get("input_type") or ""
+        kept = include_free_text or input_type in CHOICE_INPUT_TYPES
+        if not kept and answer.get("value"):
+            summary.answers_left_out += 1
+        yield [problem_id, time, attempt, correct, answer.get("part_id", ""), answer.get("correct"),
+               answer.get("variant") or "", input_type, answer.get("value") if kept else ""]
+
+
+def _write_table(path: Path, table: Table, course_id: str, org: str, key: bytes, include_free_text: bool,
+                 summary: Summary) -> int:
+    columns = ["learner", *table.columns]
+    fields = (*table.fields, "answers") if table.model is ProblemSubmissionFact else table.fields
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(columns)
+        for user_id, *values in _pages(table.model, course_id, fields):
+            learner = pseudonym(key, org, user_id)
+            if table.model is ProblemSubmissionFact:
+                lines = _submission_rows(tuple(values), include_free_text, summary)
+            else:
+                lines = iter([values])
+            for line in lines:
+                writer.writerow([learner, *(cell(value) for value in line)])
+                written += 1
+    return written
+
+
+def _write_dictionary(path: Path, course_id: str, include_free_text: bool) -> None:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["file", "column", "meaning"])
+        writer.writerow(["*", "", f"Facts of {course_id} held by openedx-analytics; free-text answers "
+                                  f"{'included' if include_free_text else 'left out'}. Text cells starting with "
+                                  "=, +, -, @, a tab, a carriage return or a NUL are prefixed with '."])
+        for table in TABLES:
+            writer.writerow([f"{table.name}.csv", "", table.description])
+            writer.writerow([f"{table.name}.csv", "learner", _LEARNER])
+            for column, meaning in table.columns.items():
+                writer.writerow([f"{table.name}.csv", column, meaning])
+
+
+def export_course(course_id: str, output: Path, *, include_free_text: bool = False,
+                  progress: Callable[[str], None] = lambda line: None) -> Summary:
+    """Write ``course_id``'s facts under ``output/<course folder>/`` (a CSV per table and the data dictionary)."""
+    key = export_key()
+    org = CourseKey.from_string(course_id).org
+    folder = output / course_folder_name(course_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = Summary(course_id, folder)
+    for table in TABLES:
+        summary.rows[table.name] = _write_table(folder / f"{table.name}.csv", table, course_id, org, key,
+                                                include_free_text, summary)
+        progress(f"{course_id}: {table.name}.csv {summary.rows[table.name]:,} rows")
+    _write_dictionary(folder / DICTIONARY_FILE, course_id, include_free_text)
+    return summary
