@@ -4,7 +4,8 @@ The login page lists the demo's people (password = user name) when the demo data
 there; the course list shows each course the user teaches, researches or takes, with a
 link to its analytics page where the plugin would show it (``openedx_analytics.access``, the same
 rule as the REST API, the section and the tab) and to the legacy instructor dashboard
-where the LMS would open it.
+where the LMS would open it; global staff and org-wide staff also get the link to the
+overview of every course they oversee.
 """
 from __future__ import annotations
 
@@ -63,7 +64,9 @@ def courses(request: HttpRequest) -> HttpResponse:
             "dashboard_url": reverse("instructor_dashboard", kwargs={"course_id": entry.course_id})
             if roles.may_open_dashboard(request.user, entry.course.id) else None,
         })
-    return render(request, "lms_host/courses.html", {"rows": rows})
+    overview = access.site_orgs(request.user)
+    site_url = reverse("openedx_analytics:dashboard:site") if overview is None or overview else None
+    return render(request, "lms_host/courses.html", {"rows": rows, "site_url": site_url})
 
 
 @require_safe

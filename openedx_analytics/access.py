@@ -107,3 +107,32 @@ def visible_courses(user: Any, wanted: Iterable[str] | None = None, search: str 
     if search:
         found = [course for course in found if search in course.lower()]
     return rollout.enabled_courses(found)
+
+
+#: What the site overview tells a person without a site-wide or org-wide role.
+NO_SITE_ROLE = "Only global staff and staff of a whole organization can see the site overview."
+
+
+def site_orgs(user: Any) -> set[str] | None:
+    """The orgs whose courses ``user`` sees in the site overview: None for every org (global staff),
+    the orgs of their org-wide analytics roles otherwise (empty: no overview; a role in single
+    courses opens those courses' pages, not an overview)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    if is_global_staff(user):
+        return None
+    return roles.orgs_for_user(user, ROLES)
+
+
+def site_courses(user: Any) -> list[str]:
+    """The courses of the site overview for ``user`` (sorted, rollout gate applied); ``Refused`` (403)
+    for a user who is neither global staff nor holds an org-wide role."""
+    orgs = site_orgs(user)
+    if orgs is not None and not orgs:
+        raise Refused(403, NO_SITE_ROLE)
+    if orgs is None:
+        found = set(readable_courses(user))
+    else:
+        found = set(roles.courses_for_user(user, roles=ROLES))
+        found = {course for course in found if roles.course_org(course) in orgs}
+    return rollout.enabled_courses(sorted(found))

@@ -43,6 +43,10 @@ class CourseOverview(models.Model):
     display_name = models.TextField(null=True)
     org = models.TextField(max_length=255, db_index=True)
     start = models.DateTimeField(null=True, blank=True)
+    #: When the course closes (None: open-ended), as the LMS's ``CourseOverview.end``.
+    end = models.DateTimeField(null=True, blank=True)
+    #: Self-paced (True) or instructor-paced, as the LMS's ``CourseOverview.self_paced``.
+    self_paced = models.BooleanField(default=False)
     #: The lowest grade that passes (the LMS copies the smallest grade cutoff here on each publish).
     lowest_passing_grade = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     #: Set on every save, as the LMS's ``TimeStampedModel`` does: a publish rewrites the overview.

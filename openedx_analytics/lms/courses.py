@@ -18,6 +18,7 @@ from typing import Any
 
 from openedx_analytics.lms import outline
 from openedx_analytics.lms.host import as_course_key, lms_models
+from openedx_analytics.lms.roles import course_org
 
 
 def course_exists(course_key: Any) -> bool:
@@ -132,6 +133,31 @@ def known_courses(course_ids: Iterable[str]) -> set[str]:
             else:
                 _unknown.remember(course_id, now)
     return known | found
+
+
+def course_overviews(course_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Name, org, start, end and pacing of each of ``course_ids`` the LMS has an overview of, by id.
+
+    Read by org (an indexed column) with the ids as text, not parsed keys: a site list of
+    thousands of courses would otherwise spend its time building keys. Overviews without an
+    ``end`` or ``self_paced`` (older LMS releases) read as open-ended and instructor-paced.
+    """
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    wanted = set(course_ids)
+    orgs = {course_org(course) for course in wanted} - {""}
+    model = lms_models().CourseOverview
+    names = {field.name for field in model._meta.get_fields()}
+    fields = ["display_name", "org", "start"] + [name for name in ("end", "self_paced") if name in names]
+    rows = model.objects.filter(org__in=sorted(orgs)).annotate(course_text=Cast("id", CharField()))
+    found = {}
+    for row in rows.values("course_text", *fields).iterator(chunk_size=2000):
+        course = row.pop("course_text")
+        if course in wanted:
+            found[course] = {"name": row["display_name"] or course, "org": row["org"], "start": row["start"],
+                             "end": row.get("end"), "self_paced": bool(row.get("self_paced", False))}
+    return found
 
 
 def course_display_name(course_key: Any) -> str:

@@ -91,3 +91,14 @@ def courses_for_user(user: Any, roles: Sequence[str] = ANALYTICS_ROLES) -> list[
             course_text=Cast("id", CharField())).values_list("course_text", flat=True)
         courses.update(course for course in overviews if course_org(course) in orgs)
     return sorted(courses)
+
+
+def orgs_for_user(user: Any, roles: Sequence[str] = ANALYTICS_ROLES) -> set[str]:
+    """The orgs where ``user`` holds one of ``roles`` org-wide (a role row with an org and no course).
+
+    These are the people who see an organization at a glance; a role in single courses
+    brings no org.
+    """
+    if not _can_hold_roles(user):
+        return set()
+    return {org for course_id, org, _role in _role_rows(user, roles) if not course_id and org}

@@ -218,3 +218,12 @@ class ContentEngagementSerializer(serializers.Serializer):
     enrolled = serializers.IntegerField(help_text="Learners enrolled at the end of the range's last day.")
     parts = ContentPartSerializer(many=True)
     computed_at = serializers.DateTimeField(help_text="When these counts were read from the stored facts.")
+
+
+class SiteActivityWeekSerializer(serializers.Serializer):
+    """Distinct learners active in any of the caller's courses in one ISO week."""
+
+    interval_start = serializers.DateField(help_text="Monday of the week.")
+    interval_end = serializers.DateField(help_text="The following Monday (exclusive).")
+    any = serializers.IntegerField(help_text="Learners active in at least one of the courses that week, each once.")
+    partial = serializers.BooleanField(help_text="True for the current week, which is not over yet.")
