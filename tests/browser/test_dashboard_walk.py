@@ -10,7 +10,7 @@ known by the set of query parameters it carries (``video``, ``graded_type`` +
 already reached (a video's timeline with the Daily toggle on) is not followed; at most
 ``MAX_VIEWS`` views. On every view the browser is still on ``/courses/<id>/instructor`` with the
 section shown, every link that leaves the dashboard is the page-on-its-own link or a CSV
-download, the figures shown (summary cards, a video's timeline, a problem's answers, the
+download (a panel's figures, or the problem response report), the figures shown (summary cards, a video's timeline, a problem's answers, the
 levels of the outline drill-downs) equal the REST API's, and axe-core finds no violation.
 Then the walk climbs back with the "Back to the list" links to the tab's first view, opens
 the page on its own (scanned with two of its drill-downs), and comes back through "Back to the
@@ -94,9 +94,11 @@ class Walk:
         return section
 
     def links(self) -> list[dict[str, Any]]:
-        """The section's links: where they lead (as written, and absolute), whether a CSV or the page on its own."""
+        """The section's links: where they lead (as written, and absolute), whether a CSV (figures or the problem
+        response report) or the page on its own."""
         return self.page.eval_on_selector_all(f"{SECTION} a[href]", """links => links.map(a => ({
-            written: a.getAttribute('href'), href: a.href, csv: a.classList.contains('oa-csv'),
+            written: a.getAttribute('href'), href: a.href,
+            csv: a.classList.contains('oa-csv') || a.classList.contains('oa-report'),
             own_page: a.closest('.oa-open-page') !== null}))""")
 
     def follow(self, written: str, href: str) -> None:
