@@ -10,7 +10,8 @@ known by the set of query parameters it carries (``video``, ``graded_type`` +
 already reached (a video's timeline with the Daily toggle on) is not followed; at most
 ``MAX_VIEWS`` views. On every view the browser is still on ``/courses/<id>/instructor`` with the
 section shown, every link that leaves the dashboard is the page-on-its-own link or a CSV
-download (a panel's figures, or the problem response report), the figures shown (summary cards, a video's timeline, a problem's answers, the
+download (a panel's figures, or the problem response report), the figures shown (summary
+cards, a video's timeline, a problem's answers, the
 levels of the outline drill-downs) equal the REST API's, and axe-core finds no violation.
 Then the walk climbs back with the "Back to the list" links to the tab's first view, opens
 the page on its own (scanned with two of its drill-downs), and comes back through "Back to the
