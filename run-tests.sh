@@ -14,7 +14,10 @@
 # Without PYTHON, it first prepares the machine and .venv-lms (bash .ci/prepare lms: system
 # libraries, MariaDB and Redis, Python 3.11 with the LMS's pinned libraries) and uses that.
 # Environment: PYTHON, OA_BROKER_URL (default: a Redis database chosen from
-# this run's process id), OA_MYSQL_PREFIX (default: oa_t<pid>), OA_MYSQL_HOST/PORT/USER/PASSWORD.
+# this run's process id), OA_MYSQL_PREFIX (default: oa_t<pid>), OA_MYSQL_HOST/PORT/USER/PASSWORD,
+# OA_PARALLEL_PASSES=1 (CI sets it) to run the SQLite and MariaDB passes side by side, each
+# with its own log printed at the end (the MariaDB pass then uses OA_MARIADB_BROKER_URL,
+# default another Redis database chosen from the process id).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -67,10 +70,36 @@ for app in openedx_analytics lms_host.stub; do
         django_find_annotations --config_file .pii_annotations.yml --app_name "$app" --lint --coverage
 done
 
-section "pytest on SQLite (Celery eager; live-worker tests on Redis $OA_BROKER_URL; the browser test)"
-run_pytest SQLite OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" -- "$@"
+SQLITE_TITLE="pytest on SQLite (Celery eager; live-worker tests on Redis $OA_BROKER_URL; the browser test)"
+MARIADB_TITLE="pytest on MariaDB (databases ${OA_MYSQL_PREFIX}_test_lms and ${OA_MYSQL_PREFIX}_test_analytics; live workers on Redis"
 
-section "pytest on MariaDB (databases ${OA_MYSQL_PREFIX}_test_lms and ${OA_MYSQL_PREFIX}_test_analytics; live workers on Redis)"
-run_pytest MariaDB OA_TEST_DB=mysql -- --ignore=tests/browser "$@"
+if [[ "${OA_PARALLEL_PASSES:-0}" != 1 ]]; then
+    section "$SQLITE_TITLE"
+    run_pytest SQLite OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" -- "$@"
+    section "$MARIADB_TITLE $OA_BROKER_URL)"
+    run_pytest MariaDB OA_TEST_DB=mysql -- --ignore=tests/browser "$@"
+else
+    # Side by side: each pass waits on its database, its workers and the browser much of the
+    # time, so two passes take far less than twice one. Each has its own Redis database (a
+    # worker test purges its broker) and its own log, printed whole when both have ended.
+    MARIADB_BROKER_URL="${OA_MARIADB_BROKER_URL:-redis://127.0.0.1:6379/$(( (RUN_ID + 7) % 15 + 1 ))}"
+    section "the SQLite and MariaDB passes side by side (OA_PARALLEL_PASSES=1)"
+    ( run_pytest SQLite OA_TEST_DB=sqlite "OA_SQLITE_DIR=$SQLITE_DIR" -- "$@" ) > "$SQLITE_DIR/sqlite.log" 2>&1 &
+    sqlite_pid=$!
+    ( run_pytest MariaDB OA_TEST_DB=mysql "OA_BROKER_URL=$MARIADB_BROKER_URL" -- --ignore=tests/browser "$@" ) \
+        > "$SQLITE_DIR/mariadb.log" 2>&1 &
+    mariadb_pid=$!
+    sqlite_status=0 mariadb_status=0
+    wait "$sqlite_pid" || sqlite_status=$?
+    wait "$mariadb_pid" || mariadb_status=$?
+    section "$SQLITE_TITLE"
+    cat "$SQLITE_DIR/sqlite.log"
+    section "$MARIADB_TITLE $MARIADB_BROKER_URL)"
+    cat "$SQLITE_DIR/mariadb.log"
+    if [[ $sqlite_status -ne 0 || $mariadb_status -ne 0 ]]; then
+        echo "run-tests: SQLite pass exit $sqlite_status, MariaDB pass exit $mariadb_status" >&2
+        exit 1
+    fi
+fi
 
 section "all test runs passed"
