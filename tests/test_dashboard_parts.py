@@ -10,27 +10,9 @@ from opaque_keys.edx.keys import CourseKey
 from lms_host.stub.models import CourseBlock
 from openedx_analytics.dashboard import charts, tables
 from openedx_analytics.lms import courses
+from tests.support.outline_tree import COURSE, NAMES, TREE, key
 
 ROOT = Path(__file__).resolve().parent.parent
-COURSE = "course-v1:Org+Outline+2026"
-
-
-def key(kind, name):
-    return f"block-v1:Org+Outline+2026+type@{kind}+block@{name}"
-
-
-TREE = {  # parent: children, in order
-    key("course", "course"): [key("chapter", "c1"), key("chapter", "c2")],
-    key("chapter", "c1"): [key("sequential", "s1")],
-    key("sequential", "s1"): [key("vertical", "v1")],
-    key("vertical", "v1"): [key("video", "intro"), key("problem", "p1")],
-    key("chapter", "c2"): [key("sequential", "s2")],
-    key("sequential", "s2"): [key("vertical", "v2")],
-    key("vertical", "v2"): [key("problem", "p0"), key("video", "intro")],  # a block reached twice
-}
-NAMES = {key("chapter", "c1"): "Week 1", key("chapter", "c2"): "Week 2", key("sequential", "s1"): "Start",
-         key("sequential", "s2"): "More", key("video", "intro"): "Welcome", key("problem", "p1"): "Quiz 1",
-         key("problem", "p0"): "Quiz 0"}
 EXPECTED = [  # (block, display name, section, subsection), in course order
     (key("video", "intro"), "Welcome", "Week 1", "Start"),
     (key("problem", "p1"), "Quiz 1", "Week 1", "Start"),

@@ -13,33 +13,13 @@ from opaque_keys.edx.keys import CourseKey, UsageKey
 
 from lms_host.stub import models as lms
 from openedx_analytics.lms import courses, host, outline
+from tests.support.outline_tree import COURSE, NAMES, TREE, key
 
 pytestmark = pytest.mark.django_db(databases=["default", "analytics"])
 
-COURSE = "course-v1:Org+Outline+2026"
 BROKEN = "course-v1:Org+Unpublished+2026"
-
-
-def key(kind: str, name: str) -> str:
-    return f"block-v1:Org+Outline+2026+type@{kind}+block@{name}"
-
-
-TREE = {  # parent: children, in order
-    key("course", "course"): [key("chapter", "c1"), key("chapter", "c2")],
-    key("chapter", "c1"): [key("sequential", "s1")],
-    key("sequential", "s1"): [key("vertical", "v1")],
-    key("vertical", "v1"): [key("video", "intro"), key("problem", "p1")],
-    key("chapter", "c2"): [key("sequential", "s2")],
-    key("sequential", "s2"): [key("vertical", "v2")],
-    key("vertical", "v2"): [key("problem", "p0"), key("video", "intro")],  # a block reached twice
-}
-FIELDS = {
-    key("chapter", "c1"): {"display_name": "Week 1"}, key("chapter", "c2"): {"display_name": "Week 2"},
-    key("sequential", "s1"): {"display_name": "Start", "graded": True, "format": "Homework"},
-    key("sequential", "s2"): {"display_name": "More"}, key("vertical", "v1"): {"display_name": "Unit 1"},
-    key("vertical", "v2"): {"display_name": "Unit 2"}, key("video", "intro"): {"display_name": "Welcome"},
-    key("problem", "p1"): {"display_name": "Quiz 1"}, key("problem", "p0"): {"display_name": "Quiz 0"},
-}
+FIELDS = {block: {"display_name": name} for block, name in NAMES.items()}
+FIELDS[key("sequential", "s1")].update({"graded": True, "format": "Homework"})
 POLICY = {"GRADER": [{"type": "Homework", "min_count": 2, "drop_count": 0, "short_label": "HW", "weight": 0.6},
                      {"type": "Final Exam", "min_count": 1, "drop_count": 0, "short_label": "Final", "weight": 0.4}],
           "GRADE_CUTOFFS": {"Pass": 0.5}}

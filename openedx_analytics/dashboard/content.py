@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +29,10 @@ from openedx_analytics.api import params
 from openedx_analytics.dashboard import engagement_by_content, learners, rendering, tables
 from openedx_analytics.dashboard.outline_views import DRILL_PARAMETERS, OutlinePanels
 from openedx_analytics.dashboard.panels import CoursePanels
+from openedx_analytics.db import time_limits
 from openedx_analytics.lms import courses, host, links
+
+log = logging.getLogger(__name__)
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
@@ -218,9 +222,31 @@ def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> 
         cached = cache.get(key)
         if cached is not None:
             return mark_safe(cached)  # noqa: S308 - our own rendered template output
-    html = rendering.render("content.html", build(course_id, query, embedded))
+    try:
+        with time_limits.read_time_limit():
+            context = build(course_id, query, embedded)
+    except time_limits.ReadTimeLimitExceeded as exceeded:
+        return too_slow(course_id, query, embedded, exceeded.seconds)
+    html = rendering.render("content.html", context)
     if seconds > 0:
         cache.set(key, str(html), seconds)
+    return mark_safe(html)  # noqa: S308 - rendered by our template, which escapes
+
+
+def too_slow(course_id: str, query: QueryDict, embedded: bool, seconds: float) -> SafeString:
+    """In place of the figures when reading them ran past the request's budget (``db.time_limits``):
+    what happened, and the ways on (the same view again, the default view), never cached."""
+    log.warning("openedx_analytics: reading the figures of %s took longer than %g s; the page says so", course_id,
+                seconds)
+    base_url = links.instructor_dashboard_url(course_id) if embedded else reverse(
+        "openedx_analytics:dashboard:course", kwargs={"course_id": course_id})
+    anchor = f"#{SECTION_ANCHOR}" if embedded else ""
+    kept = sorted((k, query[k]) for k in PARAMETERS if query.get(k) not in ("", None))
+    html = rendering.render("too_slow.html", {
+        "course_id": course_id, "seconds": f"{seconds:g}",
+        "again_url": f"{base_url}?{urlencode(kept)}{anchor}" if kept else f"{base_url}{anchor}",
+        "default_url": f"{base_url}{anchor}" if kept else "",
+    })
     return mark_safe(html)  # noqa: S308 - rendered by our template, which escapes
 
 

@@ -195,6 +195,15 @@ DEFAULTS: dict[str, Any] = {
     #   the publisher may take to send the events still in its buffer. Events not sent by then are
     #   logged at ERROR as lost, with the backfill_analytics command that recovers them.
     "OPENEDX_ANALYTICS_PUBLISH_EXIT_SECONDS": 5.0,
+    # .. setting_name: OPENEDX_ANALYTICS_READ_TIME_LIMIT_SECONDS
+    # .. setting_default: 20
+    # .. setting_description: Most time the database reads of one answer may take together: the
+    #   analytics page, the instructor-dashboard section (read inside the LMS's own request), the
+    #   site overview and every REST API call. Each read gets what is left and the database stops
+    #   it there (MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME); the page then says the
+    #   figures took too long and the API answers 503 with Retry-After. CSV reports streamed after
+    #   the answer starts are not bounded. 0 turns the bound off.
+    "OPENEDX_ANALYTICS_READ_TIME_LIMIT_SECONDS": 20,
     # .. setting_name: OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS
     # .. setting_default: 60
     # .. setting_description: How long the rendered content of a course's analytics page (and of

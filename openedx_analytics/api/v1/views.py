@@ -9,6 +9,7 @@ the browsable API or CSV. Course views resolve the course in
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from typing import Any
 
@@ -19,7 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -36,6 +37,9 @@ from openedx_analytics.api.v1 import csv_rows, params, permissions, serializers
 from openedx_analytics.api.v1.pagination import AnswerPagination, CoursePagination
 from openedx_analytics.api.v1.renderers import CSVRenderer, FormatParameterWins, streamed_csv
 from openedx_analytics.api.v1.throttling import AnalyticsThrottle
+from openedx_analytics.db import time_limits
+
+log = logging.getLogger(__name__)
 
 LAST_UPDATED_HEADER = "Last-Updated"
 #: Every answer of the data endpoints, errors included: nobody but the caller's browser may keep it, not even that.
@@ -64,6 +68,19 @@ def filename_part(text: str) -> str:
     return _UNSAFE_FILENAME.sub("_", text).strip("_")
 
 
+class FiguresTooSlow(APIException):
+    """503: reading the figures ran past the request's time budget (``db.time_limits``); try again shortly."""
+
+    status_code = 503
+    default_code = "read_time_limit"
+    #: Seconds a caller is asked to wait (``Retry-After``).
+    wait = 30
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Reading these figures took longer than {seconds:g} s. Ask for a shorter date range, "
+                         f"or try again in {self.wait} s.")
+
+
 class AnalyticsView(APIView):
     """Authentication, throttling, renderers and the ``Last-Updated`` header shared by every endpoint."""
 
@@ -89,6 +106,19 @@ class AnalyticsView(APIView):
             super().perform_authentication(request)
         finally:
             self.check_throttles(request)
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Answer with every database read inside the request's time budget (``db.time_limits``)."""
+        with time_limits.read_time_limit():
+            return super().dispatch(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """A read stopped at the time budget answers 503 with ``Retry-After`` and says why, never a 500."""
+        if time_limits.hit_time_limit(exc):
+            seconds = getattr(exc, "seconds", None) or time_limits.configured_seconds()
+            log.warning("openedx_analytics: %s took longer than %g s to read; answered 503", self.request.path, seconds)
+            exc = FiguresTooSlow(seconds)
+        return super().handle_exception(exc)
 
     def check_throttles(self, request: Request) -> None:
         """Count the request once (the first call, from ``perform_authentication``)."""
