@@ -171,8 +171,13 @@ def _table_rows(table: Table, course_id: str, org: str, key: bytes, include_free
     yield ["learner", *table.columns]
     fields = (*table.fields, "answers") if table.model is ProblemSubmissionFact else table.fields
     summary.rows[table.name] = 0
+    keyed = hmac.new(key, digestmod=hashlib.sha256)  # the key's pads once; each pseudonym copies them
+    last_user, learner = None, ""
     for user_id, *values in _pages(table.model, course_id, fields):
-        learner = pseudonym(key, org, user_id)
+        if user_id != last_user:  # a learner's rows often follow each other
+            mac = keyed.copy()
+            mac.update(f"{org}\n{user_id}".encode())
+            last_user, learner = user_id, mac.hexdigest()
         if table.model is ProblemSubmissionFact:
             lines = _submission_rows(tuple(values), include_free_text, summary)
         else:
@@ -269,8 +274,8 @@ def iter_zip(course_ids: Sequence[str], key: bytes, *, include_free_text: bool =
     ``deadline`` (``time.monotonic()``), or when reading fails, the file being written is
     closed as far as it went, ``EXPORT_INCOMPLETE.txt`` says what happened and the zip is
     closed, so a reader sees a valid zip that says it is incomplete, and the response ends
-    cleanly. ``on_end`` gets the summaries and the problem (None when complete) either way,
-    except when the reader went away (the generator is closed: nothing more is written).
+    cleanly. ``on_end`` gets the summaries and the problem (None when complete) in every
+    case, the reader going away (the generator closed) included.
     """
     pipe = _Pipe()
     summaries: list[Summary] = []
@@ -294,6 +299,9 @@ def iter_zip(course_ids: Sequence[str], key: bytes, *, include_free_text: bool =
                             if (deadline is not None and count % ROWS_PER_CLOCK_CHECK == 0
                                     and time.monotonic() > deadline):
                                 raise ExportTimeout("the time limit passed")
+        except GeneratorExit:  # the reader went away: nothing more is written, nor sent
+            on_end(summaries, f"the reader went away while {current} was written")
+            raise
         except ExportTimeout as stopped:
             problem = f"{stopped} while writing {current}"
         except Exception:  # noqa: BLE001 - the response is under way: end the zip saying so, never break it

@@ -186,11 +186,14 @@ def test_one_export_at_a_time_per_caller(exported):
     assert again.status_code == 200 and zip_files(body)
 
 
-def test_a_reader_that_leaves_frees_the_caller(exported):
+def test_a_reader_that_leaves_frees_the_caller(exported, caplog, monkeypatch):
+    monkeypatch.setattr(research, "ZIP_PIECE_BYTES", 1)  # the first piece leaves mid-export
     client = client_for(exported["data_researcher"])
     running = client.get(URL)
     next(iter(running.streaming_content))
-    running._iterator.close()  # what the server does when the client goes away: the response is closed
+    with caplog.at_level(logging.INFO, logger="openedx_analytics.reports"):
+        running._iterator.close()  # what the server does when the client goes away: the response is closed
+    assert any("incomplete: the reader went away" in record.getMessage() for record in caplog.records)
     assert download(exported["data_researcher"])[0].status_code == 200
 
 

@@ -103,8 +103,9 @@ class _Running:
         self.mark = mark
 
     def __iter__(self) -> Iterator[bytes]:
-        """The pieces, as the zip is written."""
-        return self.pieces
+        """The pieces, as the zip is written; the last one sent frees the mark (should the server never close)."""
+        yield from self.pieces
+        cache.delete(self.mark)
 
     def close(self) -> None:
         """Stop writing (a reader that left gets nothing more) and let the caller export again."""
