@@ -11,7 +11,9 @@ choice, checkbox or dropdown); free text, and answers of events that named no in
 are left out unless asked for. Every file is read in primary-key pages and written row
 by row, so memory stays bounded whatever the course's size; a data dictionary describes
 every file and column. Cells that a spreadsheet would run as a formula are neutralized as
-in every CSV we write.
+in every CSV we write. The same rows go to a folder (``export_course``, the command) or into
+a zip written to a stream and handed on in pieces (``iter_zip``, the REST API), so both hold
+the same bytes.
 """
 from __future__ import annotations
 
