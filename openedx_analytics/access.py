@@ -136,3 +136,48 @@ def site_courses(user: Any) -> list[str]:
         found = set(roles.courses_for_user(user, roles=ROLES))
         found = {course for course in found if roles.course_org(course) in orgs}
     return rollout.enabled_courses(sorted(found))
+
+
+#: The course role that may download a course's research export (besides global staff): the LMS's
+#: data researchers, of the course or org-wide. Course staff and instructors read the course's
+#: analytics, and the problem response report, but handing learner-level data to research is not
+#: their role.
+RESEARCH_ROLE = "data_researcher"
+NO_RESEARCH_ROLE = "Only data researchers of this course or its organization, and global staff, can download " \
+                   "its research export."
+NO_ORG_RESEARCH_ROLE = "Only data researchers of this whole organization, and global staff, can download its " \
+                       "research export."
+NO_ORG_ANALYTICS = "No analytics for this organization."
+
+
+def research_course_for(user: Any, raw_course_id: str) -> str:
+    """The canonical id of the course named ``raw_course_id`` if ``user`` may download its research export.
+
+    As ``course_for`` (400 malformed, 403 no role, 404 unknown or turned off, in that order),
+    the role being a data researcher of the course or its org, or global staff.
+    """
+    try:
+        course = params.course_id(raw_course_id)
+    except params.InvalidParameter as invalid:
+        raise Refused(400, invalid.message) from None
+    if not is_global_staff(user) and RESEARCH_ROLE not in roles.user_course_roles(user, course):
+        raise Refused(403, NO_RESEARCH_ROLE)
+    if not courses.course_exists(course) or not rollout.is_enabled(course):
+        raise Refused(404, NO_ANALYTICS)
+    return course
+
+
+def research_org_courses(user: Any, org: str) -> list[str]:
+    """The courses of ``org`` (exact, case-sensitive) in its research export, if ``user`` may download it.
+
+    Global staff and org-wide data researchers of ``org`` may (403 for anyone else, a data
+    researcher of some of its courses included, before anything about the org is told). The
+    courses are those with analytics (``api.known_course_ids``) that the rollout gate has
+    opened; 404 when there are none.
+    """
+    if not is_global_staff(user) and org not in roles.orgs_for_user(user, (RESEARCH_ROLE,)):
+        raise Refused(403, NO_ORG_RESEARCH_ROLE)
+    found = rollout.enabled_courses(sorted(c for c in api.known_course_ids() if roles.course_org(c) == org))
+    if not found:
+        raise Refused(404, NO_ORG_ANALYTICS)
+    return found

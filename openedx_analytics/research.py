@@ -11,17 +11,23 @@ choice, checkbox or dropdown); free text, and answers of events that named no in
 are left out unless asked for. Every file is read in primary-key pages and written row
 by row, so memory stays bounded whatever the course's size; a data dictionary describes
 every file and column. Cells that a spreadsheet would run as a formula are neutralized as
-in every CSV we write.
+in every CSV we write. The same rows go to a folder (``export_course``, the command) or into
+a zip written to a stream and handed on in pieces (``iter_zip``, the REST API), so both hold
+the same bytes.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator
+import io
+import logging
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.db import models
 from opaque_keys.edx.keys import CourseKey
@@ -38,6 +44,8 @@ from openedx_analytics.models import (
     VideoEventFact,
 )
 
+log = logging.getLogger(__name__)
+
 #: The setting holding the pseudonym key.
 KEY_SETTING = "OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY"
 #: Input types whose answers are one of the problem's own choices.
@@ -45,6 +53,12 @@ CHOICE_INPUT_TYPES = frozenset({"choicegroup", "checkboxgroup", "optioninput"})
 #: Rows read per query.
 PAGE_ROWS = 5000
 DICTIONARY_FILE = "data_dictionary.csv"
+#: Bytes of a zip gathered before they are handed on (``iter_zip``).
+ZIP_PIECE_BYTES = 64 * 1024
+#: Rows written between two looks at the clock (``iter_zip``).
+ROWS_PER_CLOCK_CHECK = 1000
+#: The file a zip that stopped early ends with, saying why; a complete zip never has it.
+INCOMPLETE_FILE = "EXPORT_INCOMPLETE.txt"
 
 
 class ExportError(Exception):
@@ -153,51 +167,150 @@ def _submission_rows(row: tuple, include_free_text: bool, summary: Summary) -> I
                answer.get("variant") or "", input_type, answer.get("value") if kept else ""]
 
 
-def _write_table(path: Path, table: Table, course_id: str, org: str, key: bytes, include_free_text: bool,
-                 summary: Summary) -> int:
-    columns = ["learner", *table.columns]
+def _table_rows(table: Table, course_id: str, org: str, key: bytes, include_free_text: bool,
+                summary: Summary) -> Iterator[list[Any]]:
+    """``table``'s CSV rows for the course, header first, counting its rows into ``summary.rows``."""
+    yield ["learner", *table.columns]
     fields = (*table.fields, "answers") if table.model is ProblemSubmissionFact else table.fields
-    written = 0
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(columns)
-        for user_id, *values in _pages(table.model, course_id, fields):
-            learner = pseudonym(key, org, user_id)
-            if table.model is ProblemSubmissionFact:
-                lines = _submission_rows(tuple(values), include_free_text, summary)
-            else:
-                lines = iter([values])
-            for line in lines:
-                writer.writerow([learner, *(cell(value) for value in line)])
-                written += 1
-    return written
+    summary.rows[table.name] = 0
+    keyed = hmac.new(key, digestmod=hashlib.sha256)  # the key's pads once; each pseudonym copies them
+    last_user, learner = None, ""
+    for user_id, *values in _pages(table.model, course_id, fields):
+        if user_id != last_user:  # a learner's rows often follow each other
+            mac = keyed.copy()
+            mac.update(f"{org}\n{user_id}".encode())
+            last_user, learner = user_id, mac.hexdigest()
+        if table.model is ProblemSubmissionFact:
+            lines = _submission_rows(tuple(values), include_free_text, summary)
+        else:
+            lines = iter([values])
+        for line in lines:
+            yield [learner, *(cell(value) for value in line)]
+            summary.rows[table.name] += 1
 
 
-def _write_dictionary(path: Path, course_id: str, include_free_text: bool) -> None:
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["file", "column", "meaning"])
-        writer.writerow(["*", "", f"Facts of {course_id} held by openedx-analytics; free-text answers "
-                                  f"{'included' if include_free_text else 'left out'}. Text cells starting with "
-                                  "=, +, -, @, a tab, a carriage return or a NUL are prefixed with '."])
-        for table in TABLES:
-            writer.writerow([f"{table.name}.csv", "", table.description])
-            writer.writerow([f"{table.name}.csv", "learner", _LEARNER])
-            for column, meaning in table.columns.items():
-                writer.writerow([f"{table.name}.csv", column, meaning])
+def _dictionary_rows(course_id: str, include_free_text: bool) -> Iterator[list[str]]:
+    """The data dictionary's rows: a file and column per row, with what it means."""
+    yield ["file", "column", "meaning"]
+    yield ["*", "", f"Facts of {course_id} held by openedx-analytics; free-text answers "
+                    f"{'included' if include_free_text else 'left out'}. Text cells starting with "
+                    "=, +, -, @, a tab, a carriage return or a NUL are prefixed with '."]
+    for table in TABLES:
+        yield [f"{table.name}.csv", "", table.description]
+        yield [f"{table.name}.csv", "learner", _LEARNER]
+        for column, meaning in table.columns.items():
+            yield [f"{table.name}.csv", column, meaning]
+
+
+def course_files(course_id: str, key: bytes, include_free_text: bool,
+                 summary: Summary) -> Iterator[tuple[str, Iterator[list[Any]]]]:
+    """Each file of the course's export, in the order written: its name and its CSV rows, read as they are
+    consumed. The command and the REST API's zip both write these, so they hold the same bytes."""
+    org = CourseKey.from_string(course_id).org
+    for table in TABLES:
+        yield f"{table.name}.csv", _table_rows(table, course_id, org, key, include_free_text, summary)
+    yield DICTIONARY_FILE, _dictionary_rows(course_id, include_free_text)
+
+
+def csv_writer(out: TextIO) -> Any:
+    """The CSV writer of every exported file (CRLF line ends, as every CSV we write)."""
+    return csv.writer(out, lineterminator="\r\n")
 
 
 def export_course(course_id: str, output: Path, *, include_free_text: bool = False,
                   progress: Callable[[str], None] = lambda line: None) -> Summary:
     """Write ``course_id``'s facts under ``output/<course folder>/`` (a CSV per table and the data dictionary)."""
     key = export_key()
-    org = CourseKey.from_string(course_id).org
     folder = output / course_folder_name(course_id)
     folder.mkdir(parents=True, exist_ok=True)
     summary = Summary(course_id, folder)
-    for table in TABLES:
-        summary.rows[table.name] = _write_table(folder / f"{table.name}.csv", table, course_id, org, key,
-                                                include_free_text, summary)
-        progress(f"{course_id}: {table.name}.csv {summary.rows[table.name]:,} rows")
-    _write_dictionary(folder / DICTIONARY_FILE, course_id, include_free_text)
+    for name, rows in course_files(course_id, key, include_free_text, summary):
+        with (folder / name).open("w", newline="", encoding="utf-8") as out:
+            csv_writer(out).writerows(rows)
+        if name != DICTIONARY_FILE:
+            progress(f"{course_id}: {name} {summary.rows[name[:-len('.csv')]]:,} rows")
     return summary
+
+
+class _Pipe:
+    """A write-only, non-seekable file for ``zipfile``: it keeps what is written until ``take`` hands it on.
+
+    Without ``tell``/``seek`` ``zipfile`` writes each entry's sizes after its data (data
+    descriptors) and never goes back, so the zip can leave as it is made.
+    """
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        """Keep ``data`` until the next ``take``."""
+        self.pieces.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush: ``take`` hands the bytes on."""
+
+    def take(self) -> bytes:
+        """Everything written since the last ``take``, then forget it."""
+        data = b"".join(self.pieces)
+        self.pieces.clear()
+        self.size = 0
+        return data
+
+
+class ExportTimeout(Exception):
+    """The zip's time limit passed before every file was written."""
+
+
+def iter_zip(course_ids: Sequence[str], key: bytes, *, include_free_text: bool = False,
+             deadline: float | None = None,
+             on_end: Callable[[list[Summary], str | None], None] = lambda summaries, problem: None,
+             ) -> Iterator[bytes]:
+    """The export of ``course_ids`` as a zip, yielded in pieces of about ``ZIP_PIECE_BYTES`` as it is written.
+
+    The zip holds ``<course folder>/<file>`` for each course: the files ``export_course``
+    writes, byte for byte (the same rows through the same CSV writer). Only one piece and
+    one page of rows are held at a time, so memory does not grow with the course. Past
+    ``deadline`` (``time.monotonic()``), or when reading fails, the file being written is
+    closed as far as it went, ``EXPORT_INCOMPLETE.txt`` says what happened and the zip is
+    closed, so a reader sees a valid zip that says it is incomplete, and the response ends
+    cleanly. ``on_end`` gets the summaries and the problem (None when complete) in every
+    case, the reader going away (the generator closed) included.
+    """
+    pipe = _Pipe()
+    summaries: list[Summary] = []
+    problem: str | None = None
+    current = ""
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+        try:
+            for course_id in course_ids:
+                folder = course_folder_name(course_id)
+                summary = Summary(course_id, Path(folder))
+                summaries.append(summary)
+                for name, rows in course_files(course_id, key, include_free_text, summary):
+                    current = f"{folder}/{name}"
+                    entry = archive.open(current, "w", force_zip64=True)
+                    with io.TextIOWrapper(entry, encoding="utf-8", newline="") as out:
+                        writer = csv_writer(out)
+                        for count, row in enumerate(rows, 1):
+                            writer.writerow(row)
+                            if pipe.size >= ZIP_PIECE_BYTES:
+                                yield pipe.take()
+                            if (deadline is not None and count % ROWS_PER_CLOCK_CHECK == 0
+                                    and time.monotonic() > deadline):
+                                raise ExportTimeout("the time limit passed")
+        except GeneratorExit:  # the reader went away: nothing more is written, nor sent
+            on_end(summaries, f"the reader went away while {current} was written")
+            raise
+        except ExportTimeout as stopped:
+            problem = f"{stopped} while writing {current}"
+        except Exception:  # noqa: BLE001 - the response is under way: end the zip saying so, never break it
+            log.exception("openedx_analytics: research export of %s failed", ", ".join(course_ids))
+            problem = f"reading the data failed while writing {current} (the error is in the server's log)"
+        if problem is not None:
+            archive.writestr(INCOMPLETE_FILE, f"This export is incomplete: {problem}. That file is cut short "
+                                              "and the files after it are missing.\n")
+        on_end(summaries, problem)
+    yield pipe.take()

@@ -232,6 +232,12 @@ DEFAULTS: dict[str, Any] = {
     #   id. Never exported; keep it as secret as SECRET_KEY, and keep it the same to keep pseudonyms
     #   stable across exports. Unset, the export refuses to run.
     "OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY": "",
+    # .. setting_name: OPENEDX_ANALYTICS_RESEARCH_EXPORT_SECONDS
+    # .. setting_default: 600
+    # .. setting_description: Longest time (seconds) a research export downloaded through the REST API
+    #   (``research_export/``) may take: past it the zip ends with ``EXPORT_INCOMPLETE.txt``. Keep it
+    #   below the web server's own request timeout; larger exports belong to ``export_research_data``.
+    "OPENEDX_ANALYTICS_RESEARCH_EXPORT_SECONDS": 600,
 }
 
 

@@ -9,7 +9,7 @@ URLs these patterns read.
 """
 from django.urls import path, re_path
 
-from openedx_analytics.api.v1 import docs, site, views
+from openedx_analytics.api.v1 import docs, research_export, site, views
 
 app_name = "v1"
 
@@ -35,6 +35,10 @@ urlpatterns = [
             name="problem-answers"),
     re_path(rf"^{COURSE}/reports/problem_responses/$", views.ProblemResponseReportView.as_view(),
             name="course-problem-responses"),
+    re_path(rf"^{COURSE}/research_export/$", research_export.CourseResearchExportView.as_view(),
+            name="course-research-export"),
+    re_path(r"^orgs/(?P<org>[^/]+)/research_export/$", research_export.OrgResearchExportView.as_view(),
+            name="org-research-export"),
     re_path(rf"^{COURSE}/grades/$", views.GradesView.as_view(), name="course-grades"),
     re_path(rf"^{COURSE}/content/$", views.ContentEngagementView.as_view(), name="course-content"),
     re_path(rf"^{COURSE}/learners/$", views.LearnersView.as_view(), name="course-learners"),
