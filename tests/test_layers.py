@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("doors", ("live", "signals")),
     ("python API", ("api",)),
     ("access", ("access", "rate_limit", "service_keys")),
-    ("faces", ("api.v1", "api.urls", "dashboard", "research")),
+    ("faces", ("api.v1", "api.insights", "api.urls", "dashboard", "research")),
     ("plugin entry points", ("apps", "admin", "urls", "tasks", "checks", "management")),
 ]
 #: Packages whose ``__init__`` spans layers (the package root, ``pipeline``): they must import nothing.
