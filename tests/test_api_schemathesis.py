@@ -45,6 +45,11 @@ REAL_IDS = {
     "course_id": [COURSE, OLD_COURSE],
     "video_id": [video for videos in EXPECTED_VIDEOS.values() for video in videos],
     "problem_id": [problem for problems in EXPECTED_PROBLEMS.values() for problem in problems],
+    # the Insights-compatible API: a module is a problem, a video (also as <course>|<video>) or a subsection
+    "module_id": [*(problem for problems in EXPECTED_PROBLEMS.values() for problem in problems),
+                  *(video for videos in EXPECTED_VIDEOS.values() for video in videos),
+                  *(f"{course}|{video}" for course, videos in EXPECTED_VIDEOS.items() for video in videos)],
+    "report_name": ["problem_response", "learner_profile"],
 }
 
 

@@ -184,7 +184,7 @@ def test_course_summaries_get_and_post_and_totals_match_v1(client, v1, transport
     many = [COURSE, *[f"course-v1:Org+None{i}+2026" for i in range(11)]]
     posted = client.course_summaries().course_summaries(course_ids=many, fields=["course_id", "count"])
     assert posted == [{"course_id": COURSE, "count": summary["count"]}]
-    assert transport[-1].method == "POST" and b"course_ids=course-v1%3AOrg%2BApi%2B2026" in transport[-1].body
+    assert transport[-1].method == "POST" and "course_ids=course-v1%3AOrg%2BApi%2B2026" in transport[-1].body
     excluded = client.course_summaries().course_summaries(course_ids=[COURSE], exclude=["count"],
                                                           recent_date="2026-01-06", program_ids=None)
     assert "count" not in excluded[0] and "count" not in excluded[0]["enrollment_modes"]["audit"]
@@ -295,3 +295,27 @@ def test_a_service_user_sees_what_the_site_grants_it(transport, history_loaded, 
             f"{INSIGHTS}courses/{COURSE}/enrollment/").status_code == 200
         assert client_for(people["learner"], jwt=jwt).get(
             f"{INSIGHTS}courses/{COURSE}/enrollment/").status_code == 403
+
+
+def test_the_schema_documents_the_compatible_api():
+    import yaml
+
+    from openedx_analytics.api.v1 import docs
+
+    schema = yaml.safe_load(docs.SCHEMA_FILE.read_text(encoding="utf-8"))
+    prefix = "/api/analytics/insights/v1/"
+    ours = {path: ops for path, ops in schema["paths"].items() if path.startswith(prefix)}
+    course = f"{prefix}courses/{{course_id}}/"
+    for suffix in ("enrollment/", "enrollment/mode/", "enrollment/birth_year/", "enrollment/education/",
+                   "enrollment/gender/", "enrollment/location/", "activity/", "recent_activity/", "problems/",
+                   "problems_and_tags/", "videos/", "reports/{report_name}/"):
+        assert f"{course}{suffix}" in ours, suffix
+    for module in ("problems/{module_id}/answer_distribution/", "problems/{module_id}/grade_distribution/",
+                   "problems/{module_id}/sequential_open_distribution/", "videos/{module_id}/timeline/"):
+        assert f"{prefix}{module}" in ours and f"{course}{module}" in ours, module
+    assert set(ours[f"{prefix}course_summaries/"]) == set(ours[f"{prefix}course_totals/"]) == {"get", "post"}
+    for ops in ours.values():
+        for op in ops.values():
+            assert op["tags"] == ["insights"] and {"insightsToken": []} in op["security"]
+    location = schema["components"]["schemas"]["LocationSchema"]["properties"]
+    assert set(location) == {"course_id", "date", "count", "created", "country"}

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rest_framework import serializers
+
 #: Insights' ``settings.DATETIME_FORMAT`` and ``DATE_FORMAT``.
 DATETIME_FORMAT = "%Y-%m-%dT%H%M%S"
 DATE_FORMAT = "%Y-%m-%d"
@@ -190,3 +192,217 @@ def select(row: dict[str, Any], fields: list[str] | None, exclude: list[str]) ->
         out["enrollment_modes"] = {mode: {k: v for k, v in figures.items() if k not in exclude}
                                    for mode, figures in out["enrollment_modes"].items()}
     return out
+
+
+# ---------------------------------------------------------------- the same shapes, described for the schema
+
+
+class _Schema(serializers.Serializer):
+    """A response shape for the OpenAPI schema only (the views build plain dicts with the functions above)."""
+
+
+def _stamp(help_text: str = "When the figures were computed (Insights' format, YYYY-MM-DDTHHMMSS, UTC).") -> Any:
+    return serializers.CharField(allow_null=True, help_text=help_text)
+
+
+class EnrollmentSchema(_Schema):
+    """``CourseEnrollmentDailySerializer``."""
+
+    course_id = serializers.CharField()
+    date = serializers.CharField(help_text="YYYY-MM-DD")
+    count = serializers.IntegerField(help_text="Learners enrolled at the end of the day.")
+    created = _stamp()
+
+
+class EnrollmentModeSchema(EnrollmentSchema):
+    """``CourseEnrollmentModeDailySerializer``."""
+
+    cumulative_count = serializers.IntegerField(help_text="Learners ever enrolled up to the end of the day.")
+    audit = serializers.IntegerField()
+    credit = serializers.IntegerField()
+    honor = serializers.IntegerField()
+    professional = serializers.IntegerField(help_text="no-id-professional included.")
+    verified = serializers.IntegerField()
+    masters = serializers.IntegerField()
+
+
+class BirthYearSchema(EnrollmentSchema):
+    """``CourseEnrollmentByBirthYearSerializer``."""
+
+    birth_year = serializers.IntegerField(allow_null=True, help_text="null: unknown.")
+
+
+class EducationSchema(EnrollmentSchema):
+    """``CourseEnrollmentByEducationSerializer``."""
+
+    education_level = serializers.CharField(allow_null=True, help_text="Insights' level code; null: unknown.")
+
+
+class GenderSchema(_Schema):
+    """``CourseEnrollmentByGenderSerializer``."""
+
+    course_id = serializers.CharField()
+    date = serializers.CharField()
+    female = serializers.IntegerField()
+    male = serializers.IntegerField()
+    other = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+    created = _stamp()
+
+
+class CountrySchema(_Schema):
+    """``CountrySerializer``."""
+
+    alpha2 = serializers.CharField(allow_null=True)
+    alpha3 = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+
+
+class LocationSchema(EnrollmentSchema):
+    """``CourseEnrollmentByCountrySerializer``."""
+
+    country = CountrySchema()
+
+
+class ActivitySchema(_Schema):
+    """``CourseActivityWeeklySerializer``."""
+
+    interval_start = serializers.CharField()
+    interval_end = serializers.CharField()
+    course_id = serializers.CharField()
+    any = serializers.IntegerField()
+    attempted_problem = serializers.IntegerField()
+    played_video = serializers.IntegerField()
+    posted_forum = serializers.IntegerField()
+    created = _stamp()
+
+
+class RecentActivitySchema(_Schema):
+    """``CourseActivityByWeekSerializer``."""
+
+    interval_start = serializers.CharField()
+    interval_end = serializers.CharField()
+    activity_type = serializers.CharField()
+    count = serializers.IntegerField()
+    course_id = serializers.CharField()
+
+
+class ProblemSchema(_Schema):
+    """``ProblemSerializer``."""
+
+    module_id = serializers.CharField()
+    total_submissions = serializers.IntegerField()
+    correct_submissions = serializers.IntegerField(help_text="Learners whose last answer was correct.")
+    part_ids = serializers.ListField(child=serializers.CharField())
+    created = _stamp()
+
+
+class AnswerSchema(_Schema):
+    """``ConsolidatedAnswerDistributionSerializer``."""
+
+    course_id = serializers.CharField()
+    module_id = serializers.CharField()
+    part_id = serializers.CharField()
+    correct = serializers.BooleanField(allow_null=True)
+    count = serializers.IntegerField(help_text="Learners whose last answer this is.")
+    value_id = serializers.CharField(allow_null=True, allow_blank=True)
+    answer_value = serializers.CharField(allow_null=True, allow_blank=True)
+    problem_display_name = serializers.CharField(allow_null=True, help_text="null: not held.")
+    question_text = serializers.CharField(allow_null=True, help_text="null: not held.")
+    variant = serializers.CharField(allow_null=True, allow_blank=True)
+    created = _stamp()
+    consolidated_variant = serializers.BooleanField()
+
+
+class SequentialOpenSchema(_Schema):
+    """``SequentialOpenDistributionSerializer``."""
+
+    module_id = serializers.CharField()
+    course_id = serializers.CharField()
+    count = serializers.IntegerField()
+    created = _stamp()
+
+
+class VideoSchema(_Schema):
+    """``VideoSerializer``."""
+
+    pipeline_video_id = serializers.CharField(help_text="<course id>|<video id>")
+    encoded_module_id = serializers.CharField(help_text="The video's id (its usage key).")
+    duration = serializers.IntegerField(allow_null=True)
+    segment_length = serializers.IntegerField()
+    users_at_start = serializers.IntegerField()
+    users_at_end = serializers.IntegerField()
+    created = _stamp()
+
+
+class SegmentSchema(_Schema):
+    """``VideoTimelineSerializer``."""
+
+    segment = serializers.IntegerField()
+    num_users = serializers.IntegerField()
+    num_views = serializers.IntegerField()
+    created = _stamp()
+
+
+class ReportSchema(_Schema):
+    """Insights' report download details (``get_course_report_download_details``)."""
+
+    course_id = serializers.CharField(help_text="File-name safe.")
+    report_name = serializers.CharField()
+    download_url = serializers.URLField()
+
+
+class ModeFiguresSchema(_Schema):
+    """One mode's figures in a course summary."""
+
+    count = serializers.IntegerField(required=False)
+    cumulative_count = serializers.IntegerField(required=False)
+    count_change_7_days = serializers.IntegerField(required=False, help_text="0: not held per mode.")
+    passing_users = serializers.IntegerField(required=False, help_text="0: not held per mode.")
+
+
+class CourseSummarySchema(_Schema):
+    """``CourseMetaSummaryEnrollmentSerializer`` (fields may be narrowed by ``fields`` and ``exclude``)."""
+
+    course_id = serializers.CharField(required=False)
+    catalog_course_title = serializers.CharField(required=False, allow_null=True)
+    catalog_course = serializers.CharField(required=False, allow_null=True)
+    start_date = serializers.CharField(required=False, allow_null=True)
+    end_date = serializers.CharField(required=False, allow_null=True)
+    pacing_type = serializers.CharField(required=False, allow_null=True)
+    availability = serializers.CharField(required=False, allow_null=True)
+    count = serializers.IntegerField(required=False)
+    cumulative_count = serializers.IntegerField(required=False)
+    count_change_7_days = serializers.IntegerField(required=False)
+    recent_count_change = serializers.IntegerField(required=False, allow_null=True)
+    passing_users = serializers.IntegerField(required=False)
+    enrollment_modes = serializers.DictField(child=ModeFiguresSchema(), required=False)
+    created = serializers.CharField(required=False, allow_null=True)
+    programs = serializers.ListField(child=serializers.CharField(), required=False,
+                                     help_text="Only with ?programs=: we hold no programs (empty).")
+
+
+class CourseTotalsSchema(_Schema):
+    """Insights' ``course_totals``."""
+
+    count = serializers.IntegerField(allow_null=True)
+    cumulative_count = serializers.IntegerField(allow_null=True)
+    count_change_7_days = serializers.IntegerField(allow_null=True)
+    verified_enrollment = serializers.IntegerField(allow_null=True)
+
+
+class ErrorSchema(_Schema):
+    """Insights' error body."""
+
+    error_code = serializers.CharField()
+    developer_message = serializers.CharField()
+
+
+class CourseListForm(_Schema):
+    """The form a POST to ``course_summaries/`` or ``course_totals/`` sends (Insights' client, for many ids)."""
+
+    course_ids = serializers.ListField(child=serializers.CharField(), required=False)
+    fields = serializers.ListField(child=serializers.CharField(), required=False)
+    exclude = serializers.ListField(child=serializers.CharField(), required=False)
+    recent_date = serializers.CharField(required=False)
+    programs = serializers.CharField(required=False)

@@ -95,12 +95,20 @@ def filename_course(course_id: str) -> str:
     return "-".join([key.org, key.course, key.run])
 
 
+class InsightsSchema(AutoSchema):
+    """The schema of an Insights-compatible endpoint: tagged ``insights`` in the shared OpenAPI document."""
+
+    def get_tags(self) -> list[str]:
+        """One tag for the whole compatible API."""
+        return ["insights"]
+
+
 class InsightsView(AnalyticsView):
     """What every Insights-compatible endpoint shares: service keys, Insights' CSV, 404 when empty."""
 
     authentication_classes = (InsightsKeyAuthentication, JwtAuthentication, SessionAuthentication)
     renderer_classes = (JSONRenderer, BrowsableAPIRenderer, InsightsCSVRenderer)
-    schema = AutoSchema()
+    schema = InsightsSchema()
     #: Insights ignored the dates where it did not use them; so do we (no 400).
     takes_dates = True
     #: The slug of the CSV file name (``<org>-<course>-<run>--<slug>.csv``).
@@ -151,7 +159,7 @@ def latest_or_between(rows: list[dict[str, Any]], start: dt.date | None, end: dt
 
 @extend_schema(summary="Daily enrollment (Insights: CourseEnrollmentDailySerializer)",
                description="course_id, date, count, created." + _LATEST, parameters=[_COURSE, *_DATES],
-               responses=OpenApiTypes.OBJECT)
+               responses=shapes.EnrollmentSchema(many=True))
 class EnrollmentView(CourseInsightsView):
     """``courses/{course_id}/enrollment/``."""
 
@@ -167,7 +175,7 @@ class EnrollmentView(CourseInsightsView):
 @extend_schema(summary="Daily enrollment by mode (Insights: CourseEnrollmentModeDailySerializer)",
                description="course_id, date, count, cumulative_count, created, audit, credit, honor, professional "
                            "(no-id-professional included), verified, masters." + _LATEST,
-               parameters=[_COURSE, *_DATES], responses=OpenApiTypes.OBJECT)
+               parameters=[_COURSE, *_DATES], responses=shapes.EnrollmentModeSchema(many=True))
 class EnrollmentModeView(CourseInsightsView):
     """``courses/{course_id}/enrollment/mode/``."""
 
@@ -188,8 +196,8 @@ class DemographicView(CourseInsightsView):
     """
 
     def rows(self, counts: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
-        """This breakdown's rows."""
-        raise NotImplementedError
+        """This breakdown's rows (each subclass names its own)."""
+        return []
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Today's rows (when the range, if any, includes today)."""
@@ -204,7 +212,7 @@ class DemographicView(CourseInsightsView):
 
 @extend_schema(summary="Enrolled learners by birth year, now (Insights: CourseEnrollmentByBirthYearSerializer)",
                description="course_id, date, birth_year (null: unknown), count, created. Not suppressed.",
-               parameters=[_COURSE, *_DATES], responses=OpenApiTypes.OBJECT)
+               parameters=[_COURSE, *_DATES], responses=shapes.BirthYearSchema(many=True))
 class BirthYearView(DemographicView):
     """``courses/{course_id}/enrollment/birth_year/``."""
 
@@ -217,7 +225,7 @@ class BirthYearView(DemographicView):
 
 @extend_schema(summary="Enrolled learners by education, now (Insights: CourseEnrollmentByEducationSerializer)",
                description="course_id, date, education_level (null: unknown), count, created. Not suppressed.",
-               parameters=[_COURSE, *_DATES], responses=OpenApiTypes.OBJECT)
+               parameters=[_COURSE, *_DATES], responses=shapes.EducationSchema(many=True))
 class EducationView(DemographicView):
     """``courses/{course_id}/enrollment/education/``."""
 
@@ -230,7 +238,7 @@ class EducationView(DemographicView):
 
 @extend_schema(summary="Enrolled learners by gender, now (Insights: CourseEnrollmentByGenderSerializer)",
                description="course_id, date, female, male, other, unknown, created. Not suppressed.",
-               parameters=[_COURSE, *_DATES], responses=OpenApiTypes.OBJECT)
+               parameters=[_COURSE, *_DATES], responses=shapes.GenderSchema(many=True))
 class GenderView(DemographicView):
     """``courses/{course_id}/enrollment/gender/``."""
 
@@ -254,7 +262,7 @@ def describe_country(code: str) -> dict[str, Any]:
 @extend_schema(summary="Enrolled learners by country, now (Insights: CourseEnrollmentByCountrySerializer)",
                description="date, course_id, country (alpha2, alpha3, name; UNKNOWN with nulls), count, created. "
                            "The country is the profile's, not the last IP address's. Not suppressed.",
-               parameters=[_COURSE, *_DATES], responses=OpenApiTypes.OBJECT)
+               parameters=[_COURSE, *_DATES], responses=shapes.LocationSchema(many=True))
 class LocationView(DemographicView):
     """``courses/{course_id}/enrollment/location/``."""
 
@@ -278,7 +286,7 @@ def insights_weeks(course_id: str, start: dt.date | None, end: dt.date | None) -
                            "interval_end < end_date (Insights' rule)." + _LATEST,
                parameters=[_COURSE, *_DATES, OpenApiParameter("activity_type", str, description="Ignored, "
                                                               "as Insights did: every type is in each row.")],
-               responses=OpenApiTypes.OBJECT)
+               responses=shapes.ActivitySchema(many=True))
 class ActivityView(CourseInsightsView):
     """``courses/{course_id}/activity/``."""
 
@@ -294,7 +302,7 @@ class ActivityView(CourseInsightsView):
 @extend_schema(summary="Active learners of the latest week, one type (Insights: CourseActivityByWeekSerializer)",
                description="interval_start, interval_end, activity_type, count, course_id; activity_type (or label) "
                            "any (default), attempted_problem, played_video, posted_forum.",
-               parameters=[_COURSE, OpenApiParameter("activity_type", str)], responses=OpenApiTypes.OBJECT)
+               parameters=[_COURSE, OpenApiParameter("activity_type", str)], responses=shapes.RecentActivitySchema())
 class RecentActivityView(CourseInsightsView):
     """``courses/{course_id}/recent_activity/`` (deprecated in Insights, still called)."""
 
@@ -313,7 +321,7 @@ class RecentActivityView(CourseInsightsView):
 
 @extend_schema(summary="Problems with submissions (Insights: ProblemSerializer)",
                description="module_id, total_submissions, correct_submissions, part_ids, created; the course's "
-                           "whole history.", parameters=[_COURSE], responses=OpenApiTypes.OBJECT)
+                           "whole history.", parameters=[_COURSE], responses=shapes.ProblemSchema(many=True))
 class ProblemsView(CourseInsightsView):
     """``courses/{course_id}/problems/``."""
 
@@ -327,7 +335,7 @@ class ProblemsView(CourseInsightsView):
 
 @extend_schema(summary="Problems with their tags (not held: always 404)",
                description="We hold no problem tags, so this answers as Insights answered a course without "
-                           "any: 404.", parameters=[_COURSE], responses=OpenApiTypes.OBJECT)
+                           "any: 404.", parameters=[_COURSE], responses=shapes.ProblemSchema(many=True))
 class ProblemsAndTagsView(CourseInsightsView):
     """``courses/{course_id}/problems_and_tags/``: not held."""
 
@@ -341,7 +349,7 @@ class ProblemsAndTagsView(CourseInsightsView):
 @extend_schema(summary="Videos with viewers at start and end (Insights: VideoSerializer)",
                description="pipeline_video_id (<course id>|<video id>), encoded_module_id (the video id), duration, "
                            "segment_length, users_at_start, users_at_end, created; the course's whole history.",
-               parameters=[_COURSE], responses=OpenApiTypes.OBJECT)
+               parameters=[_COURSE], responses=shapes.VideoSchema(many=True))
 class VideosView(CourseInsightsView):
     """``courses/{course_id}/videos/``."""
 
@@ -387,7 +395,7 @@ class ModuleView(InsightsView):
 @extend_schema(summary="Answer distribution of one problem (Insights: ConsolidatedAnswerDistributionSerializer)",
                description="course_id, module_id, part_id, correct, count (learners whose last answer it is), "
                            "value_id, answer_value, problem_display_name and question_text (null: not held), "
-                           "variant, created, consolidated_variant.", responses=OpenApiTypes.OBJECT)
+                           "variant, created, consolidated_variant.", responses=shapes.AnswerSchema(many=True))
 class AnswerDistributionView(ModuleView):
     """``problems/{problem_id}/answer_distribution/``."""
 
@@ -405,7 +413,7 @@ class AnswerDistributionView(ModuleView):
 
 @extend_schema(summary="Grade distribution of one problem (not held: always 404)",
                description="We hold whether each answer was correct, not its score, so this answers as Insights "
-                           "answered a problem without figures: 404.", responses=OpenApiTypes.OBJECT)
+                           "answered a problem without figures: 404.", responses={404: OpenApiTypes.OBJECT})
 class GradeDistributionView(ModuleView):
     """``problems/{problem_id}/grade_distribution/``: not held."""
 
@@ -418,7 +426,7 @@ class GradeDistributionView(ModuleView):
 
 @extend_schema(summary="Learners who opened a subsection (Insights: SequentialOpenDistributionSerializer)",
                description="module_id, course_id, count (distinct learners who ever viewed anything in it), "
-                           "created.", responses=OpenApiTypes.OBJECT)
+                           "created.", responses=shapes.SequentialOpenSchema(many=True))
 class SequentialOpenView(ModuleView):
     """``problems/{module_id}/sequential_open_distribution/``."""
 
@@ -435,7 +443,7 @@ class SequentialOpenView(ModuleView):
 @extend_schema(summary="Viewers and views per segment of one video (Insights: VideoTimelineSerializer)",
                description="segment, num_users, num_views, created. The video is named by its pipeline_video_id "
                            "(<course id>|<video id>), or under courses/{course_id}/ by its encoded_module_id.",
-               responses=OpenApiTypes.OBJECT)
+               responses=shapes.SegmentSchema(many=True))
 class VideoTimelineView(ModuleView):
     """``videos/{video_id}/timeline/``."""
 
@@ -470,7 +478,7 @@ class VideoTimelineView(ModuleView):
                            "streamed problem response report, for a signed-in course team member). Other names: "
                            "404 report_file_not_found.",
                parameters=[_COURSE, OpenApiParameter("report_name", str, OpenApiParameter.PATH)],
-               responses=OpenApiTypes.OBJECT)
+               responses=shapes.ReportSchema())
 class ReportView(CourseInsightsView):
     """``courses/{course_id}/reports/{report_name}/``."""
 
@@ -547,7 +555,7 @@ def catalog_facts(course_ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-@extend_schema(methods=["GET", "POST"],
+@extend_schema(request={"application/x-www-form-urlencoded": shapes.CourseListForm},
                summary="Summary of each course (Insights: CourseMetaSummaryEnrollmentSerializer)",
                description="course_id, catalog_course_title, catalog_course, start_date, end_date, pacing_type, "
                            "availability, count, cumulative_count, count_change_7_days, recent_count_change, "
@@ -558,7 +566,7 @@ def catalog_facts(course_ids: list[str]) -> dict[str, dict[str, Any]]:
                    ("fields", "Comma-separated fields to return."), ("exclude", "Comma-separated fields to leave out."),
                    ("recent_date", "YYYY-MM-DD in the past: recent_count_change is count minus that day's count."),
                    ("programs", "Any value: add programs (we hold none: an empty list)."))],
-               responses=OpenApiTypes.OBJECT)
+               responses=shapes.CourseSummarySchema(many=True))
 class CourseSummariesView(CourseListView):
     """``course_summaries/``."""
 
@@ -592,11 +600,12 @@ class CourseSummariesView(CourseListView):
         return self.found(found, (s["last_updated"] for s in summaries))
 
 
-@extend_schema(methods=["GET", "POST"], summary="Totals over courses (Insights: course_totals)",
+@extend_schema(request={"application/x-www-form-urlencoded": shapes.CourseListForm},
+               summary="Totals over courses (Insights: course_totals)",
                description="count, cumulative_count, count_change_7_days, verified_enrollment, summed over the "
                            "readable courses among course_ids (all readable courses without it).",
                parameters=[OpenApiParameter("course_ids", str, description="Comma-separated course ids.")],
-               responses=OpenApiTypes.OBJECT)
+               responses=shapes.CourseTotalsSchema())
 class CourseTotalsView(CourseListView):
     """``course_totals/``."""
 
