@@ -17,10 +17,10 @@ from django.contrib.auth import get_user_model
 from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
-from lms_host.stub.models import CourseEnrollment, UserProfile
+from lms_host.stub.models import CourseBlock, CourseEnrollment, UserProfile
 from openedx_analytics import service_keys
 from openedx_analytics.models import ContentActivityFact
-from tests.support.api import BASE, COURSE, OTHER, PROBLEM, SISTER, client_for
+from tests.support.api import BASE, COURSE, OTHER, PROBLEM, SISTER, clear_caches, client_for
 from tests.support.insights_client import BASE_URL, django_transport
 
 pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]),
@@ -121,8 +121,10 @@ def test_activity_matches_v1_under_insights_week_rule(client, v1):
 def test_problems_and_answers_match_v1(client, v1):
     ours = v1(f"courses/{COURSE}/problems/")
     rows = client.courses(COURSE).problems()
+    # Insights' total_submissions counted learners who answered (last responses): our users_attempted
     assert [(r["module_id"], r["total_submissions"], r["correct_submissions"], r["part_ids"]) for r in rows] == \
-        [(p["problem_id"], p["total_submissions"], p["correct_submissions"], p["part_ids"]) for p in ours]
+        [(p["problem_id"], p["users_attempted"], p["correct_submissions"], p["part_ids"]) for p in ours]
+    assert rows[0]["total_submissions"] == 2 and rows[0]["correct_submissions"] == 2
     answers = client.modules(COURSE, PROBLEM).answer_distribution()
     mine = v1(f"courses/{COURSE}/problems/{PROBLEM}/answers/")["results"]
     assert sorted((a["part_id"], a["answer_value"], a["count"], a["correct"]) for a in answers) == \
@@ -132,10 +134,17 @@ def test_problems_and_answers_match_v1(client, v1):
     # the same under the course, and what we do not hold answers as Insights answered nothing: 404
     nested = client.get(f"courses/{COURSE}/problems/{PROBLEM}/answer_distribution/")
     assert nested == answers
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError):  # no problem of the course is tagged
         client.courses(COURSE).problems_and_tags()
     with pytest.raises(NotFoundError):
         client.modules(COURSE, PROBLEM).grade_distribution()
+    key = CourseKey.from_string(COURSE)
+    CourseBlock.objects.create(course_id=key, usage_key=PROBLEM, block_type="problem", display_name="P1",
+                               parent="", position=0, graded=False, format="", tags="Rivers|Geography")
+    clear_caches()
+    tagged = client.courses(COURSE).problems_and_tags()
+    assert [(r["module_id"], r["total_submissions"], r["tags"]) for r in tagged] == [
+        (PROBLEM, 2, {"learning_outcome": ["Geography", "Rivers"]})]
     with pytest.raises(NotFoundError):
         client.modules(COURSE, "block-v1:Org+Api+2026+type@problem+block@nobody").answer_distribution()
 

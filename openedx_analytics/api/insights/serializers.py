@@ -118,20 +118,47 @@ def recent_activity(course_id: str, week: Mapping[str, Any], activity_type: str)
 
 
 def problems(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``ProblemSerializer``: module_id, total_submissions, correct_submissions, part_ids, created."""
-    return [{"module_id": p["problem_id"], "total_submissions": p["total_submissions"],
+    """``ProblemSerializer``: module_id, total_submissions, correct_submissions, part_ids, created.
+
+    Insights' ``total_submissions`` summed each part's last responses over the parts, so it
+    counted learners who answered, not submissions: our ``users_attempted`` is that figure.
+    ``correct_submissions`` is ours: learners whose last submission earned credit.
+    """
+    return [{"module_id": p["problem_id"], "total_submissions": p["users_attempted"],
              "correct_submissions": p["correct_submissions"], "part_ids": list(p["part_ids"]),
              "created": stamp(p["last_updated"])} for p in rows]
+
+
+#: The tag name our content tag values are given under: the one Insights' Learning Outcomes view reads.
+TAG_NAME = "learning_outcome"
+
+
+def problems_and_tags(rows: Iterable[Mapping[str, Any]], tags: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+    """``ProblemsAndTagsSerializer``: module_id, total_submissions, correct_submissions, tags, created.
+
+    Only tagged problems, as Insights' table held them; their content tag values (sorted) under
+    ``learning_outcome`` (we keep tag values, not the taxonomy's name).
+    """
+    return [{"module_id": p["problem_id"], "total_submissions": p["users_attempted"],
+             "correct_submissions": p["correct_submissions"], "tags": {TAG_NAME: sorted(tags[p["problem_id"]])},
+             "created": stamp(p["last_updated"])} for p in rows if tags.get(p["problem_id"])]
 
 
 def answer_distribution(course_id: str, problem_id: str, rows: Iterable[Mapping[str, Any]],
                         created: dt.datetime | None) -> list[dict[str, Any]]:
     """``ConsolidatedAnswerDistributionSerializer`` rows (``value_id`` is the answer; no display name nor
-    question text is held)."""
+    question text is held; an empty variant is null, as for a problem that is not randomized)."""
     return [{"course_id": course_id, "module_id": problem_id, "part_id": r["part_id"], "correct": r["correct"],
              "count": r["count"], "value_id": r["answer_value"], "answer_value": r["answer_value"],
-             "problem_display_name": None, "question_text": None, "variant": r["variant"],
-             "created": stamp(created), "consolidated_variant": False} for r in rows]
+             "problem_display_name": None, "question_text": None,
+             "variant": None if _consolidated(r["variant"]) else (r["variant"] or None),
+             "created": stamp(created), "consolidated_variant": _consolidated(r["variant"])} for r in rows]
+
+
+def _consolidated(variant: str | None) -> bool:
+    """Whether an answer row stands for several variants (we join their seeds with commas; Insights then
+    gave ``variant`` null and ``consolidated_variant`` true)."""
+    return bool(variant) and "," in str(variant)
 
 
 def sequential_open(course_id: str, module_id: str, count: int, created: dt.datetime) -> list[dict[str, Any]]:
@@ -291,9 +318,20 @@ class ProblemSchema(_Schema):
     """``ProblemSerializer``."""
 
     module_id = serializers.CharField()
-    total_submissions = serializers.IntegerField()
+    total_submissions = serializers.IntegerField(help_text="Learners who submitted (Insights' figure).")
     correct_submissions = serializers.IntegerField(help_text="Learners whose last answer was correct.")
     part_ids = serializers.ListField(child=serializers.CharField())
+    created = _stamp()
+
+
+class ProblemTagsSchema(_Schema):
+    """``ProblemsAndTagsSerializer``."""
+
+    module_id = serializers.CharField()
+    total_submissions = serializers.IntegerField(help_text="Learners who submitted.")
+    correct_submissions = serializers.IntegerField(help_text="Learners whose last answer was correct.")
+    tags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                 help_text="learning_outcome: the problem's content tag values.")
     created = _stamp()
 
 

@@ -35,6 +35,7 @@ from rest_framework.response import Response
 
 from openedx_analytics import access, api
 from openedx_analytics.api import compat, learners
+from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params as api_params
 from openedx_analytics.api import rows as api_rows
 from openedx_analytics.api.insights import serializers as shapes
@@ -320,8 +321,10 @@ class RecentActivityView(CourseInsightsView):
 
 
 @extend_schema(summary="Problems with submissions (Insights: ProblemSerializer)",
-               description="module_id, total_submissions, correct_submissions, part_ids, created; the course's "
-                           "whole history.", parameters=[_COURSE], responses=shapes.ProblemSchema(many=True))
+               description="module_id, total_submissions (learners who submitted, Insights' figure), "
+                           "correct_submissions (learners whose last submission earned credit), part_ids, created; "
+                           "the course's whole history.",
+               parameters=[_COURSE], responses=shapes.ProblemSchema(many=True))
 class ProblemsView(CourseInsightsView):
     """``courses/{course_id}/problems/``."""
 
@@ -333,17 +336,22 @@ class ProblemsView(CourseInsightsView):
         return self.found(shapes.problems(found), (p["last_updated"] for p in found))
 
 
-@extend_schema(summary="Problems with their tags (not held: always 404)",
-               description="We hold no problem tags, so this answers as Insights answered a course without "
-                           "any: 404.", parameters=[_COURSE], responses=shapes.ProblemSchema(many=True))
+@extend_schema(summary="Tagged problems with submissions (Insights: ProblemsAndTagsSerializer)",
+               description="module_id, total_submissions, correct_submissions, tags ({\"learning_outcome\": the "
+                           "problem's content tag values}), created; tagged problems only (404 when none is).",
+               parameters=[_COURSE], responses=shapes.ProblemTagsSchema(many=True))
 class ProblemsAndTagsView(CourseInsightsView):
-    """``courses/{course_id}/problems_and_tags/``: not held."""
+    """``courses/{course_id}/problems_and_tags/``."""
 
     slug = "problems_and_tags"
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """404 (after the access checks)."""
-        return self.found([])
+        """One row per tagged problem submitted in the course, its tags from the course outline."""
+        blocks = outline_api.course_structure(self.course_id)["blocks"]
+        found = api.get_problems(self.course_id)
+        tags = {p["problem_id"]: list((blocks.get(p["problem_id"]) or {}).get("tags") or []) for p in found}
+        rows = shapes.problems_and_tags(found, tags)
+        return self.found(rows, (p["last_updated"] for p in found if tags.get(p["problem_id"])))
 
 
 @extend_schema(summary="Videos with viewers at start and end (Insights: VideoSerializer)",
