@@ -199,7 +199,9 @@ def test_course_summaries_get_and_post_and_totals_match_v1(client, v1, transport
     assert "count" not in excluded[0] and "count" not in excluded[0]["enrollment_modes"]["audit"]
     assert excluded[0]["recent_count_change"] == summary["count"] - 3  # 3 enrolled on 2026-01-06
     with pytest.raises(InvalidRequestError):
-        client.course_summaries().course_summaries(course_ids=["not a course"])
+        client.course_summaries().course_summaries(course_ids=["not/a course/at all/really"])
+    typed = client.get(f"course_summaries/?course_ids={COURSE}&fields=course_id")  # an unencoded + reads as +
+    assert typed == [{"course_id": COURSE}]
     with pytest.raises(InvalidRequestError):
         client.course_summaries().course_summaries(recent_date="2999-01-01")
 

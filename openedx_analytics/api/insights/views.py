@@ -522,13 +522,15 @@ class CourseListView(InsightsView):
     def wanted(self) -> list[str]:
         """The readable courses among ``course_ids`` (Insights' 400 body for a malformed one)."""
         raw = self.listed("course_ids")
+        wanted = None
         if raw is not None:
+            wanted = []
             for course in raw:
-                try:
-                    api_params.course_id(course)
+                try:  # an unencoded + in a query string arrives as a space: read it back
+                    wanted.append(api_params.course_id(api_params.course_text(course)))
                 except api_params.InvalidParameter:
                     raise malformed(course) from None
-        return access.visible_courses(self.request.user, wanted=raw)
+        return access.visible_courses(self.request.user, wanted=wanted)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """As GET, with the parameters in the form (it changes nothing)."""
