@@ -330,3 +330,31 @@ def test_the_schema_documents_the_compatible_api():
             assert op["tags"] == ["insights"] and {"insightsToken": []} in op["security"]
     location = schema["components"]["schemas"]["LocationSchema"]["properties"]
     assert set(location) == {"course_id", "date", "count", "created", "country"}
+
+
+def test_behind_the_rollout_gate(client):
+    from edx_toggles.toggles.testutils import override_waffle_flag
+
+    from openedx_analytics.lms import rollout
+
+    with override_waffle_flag(rollout.ENABLED, active=False):
+        with pytest.raises(NotFoundError):
+            client.courses(COURSE).enrollment()
+        with pytest.raises(NotFoundError):
+            client.modules(COURSE, PROBLEM).answer_distribution()
+        with pytest.raises(NotFoundError):  # no course is open: nothing to summarize
+            client.course_summaries().course_summaries()
+
+
+@pytest.mark.parametrize("path", [
+    "problems/%00/answer_distribution/", "problems/x|y/answer_distribution/", "videos/nothing/timeline/",
+    "videos/%7C/timeline/", "videos/course-v1:Org+Api+2026%7C/timeline/", "videos/bad%20course%7Cv/timeline/",
+    "problems/block-v1:Org+Api+2026+type@problem+block@p1%0A/grade_distribution/",
+    f"courses/{COURSE}/recent_activity/?activity_type=%00", f"courses/{COURSE}/enrollment/?start_date=2026-99-01",
+    f"courses/{COURSE}/enrollment/?start_date=2026-01-01T99", "course_summaries/?recent_date=yesterday",
+    "course_summaries/?course_ids=,,,&fields=,&exclude=%00", "course_totals/?course_ids=%00",
+    f"courses/{COURSE}/reports/../", f"courses/{COURSE}/activity/?format=xml",
+])
+def test_hostile_input_gets_a_clear_answer_never_a_server_error(path, key, history_loaded):
+    response = client_for(None).get(f"{INSIGHTS}{path}", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code in (200, 400, 404), (path, response.status_code, response.content[:300])
