@@ -231,6 +231,10 @@ def test_csv_has_insights_columns_order_and_file_name(client, key):
                        HTTP_AUTHORIZATION=f"Token {key}")
     assert response["Content-Disposition"] == 'attachment; filename="Org-Api-2026--engagement-activity.csv"'
     assert response.content.decode().splitlines()[0] == "any,interval_start"
+    for suffixed in (f"courses/{COURSE}/activity.csv", f"problems/{PROBLEM}/answer_distribution.csv"):
+        response = api.get(f"{INSIGHTS}{suffixed}", HTTP_AUTHORIZATION=f"Token {key}")  # the format suffix
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), suffixed
+    assert api.get(f"{INSIGHTS}courses/{COURSE}/activity.json", HTTP_AUTHORIZATION=f"Token {key}").json()
 
 
 def learner(n, **profile):

@@ -4,9 +4,11 @@ A course id is one path segment (``course-v1:...``) or three (``Org/Num/Run``). 
 (problems, subsections, videos) take the rest of the path up to the endpoint's last word:
 usage keys and Insights' ``<course id>|<video id>`` hold slashes and ``+``. The module
 endpoints are served at the root, as Insights' client calls them (the course read from the
-id), and under ``courses/{course_id}/`` too.
+id), and under ``courses/{course_id}/`` too. Each also takes a format suffix, ``.csv`` or
+``.json``, in place of its last slash (``.../enrollment.csv``), like ``?format=`` and ``Accept``.
 """
 from django.urls import re_path
+from rest_framework.urlpatterns import format_suffix_patterns
 
 from openedx_analytics.api.insights import views
 
@@ -36,7 +38,7 @@ MODULE_URLS = [
     ("videos", "timeline", views.VideoTimelineView),
 ]
 
-urlpatterns = [
+urlpatterns = format_suffix_patterns([
     *[re_path(rf"^{COURSE}/{suffix}/$", view.as_view(), name=name) for suffix, view, name in COURSE_URLS],
     *[re_path(rf"^{COURSE}/{kind}/{MODULE}/{endpoint}/$", view.as_view(), name=f"course_{endpoint}")
       for kind, endpoint, view in MODULE_URLS],
@@ -44,4 +46,4 @@ urlpatterns = [
       for kind, endpoint, view in MODULE_URLS],
     re_path(r"^course_summaries/$", views.CourseSummariesView.as_view(), name="course_summaries"),
     re_path(r"^course_totals/$", views.CourseTotalsView.as_view(), name="course_totals"),
-]
+], allowed=["json", "csv"])
