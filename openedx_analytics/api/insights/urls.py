@@ -10,7 +10,7 @@ id), and under ``courses/{course_id}/`` too. Each also takes a format suffix, ``
 from django.urls import re_path
 from rest_framework.urlpatterns import format_suffix_patterns
 
-from openedx_analytics.api.insights import views
+from openedx_analytics.api.insights import lists, modules, views
 
 app_name = "insights"
 
@@ -32,10 +32,10 @@ COURSE_URLS = [
     ("reports/(?P<report_name>[a-zA-Z0-9_]+)", views.ReportView, "reports"),
 ]
 MODULE_URLS = [
-    ("problems", "answer_distribution", views.AnswerDistributionView),
-    ("problems", "grade_distribution", views.GradeDistributionView),
-    ("problems", "sequential_open_distribution", views.SequentialOpenView),
-    ("videos", "timeline", views.VideoTimelineView),
+    ("problems", "answer_distribution", modules.AnswerDistributionView),
+    ("problems", "grade_distribution", modules.GradeDistributionView),
+    ("problems", "sequential_open_distribution", modules.SequentialOpenView),
+    ("videos", "timeline", modules.VideoTimelineView),
 ]
 
 urlpatterns = format_suffix_patterns([
@@ -44,6 +44,6 @@ urlpatterns = format_suffix_patterns([
       for kind, endpoint, view in MODULE_URLS],
     *[re_path(rf"^{kind}/{MODULE}/{endpoint}/$", view.as_view(), name=endpoint)
       for kind, endpoint, view in MODULE_URLS],
-    re_path(r"^course_summaries/$", views.CourseSummariesView.as_view(), name="course_summaries"),
-    re_path(r"^course_totals/$", views.CourseTotalsView.as_view(), name="course_totals"),
+    re_path(r"^course_summaries/$", lists.CourseSummariesView.as_view(), name="course_summaries"),
+    re_path(r"^course_totals/$", lists.CourseTotalsView.as_view(), name="course_totals"),
 ], allowed=["json", "csv"])
