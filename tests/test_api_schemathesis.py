@@ -46,6 +46,11 @@ REAL_IDS = {
     "video_id": [video for videos in EXPECTED_VIDEOS.values() for video in videos],
     "problem_id": [problem for problems in EXPECTED_PROBLEMS.values() for problem in problems],
     "org": ["Org"],
+    # the Insights-compatible API: a module is a problem, a video (also as <course>|<video>) or a subsection
+    "module_id": [*(problem for problems in EXPECTED_PROBLEMS.values() for problem in problems),
+                  *(video for videos in EXPECTED_VIDEOS.values() for video in videos),
+                  *(f"{course}|{video}" for course, videos in EXPECTED_VIDEOS.items() for video in videos)],
+    "report_name": ["problem_response", "learner_profile"],
 }
 
 

@@ -44,8 +44,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backfill", ("backfill",)),
     ("doors", ("live", "signals")),
     ("python API", ("api",)),
-    ("access", ("access", "rate_limit")),
-    ("faces", ("api.v1", "api.urls", "dashboard", "research")),
+    ("access", ("access", "rate_limit", "service_keys")),
+    ("faces", ("api.v1", "api.insights", "api.urls", "dashboard", "research")),
     ("plugin entry points", ("apps", "admin", "urls", "tasks", "checks", "management")),
 ]
 #: Packages whose ``__init__`` spans layers (the package root, ``pipeline``): they must import nothing.

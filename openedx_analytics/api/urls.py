@@ -3,4 +3,5 @@ from django.urls import include, path
 
 urlpatterns: list = [
     path("v1/", include("openedx_analytics.api.v1.urls")),
+    path("insights/v1/", include("openedx_analytics.api.insights.urls")),
 ]

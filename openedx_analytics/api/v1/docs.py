@@ -34,6 +34,8 @@ from rest_framework.views import APIView
 
 SCHEMA_FILE = Path(__file__).with_name("openapi.yaml")
 PREFIX = "api/analytics/v1/"
+#: The Insights-compatible API (``api.insights``, docs/insights.md), documented in the same schema.
+INSIGHTS_PREFIX = "api/analytics/insights/v1/"
 SETTINGS: dict[str, Any] = {
     "TITLE": "Open edX Analytics API",
     "VERSION": "1.0.0",
@@ -42,7 +44,9 @@ SETTINGS: dict[str, Any] = {
         "grades, per course, for global staff and the course's staff, instructors and data researchers. "
         "Aggregates only: no response names a learner. Dates are UTC days; start_date is inclusive and "
         "end_date exclusive. Every list is also served as CSV (?format=csv or Accept: text/csv), and every "
-        "response carries a Last-Updated header (ISO 8601, or 'never')."
+        "response carries a Last-Updated header (ISO 8601, or 'never'). Under /api/analytics/insights/v1/ (tag "
+        "insights), the Insights-compatible API answers Insights' data API endpoints and shapes, also to "
+        "'Authorization: Token <key>' service keys (docs/insights.md)."
     ),
     "SCHEMA_PATH_PREFIX": f"/{PREFIX}",
     "SORT_OPERATIONS": False,
@@ -61,9 +65,22 @@ class EdxJwtScheme(OpenApiAuthenticationExtension):
                                                    bearer_format="JWT")
 
 
+class ServiceKeyScheme(OpenApiAuthenticationExtension):
+    """Describe the service keys of the Insights-compatible API (``Authorization: Token <key>``)."""
+
+    target_class = "openedx_analytics.api.v1.key_auth.InsightsKeyAuthentication"
+    name = "insightsToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        """An API key in the Authorization header, prefixed ``Token`` (made by ``insights_api_token``)."""
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "Token <key>, made by ./manage.py lms insights_api_token USERNAME."}
+
+
 def generate() -> dict[str, Any]:
     """The OpenAPI document of v1, independent of the host's URL layout and settings."""
-    patterns = [path(PREFIX, include("openedx_analytics.api.v1.urls"))]
+    patterns = [path(PREFIX, include("openedx_analytics.api.v1.urls")),
+                path(INSIGHTS_PREFIX, include("openedx_analytics.api.insights.urls"))]
     with patched_settings(SETTINGS):
         return SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
 
