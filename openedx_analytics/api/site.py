@@ -56,8 +56,14 @@ def _cache_key(courses: list[str], start: dt.date | None, end: dt.date | None) -
 
 
 def counted_courses() -> set[str]:
-    """Every course with learner-weeks: what the precomputed figures count (distinct ids read from the index)."""
-    rows = ActivityLearnerWeek.objects.using(conf.analytics_db()).values_list("course_id", flat=True)
+    """Every course with active learners: what the precomputed figures count.
+
+    Read from the courses' weekly counts (``ActivityWeek``, a row per course and active
+    week, written with the learner-weeks in one recompute: a course has one with ``any``
+    above 0 exactly when it has learner-weeks of kind ``any``), not as the distinct course
+    ids of the learner-weeks, a scan of millions of index entries on MariaDB.
+    """
+    rows = ActivityWeek.objects.using(conf.analytics_db()).filter(any__gt=0).values_list("course_id", flat=True)
     return set(rows.distinct().order_by())
 
 

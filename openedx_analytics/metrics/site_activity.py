@@ -39,11 +39,15 @@ from django.db.models import Count, Q
 
 from openedx_analytics.db.bulk import upsert
 from openedx_analytics.lms.roles import course_org
+from openedx_analytics.metrics.engine import Table
 from openedx_analytics.metrics.store import chunks
 from openedx_analytics.models import ActivityFact, ActivityLearnerWeek, DirtyScope, SiteActivityWeek
 from openedx_analytics.pipeline.markers import SITE, Scope, site_week_key, split_site_weeks
 
 KIND = DirtyScope.SITE_ACTIVITY
+#: The table it owns (not per course: ``verify_analytics`` leaves it out; see ``expected_rows``).
+WEEKS = Table("site activity week", SiteActivityWeek, ("org", "week"), ("any",))
+TABLES = (WEEKS,)
 #: The ``org`` of the rows counting the whole site.
 WHOLE_SITE = ""
 #: The learner-weeks counted: those of any activity.
