@@ -142,3 +142,16 @@ def site_courses(user: Any) -> list[str]:
         found = set(roles.courses_for_user(user, roles=ROLES))
         found = {course for course in found if roles.course_org(course) in orgs}
     return rollout.enabled_courses(sorted(found))
+
+
+def activity_courses(user: Any) -> list[str]:
+    """The courses ``site/activity/`` counts for ``user``: for global staff the site overview's (every course the
+    LMS lists, ``site_courses``), for anyone else those ``courses/`` lists (``visible_courses``).
+
+    Global staff's courses come from the LMS's course overviews, a cheap read, where
+    ``visible_courses`` finds every course with analytics by a scan of our enrollment
+    aggregates; a course without analytics adds no learner, so the counts are the same.
+    """
+    if user is not None and getattr(user, "is_authenticated", False) and site_orgs(user) is None:
+        return site_courses(user)
+    return visible_courses(user)

@@ -109,9 +109,13 @@ def count_week(monday: dt.date, orgs: set[str] | None, using: str) -> dict[str, 
     if orgs is None:
         site: set[int] = set()
         by_org: dict[str, set[int]] = defaultdict(set)
-        for course, user in _week_rows(monday, using).values_list("course_id", "user_id").iterator(chunk_size=10000):
+        org_of: dict[str, str] = {}
+        pairs = _week_rows(monday, using).values_list("course_id", "user_id").order_by().iterator(chunk_size=20000)
+        for course, user in pairs:
             site.add(user)
-            org = course_org(course)
+            org = org_of.get(course)
+            if org is None:
+                org = org_of[course] = course_org(course)
             if org:
                 by_org[org].add(user)
         return {WHOLE_SITE: len(site), **{org: len(users) for org, users in by_org.items()}}
