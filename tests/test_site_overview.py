@@ -182,6 +182,8 @@ def test_api_weekly_distinct_learners(site):
     assert client_for(site["global"]).get(API + "?org=Alpha").json() == [{**week, "any": 2}]
     assert client_for(site["alpha"]).get(API).json() == [{**week, "any": 2}]
     assert client_for(site["alpha"]).get(API + "?org=Beta").json() == []
+    # A role in one course: the courses courses/ lists for them (A1: learners 1 and 2).
+    assert client_for(site["course"]).get(API).json() == [{**week, "any": 2}]
     later = (LAST_WEEK + dt.timedelta(days=7)).isoformat()
     assert client_for(site["global"]).get(API + f"?start_date={later}").json() == []
 
