@@ -148,3 +148,15 @@ def test_site_week_keys():
     assert markers.split_site_weeks({"*"})[0] is True
     with pytest.raises(ValueError):
         markers.split_site_weeks({"soon Alpha"})
+
+
+def test_the_cache_lifetime_is_a_setting(settings):
+    for batch in BATCHES:
+        send(batch)
+    assert weeks(api_site.weekly_active_learners([A1]))[W1] == 2
+    send([(A1, 7, W1)])
+    assert weeks(api_site.weekly_active_learners([A1]))[W1] == 2  # kept for the default 300 s
+    settings.OPENEDX_ANALYTICS_SITE_CACHE_SECONDS = 0
+    assert weeks(api_site.weekly_active_learners([A2]))[W1] == 1
+    send([(A2, 8, W1)])
+    assert weeks(api_site.weekly_active_learners([A2]))[W1] == 2  # 0: read afresh every time
