@@ -126,12 +126,18 @@ def site_orgs(user: Any) -> set[str] | None:
 
 def site_courses(user: Any) -> list[str]:
     """The courses of the site overview for ``user`` (sorted, rollout gate applied); ``Refused`` (403)
-    for a user who is neither global staff nor holds an org-wide role."""
+    for a user who is neither global staff nor holds an org-wide role.
+
+    Global staff oversee every course of the site as the LMS lists them (its course
+    overviews), as an org-wide role oversees every course of its orgs: a course without
+    figures yet shows zeros. Read from the overview table, not as the distinct course ids
+    of our enrollment aggregates (a scan of millions of rows).
+    """
     orgs = site_orgs(user)
     if orgs is not None and not orgs:
         raise Refused(403, NO_SITE_ROLE)
     if orgs is None:
-        found = set(readable_courses(user))
+        found = set(courses.all_course_ids())
     else:
         found = set(roles.courses_for_user(user, roles=ROLES))
         found = {course for course in found if roles.course_org(course) in orgs}
@@ -181,3 +187,16 @@ def research_org_courses(user: Any, org: str) -> list[str]:
     if not found:
         raise Refused(404, NO_ORG_ANALYTICS)
     return found
+
+
+def activity_courses(user: Any) -> list[str]:
+    """The courses ``site/activity/`` counts for ``user``: for global staff the site overview's (every course the
+    LMS lists, ``site_courses``), for anyone else those ``courses/`` lists (``visible_courses``).
+
+    Global staff's courses come from the LMS's course overviews, a cheap read, where
+    ``visible_courses`` finds every course with analytics by a scan of our enrollment
+    aggregates; a course without analytics adds no learner, so the counts are the same.
+    """
+    if user is not None and getattr(user, "is_authenticated", False) and site_orgs(user) is None:
+        return site_courses(user)
+    return visible_courses(user)

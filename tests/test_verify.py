@@ -10,7 +10,7 @@ from opaque_keys.edx.keys import CourseKey
 
 from lms_host.stub import models as lms
 from openedx_analytics import conf
-from openedx_analytics.metrics import ENGINES
+from openedx_analytics.metrics import ENGINES, SITE_ENGINES
 from openedx_analytics.models import (
     ActivityLearnerWeek,
     CourseGrades,
@@ -124,9 +124,9 @@ def test_every_table_the_engines_write_is_verified():
     aggregate_tables = {model for model in vars(aggregates).values()
                         if isinstance(model, type) and issubclass(model, aggregates.models.Model)
                         and model.__module__ == aggregates.__name__ and not model._meta.abstract}
-    owned = [table.model for engine in ENGINES for table in engine.TABLES]
+    owned = [table.model for engine in (*ENGINES, *SITE_ENGINES) for table in engine.TABLES]
     assert set(owned) == aggregate_tables | {GradeLearner, ProblemLearner, VideoViewer, ActivityLearnerWeek}
-    labels = [table.label for engine in ENGINES for table in engine.TABLES]
+    labels = [table.label for engine in (*ENGINES, *SITE_ENGINES) for table in engine.TABLES]
     assert len(labels) == len(set(labels))
 
 

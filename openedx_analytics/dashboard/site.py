@@ -7,7 +7,7 @@ plain links and a GET form, and ``?format=csv`` downloads the whole filtered lis
 figure is read in a fixed number of queries whatever the number of courses
 (``api.get_course_summaries``, ``lms.courses.course_overviews``,
 ``api.site.weekly_active_learners``); at thousands of courses that still takes a while, so
-the rows of one set of courses are kept in the cache for ``api.site.CACHE_SECONDS`` and
+the rows of one set of courses are kept in the cache for ``OPENEDX_ANALYTICS_SITE_CACHE_SECONDS`` and
 searching, filtering, sorting and paging reuse them.
 """
 from __future__ import annotations
@@ -56,12 +56,12 @@ def availability(start: dt.datetime | None, end: dt.datetime | None, now: dt.dat
 
 
 def cached_course_rows(course_ids: list[str], now: dt.datetime) -> list[dict[str, Any]]:
-    """``course_rows``, kept in the cache for ``api.site.CACHE_SECONDS`` per set of courses."""
+    """``course_rows``, kept in the cache for ``OPENEDX_ANALYTICS_SITE_CACHE_SECONDS`` per set of courses."""
     key = "openedx_analytics.site.rows." + hashlib.sha256("\n".join(course_ids).encode()).hexdigest()
     rows = cache.get(key)
     if rows is None:
         rows = course_rows(course_ids, now)
-        cache.set(key, rows, api_site.CACHE_SECONDS)
+        cache.set(key, rows, api_site.cache_seconds())
     return rows
 
 

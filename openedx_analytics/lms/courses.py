@@ -160,6 +160,20 @@ def course_overviews(course_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def all_course_ids() -> list[str]:
+    """Every course the LMS has an overview of (ids as text, sorted): the site's courses for global staff.
+
+    One indexed read of the overview table, the ids cast to text in SQL (never parsed), so
+    a site of thousands of courses costs tens of milliseconds; not a ``DISTINCT`` over
+    millions of rows of our aggregates.
+    """
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    rows = lms_models().CourseOverview.objects.annotate(course_text=Cast("id", CharField()))
+    return sorted(rows.values_list("course_text", flat=True).iterator(chunk_size=5000))
+
+
 def course_display_name(course_key: Any) -> str:
     """The course's display name for headings; its id when the LMS has no name for it."""
     key = as_course_key(course_key)

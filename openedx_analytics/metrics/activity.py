@@ -9,6 +9,10 @@ that week, compares the new day bits with the stored row and adds the difference
 stored day and week counts, so a new event costs the same in a course of any size. A
 whole rebuild (``ALL_KEYS``) builds every row afresh; a marker that names only a day
 (written before markers named learners) rebuilds that whole week.
+
+The site's and orgs' distinct learners per week (``metrics.site_activity``) are counted
+from these learner-weeks: whenever a learner-week of kind ``any`` appears or goes, the
+week is marked dirty for the site engine in the same transaction.
 """
 from __future__ import annotations
 
@@ -18,10 +22,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from openedx_analytics.db.bulk import insert_ignore, upsert
+from openedx_analytics.metrics import site_activity
 from openedx_analytics.metrics.engine import Expected, Table
 from openedx_analytics.metrics.store import chunks
 from openedx_analytics.models import ActivityDay, ActivityFact, ActivityLearnerWeek, ActivityWeek, DirtyScope
-from openedx_analytics.pipeline.markers import ALL_KEYS, split_learner_days
+from openedx_analytics.pipeline.markers import ALL_KEYS, mark_dirty, split_learner_days
 
 #: fact kind -> aggregate column
 COLUMNS = {
@@ -193,9 +198,12 @@ def _rebuild(course_id: str, now: dt.datetime, using: str, week: dt.date | None 
     old = ActivityLearnerWeek.objects.using(using).filter(course_id=course_id)
     if week is not None:
         old = old.filter(week=week)
+    counted = set(old.filter(kind=site_activity.COUNTED).values_list("week", flat=True).distinct().order_by())
     old.delete()
     learner_weeks = dict(contributions(load(course_id, using, week)))
     _store_learners(course_id, learner_weeks, using)
+    counted.update(monday for monday, _user, kind in learner_weeks if kind == site_activity.COUNTED)
+    _mark_site_weeks(course_id, counted, using)
     write(course_id, tally(learner_weeks.items()), now, using, within=None if week is None else (week, week + WEEK))
 
 
@@ -204,6 +212,7 @@ def _update(course_id: str, learners: Mapping[dt.date, set[int]], now: dt.dateti
     changes = Tally()
     stale: list[int] = []
     fresh: dict[LearnerWeek, int] = {}
+    site_weeks: set[dt.date] = set()
     for monday, users in sorted(learners.items()):
         for ids in chunks(sorted(users)):
             old = _stored_learner_weeks(course_id, monday, ids, using)
@@ -215,12 +224,15 @@ def _update(course_id: str, learners: Mapping[dt.date, set[int]], now: dt.dateti
                     continue
                 if pk is not None:
                     stale.append(pk)
+                if learner_week[2] == site_activity.COUNTED and bool(before) != bool(after):
+                    site_weeks.add(monday)
                 fresh[learner_week] = after
                 changes.add(learner_week, before, -1)
                 changes.add(learner_week, after)
     for ids in chunks(sorted(stale)):
         ActivityLearnerWeek.objects.using(using).filter(pk__in=ids).delete()
     _store_learners(course_id, fresh, using)
+    _mark_site_weeks(course_id, site_weeks, using)
     days = sorted(day for day, counts in changes.days.items() if any(counts.values()))
     weeks = sorted(monday for monday, counts in changes.weeks.items() if any(counts.values()))
     if days or weeks:
@@ -229,6 +241,13 @@ def _update(course_id: str, learners: Mapping[dt.date, set[int]], now: dt.dateti
             for period in period_sums:
                 period_sums[period].update(period_changes[period])
         write(course_id, sums, now, using, held_only=True)
+
+
+def _mark_site_weeks(course_id: str, mondays: set[dt.date], using: str) -> None:
+    """Have the site's and the course's org's distinct learners of ``mondays`` recounted (a learner-week of kind
+    ``any`` appeared or went in each)."""
+    if mondays:
+        mark_dirty(site_activity.week_scopes(course_id, mondays), using=using)
 
 
 def _learner_facts(course_id: str, monday: dt.date, user_ids: Iterable[int], using: str) -> Iterator[FactRow]:

@@ -68,6 +68,31 @@ class ActivityWeek(ActivityCounts):
         constraints = [models.UniqueConstraint(fields=["course_id", "interval_start"], name="oa_actweek_unique")]
 
 
+class SiteActivityWeek(models.Model):
+    """Distinct learners active in an ISO week (named by its Monday) across every course of the site
+    (``org`` empty) or of one organization: a learner active in several courses counts once.
+
+    A course's ``ActivityWeek`` cannot be summed across courses (a learner in two courses
+    would count twice), and counting distinct learners over thousands of courses at request
+    time takes seconds; so the site engine (``metrics.site_activity``) recounts these rows
+    from the courses' learner-weeks (``ActivityLearnerWeek``, kind ``any``) whenever the
+    activity engine changes a learner-week of that week and org. Never incremented: each
+    recount reads the learner-weeks as they are, so late events, backfills and retirement
+    leave it right. Weeks without a learner have no row.
+
+    .. no_pii:
+    """
+
+    #: The organization counted ("" for the whole site: every course, whatever its org).
+    org = CaseSensitiveCharField(max_length=255, blank=True, default="")
+    week = models.DateField()
+    any = models.IntegerField()
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "week"], name="oa_siteweek_unique")]
+
+
 class VideoSummary(models.Model):
     """Per-video figures of a course.
 

@@ -263,6 +263,12 @@ class ActivityLearnerWeek(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course_id", "week", "user_id", "kind"], name="oa_activitylearner_unique"),
         ]
+        indexes = [
+            # Distinct learners of a week across many courses (``metrics.site_activity``,
+            # ``api.site``): the week's rows of a kind, by course (an org's courses share a
+            # prefix), read from the index alone.
+            models.Index(fields=["kind", "week", "course_id", "user_id"], name="oa_activitylearner_week"),
+        ]
 
 
 class ContentActivityFact(models.Model):

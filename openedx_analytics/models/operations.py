@@ -27,6 +27,12 @@ class DirtyScope(models.Model):
     - ``grades``: the user id of a learner whose enrollment, grade, passing status or
       certificate changed.
 
+    - ``site_activity`` (``course_id`` empty: the whole site, one unit for every course):
+      ``"<ISO date of a Monday> <org>"``, a week in which a learner-week of a course of
+      that org appeared or went; the site's and that org's distinct learners of the week are
+      recounted (``metrics.site_activity``). A bare Monday recounts the site and every org
+      of that week.
+
     Any kind also takes ``"*"`` (``ALL_KEYS``: rebuild the course's aggregates of that
     kind from all its facts). A writer that deletes a learner's rows (retirement) marks
     ``"*"`` for every kind those rows fed, in each of their courses: the learner's share
@@ -45,8 +51,11 @@ class DirtyScope(models.Model):
     VIDEO_USER = "video_user"
     PROBLEM = "problem"
     GRADES = "grades"
+    SITE_ACTIVITY = "site_activity"
     #: Recompute order within one drain.
     ORDER = (VIDEO_USER, ENROLLMENT, ACTIVITY, PROBLEM, GRADES)
+    #: Kinds counted across courses, recomputed after every course kind (they read the rows those write).
+    SITE_ORDER = (SITE_ACTIVITY,)
 
     kind = models.CharField(max_length=16)
     course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)

@@ -9,6 +9,8 @@ and readers (the engines) meet here, so a key is encoded and decoded by one rule
   a user id as well is written bare, which asks for the whole block (every learner of it);
 - a day key (ISO date, ``day_key``), read by ``first_day``;
 - a user key (the user id, ``user_key``), read by ``user_ids_of``;
+- a site week key ``"<ISO Monday> <org>"`` (``site_week_key``; course id ``SITE``), read by
+  ``split_site_weeks``; a bare Monday asks for the site and every org of that week;
 - ``ALL_KEYS``: rebuild the kind's aggregates of the course from all its facts.
 """
 from __future__ import annotations
@@ -30,6 +32,9 @@ Scope = tuple[str, str, str]
 
 #: The key of a marker that asks for every key of its kind and course (bulk writers and retirement use it).
 ALL_KEYS = "*"
+
+#: The course id of markers naming figures of the whole site (``DirtyScope.SITE_ORDER`` kinds): one unit, one lock.
+SITE = ""
 
 #: The longest key a marker can hold (read from the model, so the two cannot disagree).
 KEY_LENGTH: int = DirtyScope._meta.get_field("key").max_length
@@ -60,6 +65,36 @@ def day_key(day: dt.date) -> str:
 def user_key(user_id: int) -> str:
     """The key naming a learner (grades markers)."""
     return str(user_id)
+
+
+def site_week_key(monday: dt.date, org: str) -> str:
+    """``"<ISO Monday> <org>"``: the site's and ``org``'s distinct learners of a week (a site activity marker).
+
+    A course without an org, or an org too long to fit, gives the bare Monday: the whole week.
+    """
+    key = f"{day_key(monday)} {org}"
+    return key if org and len(key) <= KEY_LENGTH else day_key(monday)
+
+
+def split_site_weeks(keys: Iterable[str]) -> tuple[bool, set[dt.date], dict[dt.date, set[str]]]:
+    """Read site week keys: (``ALL_KEYS`` asked, weeks to recount whole, week -> orgs to recount).
+
+    Raises ``ValueError`` for a key that names no day (the drain records it as a failed scope).
+    """
+    whole: set[dt.date] = set()
+    orgs: dict[dt.date, set[str]] = defaultdict(set)
+    everything = False
+    for key in keys:
+        if key == ALL_KEYS:
+            everything = True
+            continue
+        day, _, org = key.partition(" ")
+        monday = dt.date.fromisoformat(day)
+        if org:
+            orgs[monday].add(org)
+        else:
+            whole.add(monday)
+    return everything, whole, {monday: found for monday, found in orgs.items() if monday not in whole}
 
 
 def whole_course(kind: str, course_id: str) -> Scope:

@@ -6,10 +6,12 @@ them and calls ``retire_learner``. In one transaction on the analytics database,
 deletes the learner's rows from every table that names a learner (``kinds.LEARNER_TABLES``:
 every fact table and the engines' per-learner rows) and the rejected-event samples that
 name them, and marks every kind those rows fed dirty as a whole (``ALL_KEYS``) in each
-course they were in; after the commit the courses are recomputed, so the aggregates stop
-counting the learner. Pending markers naming the learner are not deleted here: that
-recompute drains every marker of those courses, theirs with them. Both signals may
-arrive: the second finds nothing.
+course they were in, and the weeks of the site and orgs where they were active
+(``metrics.site_activity``: those are counted across courses, and a week where only they
+were active in a course would otherwise be left out of the course's rebuild); after the
+commit the courses are recomputed, so the aggregates stop counting the learner. Pending
+markers naming the learner are not deleted here: that recompute drains every marker of
+those courses, theirs with them. Both signals may arrive: the second finds nothing.
 
 A failure to delete raises into the retirement API on purpose: the LMS then records the
 step as failed and its retirement driver retries it, instead of reporting a learner
@@ -27,9 +29,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from openedx_analytics import conf
+from openedx_analytics.metrics import site_activity
 from openedx_analytics.models import RejectedEventSample
 from openedx_analytics.pipeline.kinds import LEARNER_TABLES
-from openedx_analytics.pipeline.markers import Scope, mark_dirty, whole_course
+from openedx_analytics.pipeline.markers import SITE, Scope, mark_dirty, whole_course
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
         # Every table naming the learner: facts and the engines' per-learner rows. Those rows are
         # what a recompute subtracts from a tally, so with them gone the learner's share cannot be
         # subtracted: each kind their rows fed is rebuilt, per course, from the facts that remain.
+        scopes.update(site_activity.learner_scopes(user_id, using))
         for model, scope_kinds in LEARNER_TABLES.items():
             rows = model.objects.using(using).filter(user_id=user_id)
             for course in rows.values_list("course_id", flat=True).distinct().order_by():
@@ -89,7 +93,7 @@ def retire_learner(user_id: int, usernames: Iterable[str] = ()) -> Retired:
             )
         if scopes:
             mark_dirty(scopes, using=using)
-        retired.courses = {course for _kind, course, _key in scopes}
+        retired.courses = {course for _kind, course, _key in scopes if course != SITE}  # drained with any course
     log.info("openedx_analytics: retired learner %s: deleted %s; recomputing %s courses",
              user_id, dict(retired.deleted), len(retired.courses))
     return retired

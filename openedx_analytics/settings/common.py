@@ -219,6 +219,14 @@ DEFAULTS: dict[str, Any] = {
     #   cache. Only the counts are kept, never a profile: a learner's profile edit or retirement
     #   shows once they expire. 0 reads the LMS on every request.
     "OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS": 3600,
+    # .. setting_name: OPENEDX_ANALYTICS_SITE_CACHE_SECONDS
+    # .. setting_default: 300
+    # .. setting_description: How long the site overview keeps the rows of one set of courses
+    #   (their summary figures and names) and the distinct weekly active learners of a set of
+    #   courses in the Django cache, so that searching, filtering, sorting and paging thousands of
+    #   courses answer at once. A new figure shows that much later on the overview and in
+    #   ``site/activity/`` (a course's own page stays live). 0 reads everything afresh.
+    "OPENEDX_ANALYTICS_SITE_CACHE_SECONDS": 300,
     # .. setting_name: OPENEDX_ANALYTICS_MIN_CELL_SIZE
     # .. setting_default: 5
     # .. setting_description: Fewest learners a count of the learners breakdowns may show, on the

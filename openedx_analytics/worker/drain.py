@@ -42,12 +42,12 @@ from openedx_analytics.db.errors import retry_later
 from openedx_analytics.db.retry import retry_lock_races
 from openedx_analytics.models import DirtyScope, ScopeLock
 from openedx_analytics.models.operations import ScopeFailure
-from openedx_analytics.pipeline.markers import Scope, mark_dirty
+from openedx_analytics.pipeline.markers import SITE, Scope, mark_dirty
 
 log = logging.getLogger(__name__)
 
 #: kind -> its engine's recompute(course_id, keys, now, using)
-ENGINES: dict[str, Callable] = {engine.KIND: engine.recompute for engine in metrics.ENGINES}
+ENGINES: dict[str, Callable] = {engine.KIND: engine.recompute for engine in (*metrics.ENGINES, *metrics.SITE_ENGINES)}
 ID_CHUNK = 900
 #: Characters of an error kept with a failed scope.
 ERROR_CHARS = 4000
@@ -166,11 +166,12 @@ def drain(courses: Iterable[str] | None = None, *, wait: bool = True, max_rounds
     again; if the database is really down, recording that fails too and every marker stays.
     """
     using = conf.analytics_db()
-    course_filter = sorted(set(courses)) if courses is not None else None
+    # The site's markers (course id ``SITE``) come from the recomputes of any course: drained with every course.
+    course_filter = sorted(set(courses) | {SITE}) if courses is not None else None
     report = DrainReport()
     failed_ids: set[int] = set()
     busy_units: set[tuple[str, str]] = set()
-    order = {kind: index for index, kind in enumerate(DirtyScope.ORDER)}
+    order = {kind: index for index, kind in enumerate((*DirtyScope.ORDER, *DirtyScope.SITE_ORDER))}
     for _round in range(max_rounds):
         markers = DirtyScope.objects.using(using).exclude(id__in=sorted(failed_ids))
         if course_filter is not None:

@@ -1,8 +1,9 @@
 """REST API v1 across courses: distinct active learners per week over every course the caller may see.
 
 Beside ``courses/`` and held to the same rules: authenticated as every endpoint, counted
-against the same throttle, never cached (``views.AnalyticsView``). The courses are those
-``courses/`` lists for the caller (``access.visible_courses``), narrowed by ``?org=``.
+against the same throttle, never cached (``views.AnalyticsView``). The courses are those of
+the site overview for global staff and org-wide roles, those ``courses/`` lists for anyone
+else (``access.activity_courses``), narrowed by ``?org=``.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ class SiteActivityView(AnalyticsView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The weeks, oldest first."""
         start, end = params.date_range(request.query_params)
-        courses = access.visible_courses(request.user)
+        courses = access.activity_courses(request.user)
         org = request.query_params.get("org")
         if org:
             courses = [course for course in courses if course_org(course) == org]
