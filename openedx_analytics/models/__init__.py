@@ -11,7 +11,11 @@ from openedx_analytics.models.aggregates import (
     VideoSummary,
     VideoTally,
 )
-from openedx_analytics.models.config import AnalyticsConfiguration, CourseAnalyticsOverride
+from openedx_analytics.models.config import (
+    AnalyticsConfiguration,
+    CourseAnalyticsOverride,
+    InsightsDataApiConfiguration,
+)
 from openedx_analytics.models.facts import (
     ActivityFact,
     ActivityLearnerWeek,
@@ -38,6 +42,7 @@ __all__ = [
     "AnalyticsConfiguration",
     "BackfillCheckpoint",
     "CourseAnalyticsOverride",
+    "InsightsDataApiConfiguration",
     "ActivityDay",
     "ActivityFact",
     "ActivityLearnerWeek",
