@@ -94,6 +94,7 @@ def test_with_the_switch_the_tab_shows_insights_numbers_first_then_live_ones(con
         assert number(row["Enrolled"]) == old_days[day]["count"]
     assert "These are Insights&#x27; numbers" in html or "These are Insights' numbers" in html
     assert "Insights never had this panel" in html  # grades, engagement by content
+    assert "Weekly" not in html  # the live engagement's toggles do not apply to Insights' weeks
     assert all(path.startswith("/api/v0/courses/") for path in configured.requests)
 
     live = staff.get(page_url(), {"new_data": "true"})
@@ -183,6 +184,8 @@ def test_the_compare_view_lists_exactly_the_changed_day_and_week(configured, sta
     assert [(row[0], row[1], row[4]) for row in activity[1:]] == [(week, "any", "+1")]
     assert "oa-table-insights-compare-videos" not in tables and "oa-table-insights-compare-problems" not in tables
     assert html.count("The two sources agree.") == 2
+    days = len(configured.data[COURSE]["enrollment/mode"])
+    assert f"Days compared (those Insights has): {days}." in html
     assert "posted_forum" in html and "missing, not zero" in html  # explained, not listed as a difference
 
 

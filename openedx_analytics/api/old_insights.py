@@ -18,7 +18,7 @@ from typing import Any
 from openedx_analytics import api, insights_client
 from openedx_analytics.insights_client import Source, Unavailable, number, parse_date, parse_time
 
-__all__ = ["KNOWN_DIFFERENCES", "Difference", "OldNumbers", "Unavailable", "compare", "read"]
+__all__ = ["KNOWN_DIFFERENCES", "Comparison", "Difference", "OldNumbers", "Unavailable", "compare", "read"]
 
 #: The endpoints the activity view of the tab reads, and those its learners view reads.
 ACTIVITY_ENDPOINTS = ["enrollment_mode", "activity", "videos", "problems"]
@@ -78,6 +78,18 @@ class Difference:
     def relative(self) -> float | None:
         """The difference as a share of the Insights figure (None when that is 0 or missing)."""
         return None if not self.insights or self.delta is None else self.delta / self.insights
+
+
+@dataclass
+class Comparison:
+    """The differences, and how many days, weeks, videos and problems of each metric were compared."""
+
+    differences: list[Difference] = field(default_factory=list)
+    compared: dict[str, int] = field(default_factory=dict)
+
+    def of(self, metric: str) -> list[Difference]:
+        """The differences of one metric."""
+        return [d for d in self.differences if d.metric == metric]
 
 
 def _block_hash(text: str) -> str:
@@ -178,7 +190,7 @@ def _differ(out: list[Difference], metric: str, where: str, measure: str, old: i
 
 
 def compare(old: OldNumbers, course_id: str, start: dt.date | None = None,
-            end: dt.date | None = None) -> list[Difference]:
+            end: dt.date | None = None) -> Comparison:
     """Every day, week, video and problem where the old and live numbers of ``course_id`` differ.
 
     Only the days and weeks Insights has are compared (its history is the reference; live days
@@ -187,11 +199,13 @@ def compare(old: OldNumbers, course_id: str, start: dt.date | None = None,
     ``KNOWN_DIFFERENCES`` say why the remaining ones can be legitimate too.
     """
     out: list[Difference] = []
+    compared = dict.fromkeys(("enrollment", "activity", "videos", "problems"), 0)
     live_rows = api.get_enrollment(course_id, None, end)
     live_dates = [d["date"] for d in live_rows]
     for day in old.enrollment:
         if (start and day["date"] < start) or (end and day["date"] >= end):
             continue
+        compared["enrollment"] += 1
         at = bisect_right(live_dates, day["date"])  # days without changes carry the day before forward
         live = live_rows[at - 1] if at else None
         _differ(out, "enrollment", day["date"].isoformat(), "count", day["count"], live["count"] if live else None)
@@ -201,6 +215,7 @@ def compare(old: OldNumbers, course_id: str, start: dt.date | None = None,
                 _differ(out, "enrollment", day["date"].isoformat(), mode, day["modes"][mode], live_mode)
     live_weeks = {w["interval_start"]: w for w in api.get_activity(course_id, start, end, granularity="week")}
     for week in old.activity:
+        compared["activity"] += 1
         monday = _monday(week["interval_start"])
         live = live_weeks.get(monday)
         moved = monday != week["interval_start"]
@@ -211,6 +226,7 @@ def compare(old: OldNumbers, course_id: str, start: dt.date | None = None,
                     live[column] if live else None, known=moved)
     live_videos = {_block_hash(v["video_id"]): v for v in api.get_videos(course_id)}
     for video in old.videos:
+        compared["videos"] += 1
         live = live_videos.get(_block_hash(video["video_id"]))
         _differ(out, "videos", video["video_id"], "users_at_start", video["users_at_start"],
                 live["users_at_start"] if live else None)
@@ -218,9 +234,10 @@ def compare(old: OldNumbers, course_id: str, start: dt.date | None = None,
                 live["users_at_end"] if live else None, known=live is not None)
     live_problems = {_block_hash(p["problem_id"]): p for p in api.get_problems(course_id)}
     for problem in old.problems:
+        compared["problems"] += 1
         live = live_problems.get(_block_hash(problem["problem_id"]))
         _differ(out, "problems", problem["problem_id"], "learners", problem["learners"],
                 live["users_attempted"] if live else None)
         _differ(out, "problems", problem["problem_id"], "correct", problem["correct"],
                 live["correct_submissions"] if live else None)
-    return out
+    return Comparison(out, compared)

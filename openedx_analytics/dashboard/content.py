@@ -137,18 +137,17 @@ class Page(CoursePanels, OutlinePanels):
         """Everything the templates need."""
         in_view = self.query.get("view") == learners.VIEW
         comparing = self.switch.visible and self.query.get("view") == insights.COMPARE_VIEW
-        cards, source_message = self.cards(), ""
+        shown = None
         if comparing:
-            panels, source_message = insights.compare_panels(self, self.switch)
+            shown = insights.compare_panels(self, self.switch)
         elif self.switch.old:
-            panels, old_cards, source_message = insights.panels(self, self.switch, in_view)
-            cards = old_cards or cards
-        else:
-            panels = learners.panels(self) if in_view else self._activity_panels()
+            shown = insights.panels(self, self.switch, in_view)
+        panels = shown.panels if shown else learners.panels(self) if in_view else self._activity_panels()
+        insights_summary = bool(shown and shown.cards)  # the summary of Insights numbers
         has_data = self.summary["last_updated"] is not None or any(p.table for p in panels)
         return {
             "switch": insights.links(self, self.switch),
-            "source_message": source_message,
+            "source_message": shown.message if shown else "",
             "comparing": comparing,
             "course_id": self.course_id,
             "view": learners.VIEW if in_view else "",
@@ -166,9 +165,9 @@ class Page(CoursePanels, OutlinePanels):
             "subheading": 5 if self.embedded else 3,
             "insights": links.insights(self.course_id) if self.embedded else None,
             "errors": self.errors,
-            "cards": cards,
-            "summary_csv_url": self.api_url("course-summary"),
-            "summary_updated": self.summary["last_updated"],
+            "cards": shown.cards if insights_summary else self.cards(),
+            "summary_csv_url": "" if insights_summary else self.api_url("course-summary"),
+            "summary_updated": shown.created if insights_summary else self.summary["last_updated"],
             "panels": panels,
             "has_data": has_data,
             "start_date": self.start.isoformat() if self.start else "",

@@ -12,7 +12,7 @@ within its timeout; when it does not answer, the tab says so and offers live num
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
@@ -31,6 +31,16 @@ PARAMETER = "new_data"
 COMPARE_VIEW = "compare"
 #: Most differences the compare view lists (the command lists them all).
 COMPARE_ROWS = 500
+
+
+@dataclass
+class Shown:
+    """What the tab shows instead of the live panels: panels, summary cards, a message, when Insights computed them."""
+
+    panels: list[Panel] = field(default_factory=list)
+    cards: list[dict[str, str]] = field(default_factory=list)
+    message: str = ""
+    created: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,7 @@ def _enrollment(page: Any, old: old_insights.OldNumbers) -> Panel:
 
 
 def _engagement(page: Any, old: old_insights.OldNumbers) -> Panel:
-    panel = _label(Panel("engagement", _("Engagement"), last_updated=old.created))
+    panel = _label(Panel("engagement-insights", _("Engagement"), last_updated=old.created))
     panel.notes.append(_("Insights counted engagement per week only; its weeks are named by their first day."))
     weeks = old.activity
     if not weeks:
@@ -193,7 +203,7 @@ def _breakdown(key: str, title: str, rows: list[dict[str, Any]], created: dt.dat
 
 
 def _never_had(key: str, title: str) -> Panel:
-    panel = Panel(key, title)
+    panel = Panel(key, title, meta=False)
     panel.empty = _("Insights never had this panel: switch to live numbers to see it.")
     return panel
 
@@ -215,45 +225,55 @@ def _cards(old: old_insights.OldNumbers) -> list[dict[str, str]]:
     ]
 
 
-def panels(page: Any, switch: SwitchState, learners_view: bool) -> tuple[list[Panel], list[dict[str, str]], str]:
-    """The panels and summary cards with Insights numbers, and a message ("" when the old API answered)."""
+def panels(page: Any, switch: SwitchState, learners_view: bool) -> Shown:
+    """The panels and summary cards with Insights numbers, or the message saying the old API did not answer."""
     names = old_insights.LEARNER_ENDPOINTS if learners_view else old_insights.ACTIVITY_ENDPOINTS
     try:
         old = old_insights.read(switch.source, page.course_id, names, page.start, page.end)
     except old_insights.Unavailable as error:
-        return [], [], _down(str(error))
+        return Shown(message=_down(str(error)))
     if learners_view:
         titles = {"birth_year": _("Learners: year of birth"), "education": _("Learners: education"),
                   "gender": _("Learners: gender"), "location": _("Learners: country")}
-        return ([_breakdown(name, titles[name], old.learners.get(name, []), old.created) for name in titles],
-                [], "")
-    return [_enrollment(page, old), _engagement(page, old), _videos(page, old), _problems(page, old),
-            _never_had("content", _("Engagement by content")), _never_had("grades", _("Grades"))], _cards(old), ""
+        return Shown([_breakdown(name, titles[name], old.learners.get(name, []), old.created) for name in titles],
+                     created=old.created)
+    return Shown([_enrollment(page, old), _engagement(page, old), _videos(page, old), _problems(page, old),
+                  _never_had("content", _("Engagement by content")), _never_had("grades", _("Grades"))],
+                 _cards(old), created=old.created)
 
 
-def compare_panels(page: Any, switch: SwitchState) -> tuple[list[Panel], str]:
+def compare_panels(page: Any, switch: SwitchState) -> Shown:
     """The comparison: one panel per metric listing where Insights and live numbers differ, and by how much."""
-    names = old_insights.ACTIVITY_ENDPOINTS
     try:
-        old = old_insights.read(switch.source, page.course_id, names, page.start, page.end)
+        old = old_insights.read(switch.source, page.course_id, old_insights.ACTIVITY_ENDPOINTS, page.start, page.end)
     except old_insights.Unavailable as error:
-        return [], _down(str(error))
-    differences = old_insights.compare(old, page.course_id, page.start, page.end)
+        return Shown(message=_down(str(error)))
+    comparison = old_insights.compare(old, page.course_id, page.start, page.end)
     titles = {"enrollment": _("Compared: enrollment per day"), "activity": _("Compared: engagement per week"),
               "videos": _("Compared: videos"), "problems": _("Compared: problems")}
     where = {"enrollment": _("Date"), "activity": _("Week of"), "videos": _("Video"), "problems": _("Problem")}
+    compared = {"enrollment": _("Days compared (those Insights has): {count}."),
+                "activity": _("Weeks compared (those Insights has): {count}."),
+                "videos": _("Videos compared (those Insights has): {count}."),
+                "problems": _("Problems compared (those Insights has): {count}.")}
     out = []
     for metric, title in titles.items():
-        rows = [d for d in differences if d.metric == metric]
+        rows = comparison.of(metric)
         panel = Panel(f"insights-compare-{metric}" if out else "insights-compare", title,
                       last_updated=old.created)
+        panel.notes.append(compared[metric].format(count=num(comparison.compared[metric]).text))
         panel.notes.append(str(old_insights.KNOWN_DIFFERENCES[metric]))
         if not rows:
             panel.empty = _("The two sources agree.")
             out.append(panel)
             continue
-        panel.notes.append(_("{count} differences; those the definitions explain are marked \u201cexplained\u201d, "
-                             "not errors.").format(count=num(len(rows)).text))
+        explained = sum(1 for d in rows if d.known)
+        panel.notes.append(_("{count} differences, {explained} of them explained by the definitions (marked "
+                             "\u201cexplained\u201d, not errors). Difference: live minus Insights.").format(
+                                 count=num(len(rows)).text, explained=num(explained).text))
+        if len(rows) > COMPARE_ROWS:
+            panel.notes.append(_("The first {shown} are listed; compare_with_insights lists them all.").format(
+                shown=num(COMPARE_ROWS).text))
         panel.table = Table(title, [where[metric], _("Measure"), _("Insights"), _("Live"), _("Difference"),
                                     _("Relative"), _("Why")],
                             [[Cell(d.where if metric in ("enrollment", "activity") else page.name_of(d.where)),
@@ -264,7 +284,7 @@ def compare_panels(page: Any, switch: SwitchState) -> tuple[list[Panel], str]:
                                    (_("no live figure") if d.live is None else _("differs")))]
                              for d in rows[:COMPARE_ROWS]])
         out.append(panel)
-    return out, ""
+    return Shown(out, created=old.created)
 
 
 def _maybe(value: int | None, signed: bool = False) -> Cell:

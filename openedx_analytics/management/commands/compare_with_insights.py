@@ -63,7 +63,6 @@ class Command(BaseCommand):
             except InvalidKeyError:
                 raise CommandError(f"Not a course id: {text!r}") from None
         start, end = options["start_date"], options["end_date"]
-        seen_metrics: set[str] = set()
         self.stdout.write("\t".join(("course", *COLUMNS)))
         for course in courses:
             try:
@@ -71,9 +70,9 @@ class Command(BaseCommand):
             except old_insights.Unavailable as error:
                 raise CommandError(f"The Insights data API at {source.base_url} did not answer for {course} "
                                    f"({error}).", returncode=2) from None
-            differences = old_insights.compare(old, course, start, end)
+            comparison = old_insights.compare(old, course, start, end)
+            differences = comparison.differences
             for d in differences:
-                seen_metrics.add(d.metric)
                 relative = "" if d.relative is None else f"{100 * d.relative:+.1f}%"
                 why = "explained" if d.known else ("no live figure" if d.live is None else "differs")
                 self.stdout.write("\t".join(str(v) for v in (
@@ -81,7 +80,9 @@ class Command(BaseCommand):
                     "" if d.live is None else d.live, "" if d.delta is None else f"{d.delta:+d}",
                     relative, why)))
             explained = sum(1 for d in differences if d.known)
-            self.stdout.write(f"# {course}: {len(differences)} differences ({explained} explained by definitions)")
+            counted = ", ".join(f"{count} {metric}" for metric, count in comparison.compared.items())
+            self.stdout.write(f"# {course}: {len(differences)} differences ({explained} explained by definitions); "
+                              f"compared {counted} (days, weeks, videos, problems Insights has)")
         self.stdout.write("# Known definitional differences:")
         for metric, text in old_insights.KNOWN_DIFFERENCES.items():
             self.stdout.write(f"# {metric}: {text}")
