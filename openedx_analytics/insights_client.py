@@ -95,7 +95,7 @@ def timeouts() -> tuple[float, float]:
 
 def _url(source: Source, course_id: str, name: str, start: dt.date | None, end: dt.date | None) -> str:
     path, dated = ENDPOINTS[name]
-    url = f"{source.base_url}/courses/{quote(course_id, safe=':+@')}/{path}"
+    url = f"{source.base_url}/courses/{quote(course_id, safe=':+@/')}/{path}"
     if dated:
         first = start or EARLIEST
         last = end or (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1))

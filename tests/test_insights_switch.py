@@ -186,7 +186,17 @@ def test_the_compare_view_lists_exactly_the_changed_day_and_week(configured, sta
     assert html.count("The two sources agree.") == 2
     days = len(configured.data[COURSE]["enrollment/mode"])
     assert f"Days compared (those Insights has): {days}." in html
-    assert "posted_forum" in html and "missing, not zero" in html  # explained, not listed as a difference
+    assert "posted_forum" in html and "not read as zero" in html  # explained, not listed as a difference
+
+
+def test_a_finisher_difference_from_another_duration_is_explained_not_an_error(configured, staff, switch_on):
+    (video,) = configured.data[COURSE]["videos"]
+    video["duration"] += 60
+    video["users_at_end"] += 1
+    video["users_at_start"] += 1
+    rows = parse(staff.get(page_url(), {"view": "compare"})).tables["oa-table-insights-compare-videos"][1:]
+    assert sorted((row[1], row[4], row[6]) for row in rows) == [
+        ("duration", "-60", "differs"), ("users_at_end", "-1", "explained"), ("users_at_start", "-1", "differs")]
 
 
 def test_the_compare_command_lists_the_same_differences(configured):

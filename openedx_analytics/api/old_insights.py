@@ -30,18 +30,20 @@ ACTIVITY = ("any", "played_video", "attempted_problem", "posted_forum")
 
 #: Per metric: why the two sources may differ although both are right.
 KNOWN_DIFFERENCES: dict[str, str] = {
-    "enrollment": "Insights counted a day's enrollments in its nightly run, from the tracking log up to "
-                  "that night; live numbers count the last state of each day as it happens, so Insights "
-                  "misses the days after its pipeline last ran and today, and may lag a day.",
-    "activity": "Insights' weeks come from its weekly run and skip the week under way; a week Insights "
-                "names by a start other than a Monday is not an ISO week and is compared by its Monday. "
-                "Insights stopped counting forum posts (posted_forum) in later releases: missing, not zero.",
-    "videos": "Insights ended a video at its last segment with 95% of the peak viewers' drop-off rule and "
-              "counted users_at_end at the last 5 seconds; live numbers use the end mark (95% of the way, "
-              "30 seconds before the end for videos of 10 minutes or more), so finishers differ by definition.",
+    "enrollment": "Insights counted each day in its nightly run, from the tracking log up to that night; live "
+                  "numbers keep the last state of each day as it happens. Insights has no figure for the days "
+                  "after its last run, and a late or re-run night can move a change by a day.",
+    "activity": "Insights' weeks come from its weekly run and leave out the week under way; a week Insights "
+                "names by a day other than Monday is compared by its Monday and marked explained. Insights' "
+                "API reports posted_forum only where its pipeline counted it: a missing one is not compared, "
+                "not read as zero.",
+    "videos": "Both count finishers at the video's end mark (95% of the way, 30 seconds before the end for "
+              "videos of 10 minutes or more), which depends on the duration: where the durations differ "
+              "(Insights took the pipeline's, live numbers the largest the player reported, else one inferred "
+              "from where viewers drop off), users_at_end differs by definition and is marked explained.",
     "problems": "Insights' total_submissions counts learners' last answers (one per learner, averaged over "
                 "the problem's parts), so it is compared with live learners who answered, not with every "
-                "submission; correct_submissions likewise counts learners whose last answer was correct.",
+                "submission; correct_submissions likewise with learners whose last answer earned credit.",
 }
 
 
@@ -230,8 +232,10 @@ def compare(old: OldNumbers, course_id: str, start: dt.date | None = None,
         live = live_videos.get(_block_hash(video["video_id"]))
         _differ(out, "videos", video["video_id"], "users_at_start", video["users_at_start"],
                 live["users_at_start"] if live else None)
+        _differ(out, "videos", video["video_id"], "duration", video["duration"], live["duration"] if live else None)
+        moved_end = live is not None and live["duration"] != video["duration"]
         _differ(out, "videos", video["video_id"], "users_at_end", video["users_at_end"],
-                live["users_at_end"] if live else None, known=live is not None)
+                live["users_at_end"] if live else None, known=moved_end)
     live_problems = {_block_hash(p["problem_id"]): p for p in api.get_problems(course_id)}
     for problem in old.problems:
         compared["problems"] += 1
