@@ -155,6 +155,15 @@ def test_a_refused_token_or_an_absent_api_is_a_clear_message(configured, staff, 
     assert b"did not answer (ConnectionError)" in staff.get(page_url()).content
 
 
+def test_hostile_answers_of_the_old_api_are_escaped_or_refused(configured, staff, switch_on):
+    configured.data[COURSE]["enrollment/location"][0]["country"]["name"] = "<script>alert(1)</script>"
+    html = staff.get(page_url(), {"view": "learners"}).content.decode()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    configured.data[COURSE]["videos"] = {"not": "a list"}
+    html = staff.get(page_url()).content.decode()
+    assert "did not answer (not a list of rows)" in html
+
+
 def test_old_answers_are_cached_briefly(configured, staff, switch_on):
     staff.get(page_url())
     asked = len(configured.requests)

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 
 from openedx_analytics.lms.insights_switch import FLAG_NAME
+from tests.support.accessibility import axe_violations, report
 from tests.support.browser import Session
 from tests.support.fake_insights import CREATED, FakeInsightsApi
 from tests.support.reading import number, table
@@ -42,7 +43,8 @@ def admin(chromium: Any, demo_host: Any, output_dir: Path) -> Iterator[Session]:
 
 @pytest.fixture(scope="module")
 def instructor(chromium: Any, demo_host: Any, output_dir: Path) -> Iterator[Session]:
-    session = Session(chromium, demo_host.url, output_dir)
+    """The course's instructor; the context lets axe-core's script run (the pages forbid every script)."""
+    session = Session(chromium, demo_host.url, output_dir, bypass_csp=True)
     session.log_in("instructor")
     yield session
     session.close()
@@ -62,7 +64,14 @@ def insights_rows(instructor: Session) -> dict[str, list[dict[str, Any]]]:
               "interval_end": f"{week['interval_end']}T000000", "any": week["any"],
               "played_video": week["played_video"], "attempted_problem": week["attempted_problem"],
               "created": CREATED} for week in instructor.api(f"{course}/activity/") if not week["partial"]]
-    return {"enrollment/mode": enrollment, "activity": weeks, "videos": [], "problems": []}
+    videos = [{"pipeline_video_id": f"{COURSE}|{v['video_id'].rsplit('@', 1)[-1]}",
+               "encoded_module_id": v["video_id"].rsplit("@", 1)[-1], "duration": v["duration"],
+               "segment_length": 5, "users_at_start": v["users_at_start"], "users_at_end": v["users_at_end"],
+               "created": CREATED} for v in instructor.api(f"{course}/videos/")]
+    problems = [{"module_id": p["problem_id"], "total_submissions": p["users_attempted"],
+                 "correct_submissions": p["correct_submissions"], "part_ids": [], "created": CREATED}
+                for p in instructor.api(f"{course}/problems/")]
+    return {"enrollment/mode": enrollment, "activity": weeks, "videos": videos, "problems": problems}
 
 
 def add_in_admin(admin: Session, path: str, fields: dict[str, str]) -> None:
@@ -107,6 +116,12 @@ def the_tab(instructor: Session, query: str = "") -> Any:
     return section
 
 
+def accessible(instructor: Session) -> None:
+    """axe-core finds nothing wrong with the view shown."""
+    violations = axe_violations(instructor.page)
+    assert not violations, report(violations)
+
+
 def still_in_the_dashboard(instructor: Session) -> None:
     assert unquote(urlsplit(instructor.page.url).path) == DASHBOARD, instructor.page.url
 
@@ -121,6 +136,10 @@ def test_the_switch_shows_insights_numbers_then_live_ones_then_the_comparison(in
     assert {row["Date"]: number(row["Enrolled"]) for row in rows} == {day: row["count"] for day, row in old.items()}
     assert "Insights numbers" in section.locator("#enrollment").inner_text()
     assert "Insights never had this panel" in section.locator("#grades").inner_text()
+    videos = table(instructor.page, "#oa-table-videos")
+    assert [number(row["Started"]) for row in videos] == [
+        v["users_at_start"] for v in fake_api.data[COURSE]["videos"]] and videos
+    accessible(instructor)
 
     switch.get_by_role("link", name="Live numbers").click()
     section = instructor.page.locator("section#openedx_analytics")
@@ -132,6 +151,7 @@ def test_the_switch_shows_insights_numbers_then_live_ones_then_the_comparison(in
     rows = table(instructor.page, "#oa-table-enrollment")
     assert {row["Date"].split(" ")[0]: number(row["Enrolled"]) for row in rows} == live
     instructor.shot("insights-02-live-numbers", full_page=True)
+    accessible(instructor)
 
     section.locator("#oa-source").get_by_role("link", name="Compare the two").click()
     section = instructor.page.locator("section#openedx_analytics")
@@ -141,8 +161,10 @@ def test_the_switch_shows_insights_numbers_then_live_ones_then_the_comparison(in
     differences = table(instructor.page, "#oa-table-insights-compare")
     assert {(row["Date"], row["Measure"], row["Difference"]) for row in differences} == {
         (first["date"], "count", "-3"), (first["date"], "audit", "-3")}
-    assert section.locator("#insights-compare-activity .oa-empty").inner_text() == "The two sources agree."
+    for metric in ("activity", "videos", "problems"):
+        assert section.locator(f"#insights-compare-{metric} .oa-empty").inner_text() == "The two sources agree."
     instructor.shot("insights-03-compare", full_page=True)
+    accessible(instructor)
 
 
 def test_with_the_old_api_hung_the_tab_still_answers_within_its_timeout(instructor, fake_api):
@@ -155,6 +177,7 @@ def test_with_the_old_api_hung_the_tab_still_answers_within_its_timeout(instruct
     assert "did not answer" in message.inner_text(), section.inner_text()[:500]
     assert took < PAGE_BOUND, took
     instructor.shot("insights-04-api-hung")
+    accessible(instructor)
     message.get_by_role("link", name="Show live numbers").click()
     section = instructor.page.locator("section#openedx_analytics")
     section.wait_for(state="visible")
