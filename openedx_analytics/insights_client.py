@@ -133,7 +133,17 @@ def _get(source: Source, url: str, limits: tuple[float, float]) -> list[dict[str
 
 def fetch(source: Source, course_id: str, names: list[str], start: dt.date | None = None,
           end: dt.date | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The rows of each endpoint in ``names`` for one course, read together within one timeout.
+    """The rows of each course endpoint in ``names`` (``ENDPOINTS``) for one course, read together (``fetch_urls``)."""
+    return fetch_urls(source, {name: _url(source, course_id, name, start, end) for name in names})
+
+
+def resource_url(source: Source, kind: str, item_id: str, what: str) -> str:
+    """An item's resource: ``videos/{pipeline_video_id}/timeline/``, ``problems/{id}/answer_distribution/``."""
+    return f"{source.base_url}/{kind}/{quote(item_id, safe=':+@|')}/{what}/"
+
+
+def fetch_urls(source: Source, urls: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The rows each URL of ``urls`` answers (by name), read together within one timeout.
 
     Cached answers are used first; the rest are read at once, and the caller waits at most
     connect + read timeout for all of them. Raises ``Unavailable`` (with a short reason) when
@@ -143,13 +153,12 @@ def fetch(source: Source, course_id: str, names: list[str], start: dt.date | Non
     if cache.get(down_key):
         raise Unavailable("marked down after a recent failure")
     seconds = int(conf.get("OPENEDX_ANALYTICS_INSIGHTS_API_CACHE_SECONDS") or 0)
-    urls = {name: _url(source, course_id, name, start, end) for name in names}
     found: dict[str, list[dict[str, Any]]] = {}
     for name, url in urls.items():
         cached = cache.get(_key(source.base_url, source.token, url)) if seconds > 0 else None
         if cached is not None:
             found[name] = cached
-    missing = [name for name in names if name not in found]
+    missing = [name for name in urls if name not in found]
     if not missing:
         return found
     limits = timeouts()

@@ -23,7 +23,7 @@ from openedx_analytics import api
 from openedx_analytics.lms import insights_switch
 from openedx_analytics.models import InsightsDataApiConfiguration
 from tests.support.api import COURSE
-from tests.support.fake_insights import serving, shapes_from_live
+from tests.support.fake_insights import items_from_live, serving, shapes_from_live
 from tests.support.pages import client, page_url, parse
 
 pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
@@ -42,6 +42,7 @@ def fake(history_loaded, settings):
         shapes["enrollment/mode"][0]["audit"] += 2
         shapes["activity"][0]["any"] -= 1  # and one fewer active learner that week
         api_server.data[COURSE] = shapes
+        api_server.items.update(items_from_live(COURSE))
         yield api_server
 
 
@@ -103,6 +104,29 @@ def test_with_the_switch_the_tab_shows_insights_numbers_first_then_live_ones(con
     assert '<strong aria-current="true">Live numbers</strong>' in live.content.decode()
     # The links of the page keep the choice.
     assert any("new_data=true" in (link or "") for link in parse(live).links if "activity=day" in (link or ""))
+
+
+def test_insights_drill_downs_show_its_video_timeline_and_answer_distribution(configured, staff, switch_on):
+    ((kind, pipeline_id, _what), timeline), = [(key, rows) for key, rows in configured.items.items()
+                                               if key[0] == "videos"]
+    timeline[0]["num_users"] += 5  # Insights' own figure, not ours
+    page = parse(staff.get(page_url()))
+    video_links = [link for link in page.links if link and "video=" in link]
+    assert video_links  # the videos table links to the timeline, by the live id the outline knows
+    response = staff.get(video_links[0])
+    segments = parse(response).tables["oa-table-video-detail"][1:]
+    assert number(segments[0][1]) == timeline[0]["num_users"]
+    assert [number(row[3]) for row in segments] == [s["num_views"] for s in timeline]
+    assert "Insights numbers" in response.content.decode()
+
+    problem_id, answers = next((key[1], rows) for key, rows in configured.items.items() if key[0] == "problems")
+    response = staff.get(page_url(), {"problem": problem_id})
+    shown = parse(response).tables["oa-table-problem-detail"][1:]
+    by_answer = {row[0]: number(row[2]) for row in shown}
+    assert by_answer == {a["answer_value"]: a["count"] for a in answers if a["part_id"] == answers[0]["part_id"]}
+    # Back to live numbers: the same drill-down, the live figures.
+    live = staff.get(page_url(), {"problem": problem_id, "new_data": "true"})
+    assert "oa-table-problem-detail" in parse(live).tables
 
 
 def test_the_setting_chooses_the_default(configured, staff, switch_on, settings):

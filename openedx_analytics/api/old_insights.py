@@ -18,7 +18,8 @@ from typing import Any
 from openedx_analytics import api, insights_client
 from openedx_analytics.insights_client import Source, Unavailable, number, parse_date, parse_time
 
-__all__ = ["KNOWN_DIFFERENCES", "Comparison", "Difference", "OldNumbers", "Unavailable", "compare", "read"]
+__all__ = ["KNOWN_DIFFERENCES", "Comparison", "Difference", "OldNumbers", "Unavailable", "answer_distribution",
+           "block_hash", "compare", "read", "same_block", "video_timeline"]
 
 #: The endpoints the activity view of the tab reads, and those its learners view reads.
 ACTIVITY_ENDPOINTS = ["enrollment_mode", "activity", "videos", "problems"]
@@ -94,7 +95,7 @@ class Comparison:
         return [d for d in self.differences if d.metric == metric]
 
 
-def _block_hash(text: str) -> str:
+def block_hash(text: str) -> str:
     """The block part of a video or problem id, the way both sources can name it (``block@``, ``i4x-...-``, ``|``)."""
     return re.split(r"[@|/\-]", str(text))[-1].lower()
 
@@ -134,6 +135,7 @@ def _activity(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _videos(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"video_id": str(row.get("encoded_module_id") or row.get("pipeline_video_id") or ""),
+             "pipeline_video_id": str(row.get("pipeline_video_id") or row.get("encoded_module_id") or ""),
              "duration": number(row.get("duration")), "users_at_start": number(row.get("users_at_start")),
              "users_at_end": number(row.get("users_at_end"))} for row in rows]
 
@@ -181,6 +183,37 @@ def read(source: Source, course_id: str, names: list[str], start: dt.date | None
     )
 
 
+def same_block(one: str, other: str) -> bool:
+    """Whether two ids name the same block (a usage key, Insights' encoded module id, a pipeline video id)."""
+    return bool(one) and block_hash(one) == block_hash(other)
+
+
+def video_timeline(source: Source, pipeline_video_id: str) -> list[dict[str, int]]:
+    """Insights' timeline of one video (``videos/{id}/timeline/``): segment, viewers, views; raises ``Unavailable``."""
+    url = insights_client.resource_url(source, "videos", pipeline_video_id, "timeline")
+    rows = insights_client.fetch_urls(source, {"timeline": url})["timeline"]
+    segments = [{"segment": number(r.get("segment")), "num_users": number(r.get("num_users")),
+                 "num_views": number(r.get("num_views"))} for r in rows]
+    return sorted(segments, key=lambda r: r["segment"])
+
+
+def answer_distribution(source: Source, problem_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Insights' answers to one problem (``problems/{id}/answer_distribution/``) per part; raises ``Unavailable``.
+
+    Each answer: ``answer_value`` (else ``value_id``), ``correct``, ``count`` (learners whose last
+    answer it was: ``last_response_count`` where the API gives it, else ``count``) and ``variant``.
+    """
+    url = insights_client.resource_url(source, "problems", problem_id, "answer_distribution")
+    rows = insights_client.fetch_urls(source, {"answers": url})["answers"]
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        count = r.get("last_response_count", r.get("count"))
+        parts.setdefault(str(r.get("part_id") or ""), []).append({
+            "answer_value": str(r.get("answer_value") or r.get("value_id") or ""), "correct": r.get("correct") is True,
+            "count": number(count), "variant": "" if r.get("variant") is None else str(r.get("variant"))})
+    return {part: sorted(answers, key=lambda a: -a["count"]) for part, answers in sorted(parts.items())}
+
+
 def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
@@ -226,20 +259,20 @@ def compare(old: OldNumbers, course_id: str, start: dt.date | None = None,
                 continue
             _differ(out, "activity", monday.isoformat(), column, week[column],
                     live[column] if live else None, known=moved)
-    live_videos = {_block_hash(v["video_id"]): v for v in api.get_videos(course_id)}
+    live_videos = {block_hash(v["video_id"]): v for v in api.get_videos(course_id)}
     for video in old.videos:
         compared["videos"] += 1
-        live = live_videos.get(_block_hash(video["video_id"]))
+        live = live_videos.get(block_hash(video["video_id"]))
         _differ(out, "videos", video["video_id"], "users_at_start", video["users_at_start"],
                 live["users_at_start"] if live else None)
         _differ(out, "videos", video["video_id"], "duration", video["duration"], live["duration"] if live else None)
         moved_end = live is not None and live["duration"] != video["duration"]
         _differ(out, "videos", video["video_id"], "users_at_end", video["users_at_end"],
                 live["users_at_end"] if live else None, known=moved_end)
-    live_problems = {_block_hash(p["problem_id"]): p for p in api.get_problems(course_id)}
+    live_problems = {block_hash(p["problem_id"]): p for p in api.get_problems(course_id)}
     for problem in old.problems:
         compared["problems"] += 1
-        live = live_problems.get(_block_hash(problem["problem_id"]))
+        live = live_problems.get(block_hash(problem["problem_id"]))
         _differ(out, "problems", problem["problem_id"], "learners", problem["learners"],
                 live["users_attempted"] if live else None)
         _differ(out, "problems", problem["problem_id"], "correct", problem["correct"],

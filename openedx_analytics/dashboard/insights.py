@@ -159,9 +159,41 @@ def _videos(page: Any, old: old_insights.OldNumbers) -> Panel:
     axis = charts.Axis(names if len(videos) <= 8 else [str(i + 1) for i in range(len(videos))])
     panel.chart = charts.bars(_("Learners who started and finished each video"), axis, series, stacked=False)
     panel.legend = [(s.name, s.colour) for s in series]
+    panel.notes.append(_("Choose a video to see Insights' timeline of it."))
+    blocks = {old_insights.block_hash(block): block for block in page.outline}
     panel.table = Table(_("Videos"), ["#", _("Video"), _("Started"), _("Finished"), _("Length (s)")],
-                        [[Cell(str(i + 1)), Cell(name), num(v["users_at_start"]), num(v["users_at_end"]),
-                          num(v["duration"])] for i, (v, name) in enumerate(zip(videos, names, strict=True))])
+                        [[Cell(str(i + 1)), Cell(name, href=page.link("video-detail", video=_live_id(blocks, v))),
+                          num(v["users_at_start"]), num(v["users_at_end"]), num(v["duration"])]
+                         for i, (v, name) in enumerate(zip(videos, names, strict=True))])
+    return panel
+
+
+def _live_id(blocks: dict[str, str], video: dict[str, Any]) -> str:
+    """The live id of an Insights video where the course outline knows its block, so the link works both ways."""
+    return blocks.get(old_insights.block_hash(video["video_id"]), video["pipeline_video_id"])
+
+
+def _video_detail(page: Any, switch: SwitchState, old: old_insights.OldNumbers) -> Panel | None:
+    """Insights' timeline of the chosen video: viewers and replays per segment."""
+    chosen = page.query.get("video")
+    if not chosen:
+        return None
+    video = next((v for v in old.videos if chosen in (v["pipeline_video_id"], v["video_id"])
+                  or old_insights.same_block(chosen, v["video_id"])), None)
+    panel = _label(Panel("video-detail", _("Video: {name}").format(name=page.name_of(chosen)),
+                         last_updated=old.created, back_url=page.link("videos", video=None)))
+    segments = old_insights.video_timeline(switch.source, video["pipeline_video_id"]) if video else []
+    if not segments:
+        panel.empty = _("Insights has no timeline for this video.")
+        return panel
+    when = [f"{s['segment'] * 5 // 60}:{s['segment'] * 5 % 60:02d}" for s in segments]
+    series = [charts.Series(_("Unique viewers"), [s["num_users"] for s in segments], 0),
+              charts.Series(_("Replays"), [max(s["num_views"] - s["num_users"], 0) for s in segments], 1)]
+    panel.chart = charts.bars(_("Viewers per 5 seconds of the video"), charts.Axis(when), series)
+    panel.legend = [(s.name, s.colour) for s in series]
+    panel.table = Table(_("Viewers per 5 seconds"), [_("From"), _("Unique viewers"), _("Replays"), _("Views")],
+                        [[Cell(w), num(s["num_users"]), num(max(s["num_views"] - s["num_users"], 0)),
+                          num(s["num_views"])] for w, s in zip(when, segments, strict=True)])
     return panel
 
 
@@ -178,10 +210,43 @@ def _problems(page: Any, old: old_insights.OldNumbers) -> Panel:
     axis = charts.Axis(names if len(problems) <= 8 else [str(i + 1) for i in range(len(problems))])
     panel.chart = charts.bars(_("Learners with a correct or incorrect last answer, per problem"), axis, series)
     panel.legend = [(s.name, s.colour) for s in series]
+    panel.notes.append(_("Choose a problem to see Insights' answer distribution."))
     panel.table = Table(_("Problems"), ["#", _("Problem"), _("Learners"), _("Correct"), _("Incorrect")],
-                        [[Cell(str(i + 1)), Cell(name), num(p["learners"]), num(p["correct"]), num(bad)]
+                        [[Cell(str(i + 1)), Cell(name, href=page.link("problem-detail", problem=p["problem_id"],
+                                                                      answers_part=None, answers_page=None)),
+                          num(p["learners"]), num(p["correct"]), num(bad)]
                          for i, (p, name, bad) in enumerate(zip(problems, names, wrong, strict=True))])
     return panel
+
+
+def _problem_detail(page: Any, switch: SwitchState, old: old_insights.OldNumbers) -> list[Panel]:
+    """Insights' answer distribution of the chosen problem, a panel per part."""
+    chosen = page.query.get("problem")
+    if not chosen:
+        return []
+    back = page.link("problems", problem=None, answers_part=None, answers_page=None)
+    title = _("Problem: {name}").format(name=page.name_of(chosen))
+    parts = old_insights.answer_distribution(switch.source, chosen)
+    if not parts:
+        panel = _label(Panel("problem-detail", title, last_updated=old.created, back_url=back))
+        panel.empty = _("Insights has no answers to this problem.")
+        return [panel]
+    out = []
+    for index, (part, answers) in enumerate(parts.items()):
+        panel = Panel("problem-detail" if index == 0 else f"problem-detail-{index + 1}", title if index == 0 else "",
+                      last_updated=old.created, back_url=back if index == 0 else "")
+        if index == 0:
+            _label(panel)
+        panel.subtitle = _("Part {number}").format(number=index + 1)
+        panel.subtitle_title = part
+        labels = [a["answer_value"] + (f" ({a['variant']})" if a["variant"] else "") for a in answers]
+        panel.chart = charts.hbars(_("Learners per last answer"), labels, [a["count"] for a in answers],
+                                   [a["correct"] for a in answers])
+        panel.table = Table(_("Answers"), [_("Answer"), _("Correct"), _("Learners")],
+                            [[Cell(label), Cell(_("yes") if a["correct"] else _("no")), num(a["count"])]
+                             for label, a in zip(labels, answers, strict=True)])
+        out.append(panel)
+    return out
 
 
 def _breakdown(key: str, title: str, rows: list[dict[str, Any]], created: dt.datetime | None) -> Panel:
@@ -237,7 +302,13 @@ def panels(page: Any, switch: SwitchState, learners_view: bool) -> Shown:
                   "gender": _("Learners: gender"), "location": _("Learners: country")}
         return Shown([_breakdown(name, titles[name], old.learners.get(name, []), old.created) for name in titles],
                      created=old.created)
-    return Shown([_enrollment(page, old), _engagement(page, old), _videos(page, old), _problems(page, old),
+    try:
+        video = _video_detail(page, switch, old)
+        answers = _problem_detail(page, switch, old)
+    except old_insights.Unavailable as error:
+        return Shown(message=_down(str(error)))
+    return Shown([_enrollment(page, old), _engagement(page, old), _videos(page, old), *([video] if video else []),
+                  _problems(page, old), *answers,
                   _never_had("content", _("Engagement by content")), _never_had("grades", _("Grades"))],
                  _cards(old), created=old.created)
 

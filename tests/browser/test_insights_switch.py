@@ -74,6 +74,18 @@ def insights_rows(instructor: Session) -> dict[str, list[dict[str, Any]]]:
     return {"enrollment/mode": enrollment, "activity": weeks, "videos": videos, "problems": problems}
 
 
+def insights_timelines(instructor: Session, videos: list[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
+    """Each video's timeline (from the REST API) as the old API's ``videos/<pipeline id>/timeline/`` rows."""
+    items = {}
+    for video in instructor.api(f"{quote(COURSE)}/videos/"):
+        (old,) = [v for v in videos if video["video_id"].endswith("@" + v["encoded_module_id"])]
+        rows = instructor.api(f"{quote(COURSE)}/videos/{quote(video['video_id'], safe='')}/timeline/")
+        items[("videos", old["pipeline_video_id"], "timeline")] = [
+            {"segment": r["segment"], "num_users": r["num_users"], "num_views": r["num_views"], "created": CREATED}
+            for r in rows]
+    return items
+
+
 def add_in_admin(admin: Session, path: str, fields: dict[str, str]) -> None:
     """Add a row through an admin "add" page, as an operator does; the admin must accept it."""
     page = admin.page
@@ -95,6 +107,7 @@ def fake_api(admin: Session, instructor: Session) -> Iterator[FakeInsightsApi]:
     """The fake old API, configured in the admin with the switch on for the course's organization."""
     with FakeInsightsApi(token="demo-insights-token") as fake:
         fake.data[COURSE] = insights_rows(instructor)
+        fake.items.update(insights_timelines(instructor, fake.data[COURSE]["videos"]))
         add_in_admin(admin, "openedx_analytics/insightsdataapiconfiguration",
                      {"enabled": "on", "base_url": fake.base_url, "auth_token": fake.token})
         add_in_admin(admin, "lms_stub/waffleflagorgoverridemodel",
@@ -140,6 +153,22 @@ def test_the_switch_shows_insights_numbers_then_live_ones_then_the_comparison(in
     assert [number(row["Started"]) for row in videos] == [
         v["users_at_start"] for v in fake_api.data[COURSE]["videos"]] and videos
     accessible(instructor)
+
+    # Insights' timeline of the first video, inside the dashboard, then back to the list.
+    section.locator("#oa-table-videos a").first.click()
+    section = instructor.page.locator("section#openedx_analytics")
+    section.wait_for(state="visible")
+    still_in_the_dashboard(instructor)
+    first_video = fake_api.data[COURSE]["videos"][0]
+    timeline = fake_api.items[("videos", first_video["pipeline_video_id"], "timeline")]
+    shown = table(instructor.page, "#oa-table-video-detail")
+    assert [number(row["Views"]) for row in shown] == [s["num_views"] for s in timeline] and shown
+    assert "Insights numbers" in section.locator("#video-detail").inner_text()
+    accessible(instructor)
+    section.get_by_role("link", name="Back to the list").click()
+    section = instructor.page.locator("section#openedx_analytics")
+    section.wait_for(state="visible")
+    switch = section.locator("#oa-source")
 
     switch.get_by_role("link", name="Live numbers").click()
     section = instructor.page.locator("section#openedx_analytics")

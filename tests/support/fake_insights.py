@@ -25,15 +25,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 CREATED = "2026-11-30T020000"
 PATH = re.compile(r"^/api/v0/courses/(?P<course>[^/+]+[/+][^/+]+[/+][^/]+)/(?P<endpoint>[a-z_/]+?)/$")
+#: ``videos/<pipeline_video_id>/timeline/`` and ``problems/<problem_id>/answer_distribution/`` (v0's own urls).
+ITEM = re.compile(r"^/api/v0/(?P<kind>videos|problems)/(?P<item>.+)/(?P<what>timeline|answer_distribution)/$")
 MODES = ("audit", "credit", "honor", "professional", "verified", "masters")
 
 
 class FakeInsightsApi:
-    """The fake API: ``data[course][endpoint]`` rows (``endpoint`` as in the URL, ``enrollment/mode``)."""
+    """The fake API: ``data[course][endpoint]`` rows (``endpoint`` as in the URL, ``enrollment/mode``), and
+    ``items[(kind, id, what)]`` rows (``("videos", pipeline_video_id, "timeline")``)."""
 
     def __init__(self, token: str = "insights-token") -> None:
         self.token = token
         self.data: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.items: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self.requests: list[str] = []
         self.hang = False
         self.released = threading.Event()
@@ -70,6 +74,10 @@ class FakeInsightsApi:
         if authorization != f"Token {self.token}":
             return 401, {"detail": "Authentication credentials were not provided."}
         parts = urlsplit(path)
+        item = ITEM.match(unquote(parts.path))
+        if item:
+            rows = self.items.get((item["kind"], item["item"], item["what"]))
+            return (200, rows) if rows else (404, {"detail": "Not found."})
         match = PATH.match(unquote(parts.path))
         if not match:
             return 404, {"detail": "Not found."}
@@ -145,6 +153,25 @@ def shapes_from_live(course_id: str) -> dict[str, list[dict[str, Any]]]:
                                  "country": {"alpha2": code, "alpha3": code3, "name": name}}
                                 for code, code3, name, n in (("FR", "FRA", "France", 10), ("KE", "KEN", "Kenya", 3))],
     }
+
+
+def items_from_live(course_id: str) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Our live video timelines and answer distributions of ``course_id`` as the old API's item rows."""
+    from openedx_analytics import api
+
+    items = {}
+    for video in api.get_videos(course_id):
+        pipeline_id = f"{course_id}|{video['video_id'].rsplit('@', 1)[-1]}"
+        items[("videos", pipeline_id, "timeline")] = [{**s, "created": CREATED}
+                                                      for s in api.get_video_timeline(course_id, video["video_id"])]
+    for problem in api.get_problems(course_id):
+        items[("problems", problem["problem_id"], "answer_distribution")] = [
+            {"course_id": course_id, "module_id": problem["problem_id"], "part_id": a["part_id"],
+             "correct": a["correct"], "count": a["count"], "value_id": a["answer_value"],
+             "answer_value": a["answer_value"], "problem_display_name": None, "question_text": None,
+             "variant": a["variant"] or None, "created": CREATED, "consolidated_variant": False}
+            for a in api.get_answer_distribution(course_id, problem["problem_id"])]
+    return items
 
 
 @contextmanager
