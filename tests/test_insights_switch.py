@@ -95,6 +95,7 @@ def test_with_the_switch_the_tab_shows_insights_numbers_first_then_live_ones(con
         assert number(row["Enrolled"]) == old_days[day]["count"]
     assert "These are Insights&#x27; numbers" in html or "These are Insights' numbers" in html
     assert "Insights never had this panel" in html  # grades, engagement by content
+    assert "the tab draws them with live numbers only" in html  # Insights' outline pages: said, not silent
     assert "Weekly" not in html  # the live engagement's toggles do not apply to Insights' weeks
     assert all(path.startswith("/api/v0/courses/") for path in configured.requests)
 

@@ -267,6 +267,13 @@ def _breakdown(key: str, title: str, rows: list[dict[str, Any]], created: dt.dat
     return panel
 
 
+def _outline_only() -> Panel:
+    panel = Panel("outline-insights", _("Videos and problems along the course outline"), meta=False)
+    panel.empty = _("Insights drew videos by outline, graded content, ungraded problems and learning outcomes "
+                    "from the per-video and per-problem figures above; the tab draws them with live numbers only.")
+    return panel
+
+
 def _never_had(key: str, title: str) -> Panel:
     panel = Panel(key, title, meta=False)
     panel.empty = _("Insights never had this panel: switch to live numbers to see it.")
@@ -308,7 +315,7 @@ def panels(page: Any, switch: SwitchState, learners_view: bool) -> Shown:
     except old_insights.Unavailable as error:
         return Shown(message=_down(str(error)))
     return Shown([_enrollment(page, old), _engagement(page, old), _videos(page, old), *([video] if video else []),
-                  _problems(page, old), *answers,
+                  _problems(page, old), *answers, _outline_only(),
                   _never_had("content", _("Engagement by content")), _never_had("grades", _("Grades"))],
                  _cards(old), created=old.created)
 
