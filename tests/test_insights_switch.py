@@ -103,8 +103,9 @@ def test_with_the_switch_the_tab_shows_insights_numbers_first_then_live_ones(con
     live_days = {d["date"].isoformat(): d["count"] for d in api.get_enrollment(COURSE)}
     assert {day: number(row["Enrolled"]) for day, row in enrollment_rows(live).items()} == live_days
     assert '<strong aria-current="true">Live numbers</strong>' in live.content.decode()
-    # The links of the page keep the choice.
+    # The links of the page keep the choice, "whole history" included.
     assert any("new_data=true" in (link or "") for link in parse(live).links if "activity=day" in (link or ""))
+    assert f'href="{page_url()}?new_data=true">Whole history' in live.content.decode()
 
 
 def test_insights_drill_downs_show_its_video_timeline_and_answer_distribution(configured, staff, switch_on):

@@ -158,7 +158,8 @@ class Page(CoursePanels, OutlinePanels):
             "own_page_url": f"{self.page_url}?{urlencode(sorted(self._kept.items()))}" if self._kept else self.page_url,
             "embedded": self.embedded,
             "form_url": f"{self.base_url}#{SECTION_ANCHOR if self.embedded else 'enrollment'}",
-            "whole_history_url": f"{self.base_url}#{SECTION_ANCHOR}" if self.embedded else self.page_url,
+            "whole_history_url": insights.keep_source(
+                f"{self.base_url}#{SECTION_ANCHOR}" if self.embedded else self.page_url, self.switch, comparing),
             "toc_url": "" if self.embedded else self.page_url,
             # Headings nest under the page's h1, or under the dashboard's h3 section title.
             "heading": 4 if self.embedded else 2,

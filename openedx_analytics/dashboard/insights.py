@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -93,6 +94,15 @@ def links(page: Any, switch: SwitchState) -> dict[str, Any]:
             "live_url": page.link("oa-source", **{PARAMETER: "true", **keep}),
             "compare_url": page.link("insights-compare", view=COMPARE_VIEW),
             "param": "false" if switch.old else "true"}
+
+
+def keep_source(url: str, switch: SwitchState, comparing: bool) -> str:
+    """``url`` (a link that drops the page's parameters) still on the numbers the switch shows, or the comparison."""
+    if not switch.visible:
+        return url
+    path, hash_mark, anchor = url.partition("#")
+    query = {PARAMETER: "false" if switch.old else "true", **({"view": COMPARE_VIEW} if comparing else {})}
+    return f"{path}?{urlencode(query)}{hash_mark}{anchor}"
 
 
 def _down(reason: str) -> str:
