@@ -10,6 +10,7 @@ from openedx_analytics import conf
 from openedx_analytics.models import (
     AnalyticsConfiguration,
     CourseAnalyticsOverride,
+    InsightsDataApiConfiguration,
     RejectedEventSample,
     RejectionCount,
 )
@@ -19,6 +20,7 @@ from openedx_analytics.worker.tasks import recompute_dirty_scopes
 
 admin.site.register(AnalyticsConfiguration, ConfigurationModelAdmin)
 admin.site.register(CourseAnalyticsOverride, KeyedConfigurationModelAdmin)
+admin.site.register(InsightsDataApiConfiguration, ConfigurationModelAdmin)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

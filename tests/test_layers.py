@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("conf", "settings", "models", "migrations", "router", "course_cache", "broker_connection")),
     ("database mechanics", ("db",)),
-    ("the LMS seam", ("lms",)),
+    ("the LMS seam", ("lms", "insights_client")),
     ("normalize", ("pipeline.rejected", "pipeline.payload", "pipeline.envelope", "pipeline.records",
                    "pipeline.events", "pipeline.redaction", "pipeline.normalizer")),
     ("record kinds and dirty markers", ("pipeline.kinds", "pipeline.markers")),

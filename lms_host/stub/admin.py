@@ -1,6 +1,7 @@
 """Admin pages for the stub LMS tables, so the demo's data can be browsed and edited."""
 from __future__ import annotations
 
+from config_models.admin import KeyedConfigurationModelAdmin
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -85,3 +86,8 @@ class StudentModuleAdmin(admin.ModelAdmin):
     """Learner XBlock state."""
 
     list_display = ("student", "module_state_key", "module_type", "grade", "max_grade", "modified")
+
+
+# The LMS's "Waffle flag course/org overrides" admin pages (waffle_utils), for the rollout flags' overrides.
+admin.site.register(models.WaffleFlagCourseOverrideModel, KeyedConfigurationModelAdmin)
+admin.site.register(models.WaffleFlagOrgOverrideModel, KeyedConfigurationModelAdmin)

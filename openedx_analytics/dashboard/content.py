@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from openedx_analytics import api, conf, course_cache
 from openedx_analytics.api import outline as outline_api
 from openedx_analytics.api import params
-from openedx_analytics.dashboard import engagement_by_content, learners, rendering, tables
+from openedx_analytics.dashboard import engagement_by_content, insights, learners, rendering, tables
 from openedx_analytics.dashboard.outline_views import DRILL_PARAMETERS, OutlinePanels
 from openedx_analytics.dashboard.panels import CoursePanels
 from openedx_analytics.db import time_limits
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
-              "answers_page", *DRILL_PARAMETERS, *engagement_by_content.PARAMETERS, "view")
+              "answers_page", *DRILL_PARAMETERS, *engagement_by_content.PARAMETERS, "view", insights.PARAMETER)
 #: ``section_key`` of the instructor-dashboard section, and the hash that makes the LMS open it.
 SECTION_KEY = "openedx_analytics"
 SECTION_ANCHOR = f"view-{SECTION_KEY}"
@@ -46,8 +46,10 @@ SECTION_ANCHOR = f"view-{SECTION_KEY}"
 class Page(CoursePanels, OutlinePanels):
     """Builds the page's panels for one course and one request's query parameters."""
 
-    def __init__(self, course_id: str, query: QueryDict, embedded: bool = False) -> None:
+    def __init__(self, course_id: str, query: QueryDict, embedded: bool = False,
+                 switch: insights.SwitchState | None = None) -> None:
         self.course_id = course_id
+        self.switch = switch or insights.SwitchState()
         self.query = query
         self.embedded = embedded
         self.errors: list[str] = []
@@ -138,9 +140,19 @@ class Page(CoursePanels, OutlinePanels):
     def context(self) -> dict[str, Any]:
         """Everything the templates need."""
         in_view = self.query.get("view") == learners.VIEW
-        panels = learners.panels(self) if in_view else self._activity_panels()
+        comparing = self.switch.visible and self.query.get("view") == insights.COMPARE_VIEW
+        shown = None
+        if comparing:
+            shown = insights.compare_panels(self, self.switch)
+        elif self.switch.old:
+            shown = insights.panels(self, self.switch, in_view)
+        panels = shown.panels if shown else learners.panels(self) if in_view else self._activity_panels()
+        insights_summary = bool(shown and shown.cards)  # the summary of Insights numbers
         has_data = self.summary["last_updated"] is not None or any(p.table for p in panels)
         return {
+            "switch": insights.links(self, self.switch),
+            "source_message": shown.message if shown else "",
+            "comparing": comparing,
             "course_id": self.course_id,
             "view": learners.VIEW if in_view else "",
             "learners_url": self.link("learners-age", view=learners.VIEW),
@@ -150,16 +162,17 @@ class Page(CoursePanels, OutlinePanels):
             "own_page_url": f"{self.page_url}?{urlencode(sorted(self._kept.items()))}" if self._kept else self.page_url,
             "embedded": self.embedded,
             "form_url": f"{self.base_url}#{SECTION_ANCHOR if self.embedded else 'enrollment'}",
-            "whole_history_url": f"{self.base_url}#{SECTION_ANCHOR}" if self.embedded else self.page_url,
+            "whole_history_url": insights.keep_source(
+                f"{self.base_url}#{SECTION_ANCHOR}" if self.embedded else self.page_url, self.switch, comparing),
             "toc_url": "" if self.embedded else self.page_url,
             # Headings nest under the page's h1, or under the dashboard's h3 section title.
             "heading": 4 if self.embedded else 2,
             "subheading": 5 if self.embedded else 3,
             "insights": links.insights(self.course_id) if self.embedded else None,
             "errors": self.errors,
-            "cards": self.cards(),
-            "summary_csv_url": self.api_url("course-summary"),
-            "summary_updated": self.summary["last_updated"],
+            "cards": shown.cards if insights_summary else self.cards(),
+            "summary_csv_url": "" if insights_summary else self.api_url("course-summary"),
+            "summary_updated": shown.created if insights_summary else self.summary["last_updated"],
             "panels": panels,
             "has_data": has_data,
             "start_date": self.start.isoformat() if self.start else "",
@@ -197,12 +210,13 @@ def _course_name(course_id: str) -> str:
         return course_id
 
 
-def cache_key(course_id: str, query: QueryDict, embedded: bool) -> str:
+def cache_key(course_id: str, query: QueryDict, embedded: bool, switch: tuple[Any, ...] = ()) -> str:
     """What the content depends on besides the figures: course, parameters, language, day, page or section,
-    and the course's cache generation (``course_cache``: a retirement clears every entry of its courses)."""
+    the course's cache generation (``course_cache``: a retirement clears every entry of its courses) and
+    the Insights switch's state for the caller (``insights.SwitchState.cache_part``)."""
     wanted = [(k, query.get(k, "")) for k in PARAMETERS]
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
-    text = repr((course_id, course_cache.generation(course_id), wanted, get_language(), today, embedded))
+    text = repr((course_id, course_cache.generation(course_id), wanted, get_language(), today, embedded, switch))
     return "openedx_analytics.page." + hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -217,18 +231,19 @@ def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> 
     (its cache generation is part of the key).
     """
     seconds = int(conf.get("OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS") or 0)
-    key = cache_key(course_id, query, embedded)
+    switch = insights.state(course_id, query)
+    key = cache_key(course_id, query, embedded, switch.cache_part)
     if seconds > 0:
         cached = cache.get(key)
         if cached is not None:
             return mark_safe(cached)  # noqa: S308 - our own rendered template output
     try:
         with time_limits.read_time_limit():
-            context = build(course_id, query, embedded)
+            context = build(course_id, query, embedded, switch)
     except time_limits.ReadTimeLimitExceeded as exceeded:
         return too_slow(course_id, query, embedded, exceeded.seconds)
     html = rendering.render("content.html", context)
-    if seconds > 0:
+    if seconds > 0 and not switch.visible:  # the old API's answers have their own cache, its outages none
         cache.set(key, str(html), seconds)
     return mark_safe(html)  # noqa: S308 - rendered by our template, which escapes
 
@@ -250,8 +265,9 @@ def too_slow(course_id: str, query: QueryDict, embedded: bool, seconds: float) -
     return mark_safe(html)  # noqa: S308 - rendered by our template, which escapes
 
 
-def build(course_id: str, query: QueryDict, embedded: bool = False) -> dict[str, Any]:
+def build(course_id: str, query: QueryDict, embedded: bool = False,
+          switch: insights.SwitchState | None = None) -> dict[str, Any]:
     """The template context of the analytics of ``course_id`` (already checked) for these query parameters,
-    for the page or (``embedded``) the instructor-dashboard section."""
+    for the page or (``embedded``) the instructor-dashboard section, with the caller's Insights switch."""
     with tables.language_numbers():
-        return Page(course_id, query, embedded).context()
+        return Page(course_id, query, embedded, switch).context()

@@ -96,6 +96,8 @@ class Panel:
     #: Where a paged table is, and whether its table opens unfolded (a page the reader chose).
     pager: Pager | None = None
     table_open: bool = False
+    #: Whether the "last updated" and download line shows (False for a panel that only says why it is empty).
+    meta: bool = True
 
     @property
     def open_table(self) -> bool:

@@ -12,7 +12,11 @@ from openedx_analytics.models.aggregates import (
     VideoSummary,
     VideoTally,
 )
-from openedx_analytics.models.config import AnalyticsConfiguration, CourseAnalyticsOverride
+from openedx_analytics.models.config import (
+    AnalyticsConfiguration,
+    CourseAnalyticsOverride,
+    InsightsDataApiConfiguration,
+)
 from openedx_analytics.models.facts import (
     ActivityFact,
     ActivityLearnerWeek,
@@ -40,6 +44,7 @@ __all__ = [
     "AnalyticsConfiguration",
     "BackfillCheckpoint",
     "CourseAnalyticsOverride",
+    "InsightsDataApiConfiguration",
     "ActivityDay",
     "ActivityFact",
     "ActivityLearnerWeek",

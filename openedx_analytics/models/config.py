@@ -81,3 +81,50 @@ class CourseAnalyticsOverride(ConfigurationModel):
 
     class Meta:
         app_label = "openedx_analytics"
+
+
+class InsightsDataApiConfiguration(ConfigurationModel):
+    """Where the old Insights data API answers, so the tab can show its numbers beside ours.
+
+    Kept in the admin, not in settings, so an operator can point the tab at the old API,
+    rotate its token or turn the switch off without a deploy. ``base_url`` is the same value
+    Insights has in ``DATA_API_URL`` (the API's root, ending in ``/api/v0``); ``auth_token``
+    is the data API's token Insights sends (``DATA_API_AUTH_TOKEN``). A disabled current row
+    (or none) means no old API: the tab shows live numbers only, without the switch.
+
+    .. no_pii: (``changed_by`` points at the staff user who changed the configuration; the token
+       is a service credential, not a person's data.)
+
+    .. toggle_name: InsightsDataApiConfiguration.enabled
+    .. toggle_implementation: ConfigurationModel
+    .. toggle_default: False
+    .. toggle_description: The old Insights data API the analytics tab may read "Insights numbers"
+       from (base URL and token). When enabled, people the ``openedx_analytics.insights_switch``
+       flag lets in see a switch between Insights numbers and live numbers.
+    .. toggle_use_cases: temporary, open_edx
+    .. toggle_creation_date: 2026-12-07
+    .. toggle_target_removal_date: 2027-12-31
+    .. toggle_warning: The tab reads the old API server-side on the page request, within
+       ``OPENEDX_ANALYTICS_INSIGHTS_API_TIMEOUT``; point it at an API the LMS can reach quickly.
+    """
+
+    ANALYTICS_DEFAULT_DB = True
+
+    base_url = models.URLField(
+        max_length=500, blank=True, default="",
+        help_text="The Insights data API's root, as Insights' DATA_API_URL, e.g. https://insights-api.example.com/api/v0",
+    )
+    auth_token = models.CharField(
+        max_length=255, blank=True, default="",
+        help_text="The data API token Insights uses (DATA_API_AUTH_TOKEN); sent as 'Authorization: Token ...'.",
+    )
+
+    def clean(self) -> None:
+        """An enabled row needs a base URL (a token-less API is allowed: some run behind a private network)."""
+        super().clean()
+        if self.enabled and not self.base_url:
+            raise ValidationError({"base_url": "Give the Insights data API's root URL, or leave the row disabled."})
+        self.base_url = (self.base_url or "").rstrip("/")
+
+    class Meta:
+        app_label = "openedx_analytics"

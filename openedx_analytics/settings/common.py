@@ -212,6 +212,27 @@ DEFAULTS: dict[str, Any] = {
     #   delays a new figure by as much, and the page states when its figures were last updated.
     #   0 renders every request afresh.
     "OPENEDX_ANALYTICS_PAGE_CACHE_SECONDS": 60,
+    # .. setting_name: OPENEDX_ANALYTICS_INSIGHTS_API_TIMEOUT
+    # .. setting_default: (2, 5)
+    # .. setting_description: (connect, read) seconds for one read of the old Insights data API
+    #   (``InsightsDataApiConfiguration``), which the analytics tab reads on the page request when
+    #   someone asks for "Insights numbers". The reads of one page go out together, so a hung API
+    #   delays a page by at most connect + read seconds; then the page says the API is down.
+    "OPENEDX_ANALYTICS_INSIGHTS_API_TIMEOUT": (2, 5),
+    # .. setting_name: OPENEDX_ANALYTICS_INSIGHTS_API_CACHE_SECONDS
+    # .. setting_default: 300
+    # .. setting_description: How long an answer of the old Insights data API is kept in the Django
+    #   cache (per URL and token). Its numbers change at most once a day while its pipeline runs,
+    #   and never once it is switched off. 0 asks the API on every page.
+    "OPENEDX_ANALYTICS_INSIGHTS_API_CACHE_SECONDS": 300,
+    # .. setting_name: OPENEDX_ANALYTICS_NEW_DATA_DEFAULT
+    # .. setting_default: False
+    # .. setting_description: What the analytics tab shows, for people who see the "Insights numbers /
+    #   live numbers" switch, when the URL does not say (``?new_data=true|false``): False shows
+    #   Insights numbers first (as Insights' ``DATA_API_V1_ENABLED = False`` keeps its old API the
+    #   default), True shows live numbers first. Once the new numbers are trusted, set it True and
+    #   the switch becomes configuration; then disable ``InsightsDataApiConfiguration``.
+    "OPENEDX_ANALYTICS_NEW_DATA_DEFAULT": False,
     # .. setting_name: OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS
     # .. setting_default: 3600
     # .. setting_description: How long a course's learners breakdowns (age, education, gender,
