@@ -9,10 +9,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.checks import Error
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.db import connections
+from django.db import connections, router
 from django.test import override_settings
 
 from openedx_analytics import checks
@@ -94,7 +95,9 @@ def test_a_database_without_our_migrations_is_named_with_the_command_that_fixes_
         assert fresh.returncode == 0, fresh.stderr  # warnings: commands (migrate included) still run
         assert checks.TABLES_MISSING in fresh.stderr
         assert "migrate openedx_analytics --database analytics" in fresh.stderr
-        assert "Database 'default' lacks 3 openedx_analytics tables" in fresh.stderr
+        in_default = [model for model in apps.get_app_config("openedx_analytics").get_models()
+                      if router.db_for_write(model) == "default"]
+        assert f"Database 'default' lacks {len(in_default)} openedx_analytics tables" in fresh.stderr
 
         assert _manage(env, "migrate", "-v0").returncode == 0
         half = _manage(env, "check")

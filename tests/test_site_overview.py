@@ -206,3 +206,15 @@ def test_a_course_hidden_by_the_rollout_gate_is_not_counted(site):
     assert listed(page(site["global"])) == [A1, A2]
     assert f'<tr data-week="{LAST_WEEK:%Y-%m-%d}"><td>{LAST_WEEK:%Y-%m-%d}</td><td class="oa-num">2</td>' in html
     assert client_for(site["global"]).get(API).json()[0]["any"] == 2
+
+
+def test_the_overview_says_so_when_its_reads_run_past_the_time_budget(site):
+    from django.test import override_settings
+
+    with override_settings(OPENEDX_ANALYTICS_READ_TIME_LIMIT_SECONDS=1e-9):
+        response = page(site["global"], "?org=Alpha")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    html = response.content.decode()
+    assert "took longer than" in html and 'href="/analytics/site/?org=Alpha"' in html
+    assert listed(page(site["global"], "?org=Alpha")) == [A1, A2]  # nothing of it kept: the next answer is whole

@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -28,9 +29,12 @@ from django.views.decorators.http import require_safe
 from openedx_analytics import access, api, rate_limit
 from openedx_analytics.api import site as api_site
 from openedx_analytics.dashboard import rendering, views
+from openedx_analytics.db import time_limits
 from openedx_analytics.lms import courses as lms_courses
 from openedx_analytics.lms import links
 from openedx_analytics.lms.roles import course_org
+
+log = logging.getLogger(__name__)
 
 #: Courses per page of the overview.
 PAGE_SIZE = 100
@@ -162,6 +166,22 @@ def site_overview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def _signed_in_overview(request: HttpRequest) -> HttpResponse:
+    """The overview, its reads within the request's time budget (``db.time_limits``): past it, 503 saying so."""
+    try:
+        with time_limits.read_time_limit():
+            return _overview(request)
+    except time_limits.ReadTimeLimitExceeded as exceeded:
+        log.warning("openedx_analytics: the site overview took longer than %g s to read; answered 503",
+                    exceeded.seconds)
+        html = rendering.render("refused.html", {"status": 503, "seconds": f"{exceeded.seconds:g}", "site": True,
+                                                 "again_url": request.get_full_path(),
+                                                 "home_url": links.home_url()}, request)
+        response = views._secured(HttpResponse(html, status=503))
+        response["Retry-After"] = "30"
+        return response
+
+
+def _overview(request: HttpRequest) -> HttpResponse:
     try:
         visible = access.site_courses(request.user)
     except access.Refused as refused:
