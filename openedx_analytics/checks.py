@@ -115,7 +115,7 @@ def _table_problems(alias: str, models: Iterable[Any], command: str, consequence
 
 
 EVENTS_LOST = "every event batch fails until they exist, and its events are not counted"
-CONFIGURATION_UNREADABLE = "the analytics configuration and rollout overrides cannot be read or edited"
+CONFIGURATION_UNREADABLE = "the analytics configuration, rollout overrides and service keys cannot be read or edited"
 
 
 def table_problems() -> list[checks.CheckMessage]:

@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backfill", ("backfill",)),
     ("doors", ("live", "signals")),
     ("python API", ("api",)),
-    ("access", ("access", "rate_limit")),
+    ("access", ("access", "rate_limit", "service_keys")),
     ("faces", ("api.v1", "api.urls", "dashboard", "research")),
     ("plugin entry points", ("apps", "admin", "urls", "tasks", "checks", "management")),
 ]

@@ -33,6 +33,7 @@ from openedx_analytics.models.operations import (
     RejectionCount,
     ScopeLock,
 )
+from openedx_analytics.models.service_keys import ServiceKey
 
 __all__ = [
     "AnalyticsConfiguration",
@@ -59,6 +60,7 @@ __all__ = [
     "RejectedEventSample",
     "RejectionCount",
     "ScopeLock",
+    "ServiceKey",
     "VideoEventFact",
     "VideoSegment",
     "VideoSummary",
