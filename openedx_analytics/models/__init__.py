@@ -26,6 +26,7 @@ from openedx_analytics.models.facts import (
     VideoEventFact,
     VideoViewer,
 )
+from openedx_analytics.models.gateway import GatewayCaller, GatewayReceipt
 from openedx_analytics.models.operations import (
     BackfillCheckpoint,
     DirtyScope,
@@ -49,6 +50,8 @@ __all__ = [
     "DirtyScope",
     "EnrollmentDay",
     "EnrollmentFact",
+    "GatewayCaller",
+    "GatewayReceipt",
     "GradeFact",
     "GradeLearner",
     "PassingFact",
