@@ -192,6 +192,10 @@ def test_a_resent_batch_changes_nothing_and_says_so_per_item(sender):
     twice_in_one = post(sender, [video(45, 0, id="t"), video(45, 9, id="t")])
     assert twice_in_one.json()["accepted"] == 1
     assert twice_in_one.json()["duplicates"] == [{"index": 1, "id": "t"}]
+    first_bad = post(sender, [{**video(45, 0), "id": "b", "time": "never"}, video(45, 0, id="b"), video(46, 1),
+                              video(46, 1)])
+    assert [(e["index"], e["reason"]) for e in first_bad.json()["rejected"]] == [(0, "bad_time"), (1, "repeated_id")]
+    assert first_bad.json()["duplicates"] == [{"index": 3, "id": None}]
 
 
 def test_items_of_a_batch_are_applied_in_order(sender):
@@ -212,7 +216,8 @@ def test_an_unknown_event_name_is_refused_and_never_stored(sender):
     response = post(sender, [{"name": "edx.ui.lms.outline.selected", "time": _today(), "id": "u1",
                               "context": {"course_id": COURSE, "user_id": 41}, "data": {}}])
     assert response.status_code == 422
-    assert [(e["id"], e["field"], e["reason"]) for e in response.json()["rejected"]] == [("u1", "name", "unknown_event")]
+    assert [(e["id"], e["field"], e["reason"]) for e in response.json()["rejected"]] == [
+        ("u1", "name", "unknown_event")]
     assert fact_counts() == before
 
 

@@ -174,40 +174,56 @@ def receive(caller: GatewayCaller, items: list[Any], *, atomic: bool = False) ->
     """Validate and store a sender's batch in order; say what became of each item; schedule the recompute.
 
     With ``atomic`` nothing is stored when any item is rejected. Items already stored
-    (receipts) are skipped and listed as duplicates.
+    (receipts) are skipped and listed as duplicates. An item repeating an earlier one of the
+    same batch (same ``id``, or same content) is a duplicate when that one was accepted;
+    when it was rejected, the repeat is too (``repeated_id``, or the same error).
     """
     receipt = Receipt(atomic=atomic)
     caller_id = caller.user_id
     keys: list[str | None] = [_item_key(caller_id, item) if isinstance(item, dict) else None for item in items]
     using = conf.analytics_db()
     wanted = {key for key in keys if key}
-    seen = set(GatewayReceipt.objects.using(using).filter(caller_id=caller_id, key__in=wanted)
-               .values_list("key", flat=True)) if wanted else set()
+    stored_before = set(GatewayReceipt.objects.using(using).filter(caller_id=caller_id, key__in=wanted)
+                        .values_list("key", flat=True)) if wanted else set()
     events: list[dict[str, Any]] = []
     positions: list[int] = []  # event -> its item's index
+    first_of: dict[str, int] = {}  # key -> index of its first item in this batch
+    repeats: list[tuple[int, int]] = []  # (index, index of the earlier item it repeats)
     refused: list[tuple[Any, Outcome]] = []
-    early: list[ItemError] = []
+    errors: dict[int, ItemError] = {}
     for index, (item, key) in enumerate(zip(items, keys, strict=True)):
         if isinstance(item, dict) and (why := _bad_id(item)) is not None:
             outcome = Outcome(records=[], reason="bad_id", detail=why, name=str(item.get("name") or "")[:255])
             refused.append((item, outcome))
-            early.append(_error(index, item, outcome))
+            errors[index] = _error(index, item, outcome)
             continue
-        if key is not None and key in seen:
+        if key is not None and key in stored_before:
             receipt.duplicates.append({"index": index, "id": _sender_id(item)})
             continue
         if key is not None:
-            seen.add(key)  # the same item twice in one batch: the second is a duplicate of the first
+            if key in first_of:
+                repeats.append((index, first_of[key]))
+                continue
+            first_of[key] = index
         events.append(_shaped(item) if isinstance(item, dict) else item)
         positions.append(index)
-    allowed = course_rule(caller)
-    result = ingest(events, source=DOOR, generic=False, grants=caller.grant_set, course_allowed=allowed,
+    result = ingest(events, source=DOOR, generic=False, grants=caller.grant_set, course_allowed=course_rule(caller),
                     atomic=atomic, fact_source=f"service:{caller.user.username}",
                     unparsed=refused) if events or refused else None
     rejected_events = {index for index, _outcome in result.rejections} if result else set()
-    errors = early + [_error(positions[index], items[positions[index]], outcome)
-                      for index, outcome in (result.rejections if result else [])]
-    receipt.rejected = sorted(errors, key=lambda error: error.index)
+    for index, outcome in result.rejections if result else []:
+        errors[positions[index]] = _error(positions[index], items[positions[index]], outcome)
+    for index, earlier in repeats:
+        if earlier not in errors:
+            receipt.duplicates.append({"index": index, "id": _sender_id(items[index])})
+        elif "id" in items[index]:
+            errors[index] = ItemError(index, _sender_id(items[index]), "id", "repeated_id",
+                                      f"item {earlier} of this batch has this id and was rejected")
+        else:
+            errors[index] = ItemError(index, None, errors[earlier].field, errors[earlier].reason,
+                                      errors[earlier].detail)
+    receipt.duplicates.sort(key=lambda duplicate: duplicate["index"])
+    receipt.rejected = [errors[index] for index in sorted(errors)]
     if result is not None and receipt.stored:
         receipt.accepted = result.accepted
         receipt.courses = sorted(result.courses)

@@ -20,7 +20,9 @@ from typing import Any
 
 from django.db import DatabaseError, InterfaceError
 from django.urls import reverse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from rest_framework import serializers, status
@@ -94,6 +96,17 @@ class _Problem(serializers.Serializer):
     error = serializers.CharField(help_text="not_json, not_a_list, too_large, too_many_events, busy")
     detail = serializers.CharField()
     limit = serializers.IntegerField(required=False)
+
+
+class IngestKeyScheme(OpenApiAuthenticationExtension):
+    """Describe the ingest key (``Authorization: Token <key>``, made by ``ingest_api_key``) in the schema."""
+
+    target_class = "openedx_analytics.api.v1.key_auth.IngestKeyAuthentication"
+    name = "ingestKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        """A header scheme with the ``Token`` prefix."""
+        return build_bearer_security_scheme_object(header_name="AUTHORIZATION", token_prefix="Token")
 
 
 class GatewayThrottle(BaseThrottle):
