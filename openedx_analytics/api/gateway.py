@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from opaque_keys import InvalidKeyError
@@ -207,10 +208,12 @@ def receive(caller: GatewayCaller, items: list[Any], *, atomic: bool = False) ->
             first_of[key] = index
         events.append(_shaped(item) if isinstance(item, dict) else item)
         positions.append(index)
-    result = ingest(events, source=DOOR, generic=False, grants=caller.grant_set, course_allowed=course_rule(caller),
-                    atomic=atomic, fact_source=f"service:{caller.user.username}",
-                    unparsed=refused) if events or refused else None
-    rejected_events = {index for index, _outcome in result.rejections} if result else set()
+    with transaction.atomic(using=using):  # the facts and their receipts: one commit
+        result = _ingest(caller, events, refused, atomic) if events or refused else None
+        if result is not None and not (atomic and (result.rejections or refused)):
+            rejected_events = {index for index, _outcome in result.rejections}
+            stored_keys = [keys[positions[index]] for index in range(len(events)) if index not in rejected_events]
+            _keep_receipts(caller_id, [key for key in stored_keys if key], using)
     for index, outcome in result.rejections if result else []:
         errors[positions[index]] = _error(positions[index], items[positions[index]], outcome)
     for index, earlier in repeats:
@@ -227,12 +230,16 @@ def receive(caller: GatewayCaller, items: list[Any], *, atomic: bool = False) ->
     if result is not None and receipt.stored:
         receipt.accepted = result.accepted
         receipt.courses = sorted(result.courses)
-        stored_keys = [keys[positions[index]] for index in range(len(events)) if index not in rejected_events]
-        _keep_receipts(caller_id, [key for key in stored_keys if key], using)
     _count(caller, receipt)
     if receipt.courses:
         _recompute(receipt.courses)
     return receipt
+
+
+def _ingest(caller: GatewayCaller, events: list[Any], refused: list[tuple[Any, Outcome]], atomic: bool) -> Any:
+    """The one ingest routine, as the sender's grants, organizations and courses allow it."""
+    return ingest(events, source=DOOR, generic=False, grants=caller.grant_set, course_allowed=course_rule(caller),
+                  atomic=atomic, fact_source=f"service:{caller.user.username}", unparsed=refused)
 
 
 def _keep_receipts(caller_id: int, keys: list[str], using: str) -> None:
