@@ -91,7 +91,7 @@ def gateway_run(client: Any, key: str, rate: float, batch: int, seconds: float, 
     now = dt.datetime.now(dt.timezone.utc)
     interval = batch / rate if rate else 0.0
     latencies: list[float] = []
-    accepted = offered = 0
+    accepted = offered = busy = 0
     started = time.perf_counter()
     due = started
     while time.perf_counter() - started < seconds:
@@ -100,17 +100,21 @@ def gateway_run(client: Any, key: str, rate: float, batch: int, seconds: float, 
             time.sleep(wait)
         body = json.dumps(events(batch, next_id, now, rng))
         next_id += batch
-        began = time.perf_counter()
-        response = client.generic("POST", "/api/analytics/v1/events/", body, content_type="application/json",
-                                  HTTP_AUTHORIZATION=f"Token {key}")
-        latencies.append(time.perf_counter() - began)
+        while True:  # a sender resends a batch the gateway answered 503 (busy database), unchanged
+            began = time.perf_counter()
+            response = client.generic("POST", "/api/analytics/v1/events/", body, content_type="application/json",
+                                      HTTP_AUTHORIZATION=f"Token {key}")
+            latencies.append(time.perf_counter() - began)
+            if response.status_code != 503:
+                break
+            busy += 1
         if response.status_code != 200:
             raise SystemExit(f"gateway answered {response.status_code}: {response.content[:300]!r}")
         accepted += response.json()["accepted"]
         offered += batch
         due += interval
     elapsed = time.perf_counter() - started
-    return {"rate": rate, "requests": len(latencies), "offered_per_s": offered / elapsed,
+    return {"rate": rate, "requests": len(latencies), "busy": busy, "offered_per_s": offered / elapsed,
             "accepted_per_s": accepted / elapsed, "p50_ms": statistics.median(latencies) * 1000,
             "p95_ms": percentile(latencies, 0.95) * 1000, "max_ms": max(latencies) * 1000}, next_id
 
@@ -169,15 +173,17 @@ def main() -> None:
         client, key = sender(get_user_model().objects.create_user("bench_sender", "bs@example.com"))
         rng = random.Random(7)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.database}, batches of {args.batch}, "
-              f"{args.seconds:g} s per rate, one LMS process (Django's handler, one request at a time)")
+              f"{args.seconds:g} s per rate, one LMS process (Django's handler, one request at a time)", flush=True)
         print("| door | offered items/s | accepted items/s | requests | p50 ms | p95 ms | max ms |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         _row, next_id = gateway_run(client, key, 0, args.batch, 0.5, 0, rng)  # warm-up: imports, caches, connections
         for rate in args.rates:
             row, next_id = gateway_run(client, key, rate, args.batch, args.seconds, next_id, rng)
             label = f"{rate:g}/s" if rate else "as fast as answered"
+            busy = f" ({row['busy']} answered 503, resent)" if row["busy"] else ""
             print(f"| gateway, {label} | {row['offered_per_s']:,.0f} | {row['accepted_per_s']:,.0f} | "
-                  f"{row['requests']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['max_ms']:.0f} |", flush=True)
+                  f"{row['requests']}{busy} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['max_ms']:.0f} |",
+                  flush=True)
         door = tracking_door(args.door_events, next_id, rng)
         print(f"| tracking door, LMS process: hand-off per event | {door['emit_per_s']:,.0f} events/s "
               f"({door['emit_us_per_event']:.0f} µs each) | | | | | |")
