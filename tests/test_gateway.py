@@ -316,3 +316,46 @@ def test_the_schema_documents_the_endpoint(sender):
     assert schema.status_code == 200
     text = schema.content.decode()
     assert "/api/analytics/v1/events/" in text and "atomic" in text
+
+
+def test_a_database_that_does_not_answer_in_time_is_a_503_with_retry_after(sender, monkeypatch):
+    from django.db import OperationalError
+
+    from openedx_analytics.api import gateway
+
+    def interrupted(*_args: Any, **_kwargs: Any) -> Any:
+        raise OperationalError(1969, "Query execution was interrupted (max_statement_time exceeded)")
+
+    monkeypatch.setattr(gateway, "receive", interrupted)
+    response = post(sender, [video(41, 0)])
+    assert response.status_code == 503
+    assert response.json()["error"] == "busy" and int(response["Retry-After"]) > 0
+
+
+def test_the_key_command_rotates_and_revokes(sender):
+    first = key_for(sender)
+    second = key_for(sender)
+    assert post(sender, [video(41, 0)], key=first).status_code == 401
+    assert post(sender, [video(41, 1)], key=second).status_code == 200
+    out = StringIO()
+    call_command("ingest_api_key", sender.username, "--revoke", stdout=out)
+    assert "revoked" in out.getvalue()
+    assert post(sender, [video(41, 2)], key=second).status_code == 401
+
+
+def test_the_admin_shows_callers_with_their_counts_and_latest_rejections(sender):
+    post(sender, [video(41, 0, id="fine"), {**video(41, 0), "id": "late", "time": "never"}])
+    admin = get_user_model().objects.create_superuser("operator", "op@example.com", "pw")
+    client = APIClient()
+    client.force_login(admin)
+    caller = GatewayCaller.objects.get(user=sender)
+    page = client.get(f"/admin/openedx_analytics/gatewaycaller/{caller.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "late" in text and "bad_time" in text and "never" in text
+    listing = client.get("/admin/openedx_analytics/gatewaycaller/")
+    assert listing.status_code == 200 and "mobile_backend" in listing.content.decode()
+    refused = client.post(f"/admin/openedx_analytics/gatewaycaller/{caller.pk}/change/", {
+        "user": sender.pk, "enabled": "on", "grants": "video teleportation", "organizations": "Org", "courses": "",
+        "throttle_rate": ""})
+    assert refused.status_code == 200 and "Unknown kinds teleportation" in refused.content.decode()
