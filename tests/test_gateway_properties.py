@@ -2,7 +2,7 @@
 
 Bodies are arbitrary bytes, arbitrary JSON, and lists mixing arbitrary JSON with events
 around the real shapes (registered names, valid and broken courses, users, times, ids,
-payloads; the strategies of ``test_properties``). Every answer is a 2xx or a 4xx whose body
+payloads, drawn as ``test_properties`` draws them). Every answer is a 2xx or a 4xx whose body
 is a JSON object that says what happened. And a batch's aggregates are exactly those of its
 accepted items alone: each batch is sent whole, its aggregates read, rolled back, then only
 the items it accepted are sent and the aggregates compared.
@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
@@ -33,10 +33,9 @@ from openedx_analytics.models import (
 )
 from openedx_analytics.models.gateway import SEND_PERMISSION
 from openedx_analytics.models.operations import ScopeFailure
-from openedx_analytics.pipeline.events.registry import REGISTRY
+from openedx_analytics.pipeline.events.registry import DATA_FIELDS, REGISTRY
 from tests.support import api as api_history
 from tests.support.analytics import analytics_models
-from tests.test_properties import PROPERTY, json_values, payloads, users
 
 pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
@@ -45,6 +44,17 @@ URL = "/api/analytics/v1/events/"
 BOOKKEEPING = (BackfillCheckpoint, DirtyScope, GatewayReceipt, RejectedEventSample, RejectionCount, ScopeFailure,
                ScopeLock)
 TODAY = dt.datetime.now(dt.timezone.utc).date()
+PROPERTY = settings(deadline=None, database=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2 ** 62, max_value=2 ** 80)
+           | st.floats() | st.text(max_size=40))
+json_values = st.recursive(scalars, lambda children: st.lists(children, max_size=4)
+                           | st.dictionaries(st.text(max_size=10), children, max_size=4), max_leaves=12)
+users = st.one_of(st.integers(min_value=-5, max_value=10), st.integers(min_value=2 ** 63 - 2, max_value=2 ** 70),
+                  st.sampled_from(["7", "x", "", None]))
+payload_values = st.one_of(json_values, st.floats(min_value=-10, max_value=1e7), st.sampled_from(["v1", "audit", "A"]))
+payloads = st.dictionaries(st.sampled_from(sorted(DATA_FIELDS) + ["username", "email", "code", "max_grade"]),
+                           payload_values, max_size=8)
 gateway_courses = st.sampled_from([api_history.COURSE, api_history.SISTER, api_history.OTHER, "nonsense", "",
                                    "course-v1:Org+Unknown+2026"])
 gateway_times = st.one_of(st.sampled_from([f"{TODAY}T10:00:00Z", f"{TODAY}T10:00:05+00:00", "yesterday", ""]),

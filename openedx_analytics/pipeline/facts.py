@@ -54,7 +54,7 @@ def write_facts(records: Iterable[Record], *, whole_courses: bool = False, sourc
             if table:
                 if kind.fingerprinted:
                     tag = (source[:SOURCE_LENGTH],)
-                    insert_ignore(kind.model, (*kind.columns, "source"), [row + tag for row in table.values()], using)
+                    insert_ignore(kind.model, kind.stored_columns, [row + tag for row in table.values()], using)
                 else:
                     insert_ignore(kind.model, kind.columns, sorted(table), using)
         mark_dirty(scopes, using=using)
