@@ -98,7 +98,7 @@ def caller_of(user: Any) -> GatewayCaller | None:
     """The enabled gateway caller row of ``user``, or None."""
     if user is None or getattr(user, "pk", None) is None:
         return None
-    return GatewayCaller.objects.using("default").filter(user_id=user.pk, enabled=True).first()
+    return GatewayCaller.objects.using("default").select_related("user").filter(user_id=user.pk, enabled=True).first()
 
 
 @lru_cache(maxsize=4096)
