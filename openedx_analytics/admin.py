@@ -1,20 +1,25 @@
-"""Django admin: operator configuration (with history); what the pipeline rejected; which scopes failed."""
+"""Django admin: operator configuration (with history); what the pipeline rejected; which scopes failed; who may
+send events through the ingest gateway."""
 from __future__ import annotations
 
 from typing import Any
 
 from config_models.admin import ConfigurationModelAdmin, KeyedConfigurationModelAdmin
+from django import forms
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
 from openedx_analytics import conf
 from openedx_analytics.models import (
     AnalyticsConfiguration,
     CourseAnalyticsOverride,
+    GatewayCaller,
     InsightsDataApiConfiguration,
     RejectedEventSample,
     RejectionCount,
 )
 from openedx_analytics.models.operations import ScopeFailure
+from openedx_analytics.pipeline.events.registry import GRANTS
 from openedx_analytics.worker.drain import retry_failed_scopes
 from openedx_analytics.worker.tasks import recompute_dirty_scopes
 
@@ -104,3 +109,47 @@ class ScopeFailureAdmin(ReadOnlyAdmin):
                                        "task run after the sweep interval recomputes them.", messages.WARNING)
             return
         self.message_user(request, f"{len(courses)} course(s) sent for recompute.", messages.SUCCESS)
+
+
+class GatewayCallerForm(forms.ModelForm):
+    """A caller's grants must be kinds the event registry knows."""
+
+    class Meta:
+        model = GatewayCaller
+        fields = ("user", "enabled", "grants", "organizations", "courses", "throttle_rate")
+
+    def clean_grants(self) -> str:
+        """Refuse a kind of events the registry has no family for."""
+        grants = self.cleaned_data["grants"]
+        unknown = sorted({word for word in grants.replace(",", " ").split()} - set(GRANTS))
+        if unknown:
+            raise forms.ValidationError(f"Unknown kinds {', '.join(unknown)}; use {', '.join(GRANTS)}.")
+        return grants
+
+
+@admin.register(GatewayCaller)
+class GatewayCallerAdmin(admin.ModelAdmin):
+    """Systems sending events through the ingest gateway: their grants, counts and latest rejections.
+
+    The user also needs the ``send_learning_events`` permission (a user or group permission);
+    its key comes from ``ingest_api_key`` (or it authenticates by JWT).
+    """
+
+    form = GatewayCallerForm
+    list_display = ("user", "enabled", "grants", "accepted", "duplicates", "rejected", "last_seen")
+    list_filter = ("enabled",)
+    search_fields = ("user__username", "organizations", "courses")
+    raw_id_fields = ("user",)
+    readonly_fields = ("accepted", "duplicates", "rejected", "last_seen", "rejections")
+
+    @admin.display(description="latest rejected items")
+    def rejections(self, caller: GatewayCaller) -> str:
+        """The latest rejected items: when, position and id, event name, field, reason (no payload is kept)."""
+        rows = caller.latest_rejections if isinstance(caller.latest_rejections, list) else []
+        if not rows:
+            return "none"
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (row.get("time", ""), row.get("index", ""), row.get("id") or "", row.get("field", ""),
+             row.get("reason", ""), row.get("detail", "")) for row in rows if isinstance(row, dict)))
+        return format_html("<table><tr><th>time</th><th>index</th><th>id</th><th>field</th><th>reason</th>"
+                           "<th>detail</th></tr>{}</table>", body)

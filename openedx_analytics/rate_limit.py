@@ -82,7 +82,11 @@ def caller(user: Any, meta: Mapping[str, Any]) -> str:
 
 def refused_for(scope: str, who: str, now: float | None = None) -> float | None:
     """Count a request of ``who`` in ``scope``; None when it is allowed, else the seconds before one would be."""
-    allowance = limit()
+    return refused_at(scope, who, limit(), now)
+
+
+def refused_at(scope: str, who: str, allowance: tuple[int, int] | None, now: float | None = None) -> float | None:
+    """``refused_for`` at a rate of its own (``(requests, seconds)``, None: no limit): the ingest gateway's."""
     if allowance is None:
         return None
     requests, seconds = allowance

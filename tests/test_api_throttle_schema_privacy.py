@@ -69,7 +69,7 @@ def test_schema_documents_every_endpoint_and_is_served(client):
         template = template.replace("block-v1:Org+Api+2026+type@video+block@vid1", "{video_id}")
         template = template.replace("block-v1:Org+Api+2026+type@problem+block@p1", "{problem_id}")
         assert template in paths
-    assert set(served["components"]["securitySchemes"]) == {"jwtAuth", "cookieAuth", "insightsToken"}
+    assert set(served["components"]["securitySchemes"]) == {"jwtAuth", "cookieAuth", "insightsToken", "ingestKeyAuth"}
     as_json = client.get(f"{BASE}schema/", {"format": "json"})
     assert json.loads(as_json.content) == served
 

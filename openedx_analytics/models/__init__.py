@@ -31,6 +31,7 @@ from openedx_analytics.models.facts import (
     VideoEventFact,
     VideoViewer,
 )
+from openedx_analytics.models.gateway import GatewayCaller, GatewayReceipt
 from openedx_analytics.models.operations import (
     BackfillCheckpoint,
     DirtyScope,
@@ -55,6 +56,8 @@ __all__ = [
     "DirtyScope",
     "EnrollmentDay",
     "EnrollmentFact",
+    "GatewayCaller",
+    "GatewayReceipt",
     "GradeFact",
     "GradeLearner",
     "PassingFact",

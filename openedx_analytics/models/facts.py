@@ -13,6 +13,8 @@ from openedx_analytics.models.fields import CaseSensitiveCharField
 
 COURSE_ID_LENGTH = 255
 BLOCK_ID_LENGTH = 255
+#: Length of a fact's ``source``: the door it came through, or ``service:<sender>`` for the ingest gateway.
+SOURCE_LENGTH = 64
 
 
 class Fact(models.Model):
@@ -27,6 +29,8 @@ class Fact(models.Model):
     user_id = models.BigIntegerField()
     time = models.DateTimeField()
     fingerprint = models.CharField(max_length=40, unique=True)
+    #: Where the fact first came from: the door (``live``, ``backfill``...) or ``service:<sender>`` (ingest gateway).
+    source = models.CharField(max_length=SOURCE_LENGTH, blank=True, default="", db_default="")
 
     class Meta:
         abstract = True

@@ -35,6 +35,11 @@ from openedx_analytics.pipeline.rejected import Rejected
 SERVER_SOURCES = frozenset({"server", "task", "signal", "lms_table"})
 #: Sources whose payload a learner's device wrote: they speak only for that learner's activity and video.
 CLIENT_SOURCES = frozenset({"browser", "mobile"})
+#: Source of an event another system sent through the ingest gateway (``api.gateway``): a server wrote
+#: it, but not the LMS, so which names it may assert is the sender's grants' (``registry.registration_for``).
+SERVICE_SOURCE = "service"
+#: Sources whose payload a server wrote, so it may name the learner and course it is about.
+WRITTEN_BY_SERVERS = SERVER_SOURCES | {SERVICE_SOURCE}
 #: ``event_source`` of an event that names none (the LMS's in-process server events).
 DEFAULT_SOURCE = "server"
 #: Deepest nesting of a payload value the doors take (the normalizer needs four levels at most).
@@ -69,7 +74,7 @@ class Envelope:
     @property
     def from_server(self) -> bool:
         """Whether the server wrote the event (so its payload may name the learner and course)."""
-        return self.event_source in SERVER_SOURCES
+        return self.event_source in WRITTEN_BY_SERVERS
 
     @property
     def day(self) -> dt.date:
@@ -78,8 +83,13 @@ class Envelope:
 
     def course_id(self, *, required: bool = True) -> str | None:
         """The event's course id, from the context, the payload (server events) or the page/path URL; validated."""
-        raw = self.context.get("course_id") or (self.payload.get("course_id") if self.from_server else None) or None
+        raw = self.context.get("course_id")
+        field = "context.course_id"
+        if not raw and self.from_server:
+            raw, field = self.payload.get("course_id"), "data.course_id"
+        raw = raw or None
         if raw is None:
+            field = "context.course_id"
             for url in (self.page, self.context.get("path"), self.name):
                 if isinstance(url, str) and "/courses/" in url:
                     match = _COURSE_IN_URL.search(unquote(url))
@@ -88,9 +98,13 @@ class Envelope:
                         break
         if raw is None:
             if required:
-                raise Rejected("no_course_id", "no course id in context, payload or URL")
+                raise Rejected("no_course_id", "no course id in context, payload or URL", field)
             return None
-        return parse_course_id(raw)
+        try:
+            return parse_course_id(raw)
+        except Rejected as rejection:
+            rejection.field = rejection.field or field
+            raise
 
     def user_id(self, *, from_data: bool = False) -> int:
         """The learner's LMS user id: context ``user_id``, payload first when ``from_data``.
@@ -103,13 +117,18 @@ class Envelope:
         else:
             holders = (self.payload, self.context) if from_data else (self.context, self.payload)
         raw = None
+        holder: dict[str, Any] | Payload = self.context
         for holder in holders:
             raw = holder.get("user_id")
             if raw is not None and raw != "":
                 break
         if raw is None or raw == "":
-            raise Rejected("no_user", "event has no user id")
-        return parse_user_id(raw)
+            raise Rejected("no_user", "event has no user id", "context.user_id")
+        try:
+            return parse_user_id(raw)
+        except Rejected as rejection:
+            rejection.field = "context.user_id" if holder is self.context else "data.user_id"
+            raise
 
 
 class IdMemo:
@@ -207,9 +226,9 @@ def parse_time(raw: Any) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise Rejected("bad_time", f"not a timestamp: {raw[:40]!r}") from None
+            raise Rejected("bad_time", f"not a timestamp: {raw[:40]!r}", "time") from None
     else:
-        raise Rejected("bad_time", "event has no timestamp")
+        raise Rejected("bad_time", "event has no timestamp", "time")
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     if value.tzinfo is dt.timezone.utc:
@@ -217,20 +236,20 @@ def parse_time(raw: Any) -> dt.datetime:
     try:
         return value.astimezone(dt.timezone.utc)
     except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the last representable UTC time
-        raise Rejected("bad_time", f"out of range in UTC: {str(raw)[:40]!r}") from None
+        raise Rejected("bad_time", f"out of range in UTC: {str(raw)[:40]!r}", "time") from None
 
 
 def check_time(value: dt.datetime, earliest: dt.datetime, max_ahead: dt.timedelta) -> None:
     """Reject a time outside [``earliest``, now + ``max_ahead``]: no course has events from
     before Open edX, and a clock far ahead (year 9999) would break weekly and daily ranges."""
     if value < earliest:
-        raise Rejected("implausible_time", f"{value.isoformat()} is before {earliest.isoformat()}")
+        raise Rejected("implausible_time", f"{value.isoformat()} is before {earliest.isoformat()}", "time")
     if value <= _latest_seen.get(max_ahead, earliest):
         return  # below a bound computed earlier, so below now's (the clock only moves forward)
     latest = dt.datetime.now(dt.timezone.utc) + max_ahead
     _latest_seen[max_ahead] = latest
     if value > latest:
-        raise Rejected("implausible_time", f"{value.isoformat()} is after {latest.isoformat()}")
+        raise Rejected("implausible_time", f"{value.isoformat()} is after {latest.isoformat()}", "time")
 
 
 #: ``max_ahead`` -> the latest upper bound ``check_time`` computed for it (saves reading the clock per event).
@@ -273,7 +292,7 @@ def _payload(raw: dict[str, Any], key: str) -> dict[str, Any]:
         return decoded if isinstance(decoded, dict) else {}
     if isinstance(value, list):
         return {}
-    raise Rejected("wrong_type", f"event payload is a {type(value).__name__}")
+    raise Rejected("wrong_type", f"event payload is a {type(value).__name__}", "data")
 
 
 def from_raw(raw: Any) -> Envelope:
@@ -285,10 +304,10 @@ def from_raw(raw: Any) -> Envelope:
         raise Rejected(reason if reason in DOOR_REASONS else "unreadable", "the tracking door could not read it")
     name = raw.get("name") or raw.get("event_type")
     if not isinstance(name, str) or not name:
-        raise Rejected("no_name", "event has no name or event_type")
+        raise Rejected("no_name", "event has no name or event_type", "name")
     context = raw.get("context") or {}
     if not isinstance(context, dict):
-        raise Rejected("wrong_type", "context is not an object")
+        raise Rejected("wrong_type", "context is not an object", "context")
     data = _payload(raw, payload_key(raw))
     time = parse_time(raw.get("timestamp") or raw.get("time") or context.get("timestamp"))
     event_source = str(raw.get("event_source") or context.get("event_source") or DEFAULT_SOURCE)

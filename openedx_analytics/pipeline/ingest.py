@@ -9,14 +9,16 @@ even JSON (recorded with the batch's rejections), and a dry run that counts inst
 writing. One malformed event never sinks its batch: it is counted by reason and the good
 events of the same batch are still written. Only courses the LMS knows are stored (an
 event's course may come from a page URL a learner posts): the others are counted as
-``unknown_course``, unless a backfill names them.
+``unknown_course``, unless a backfill names them. The ingest gateway's differences are
+options too: its sender's grants, the courses it may speak for, all-or-nothing batches, and
+its name kept on the facts it stores.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 SAMPLE_PAYLOAD_CHARS = 2000
 #: Rejection reason of an event whose course the LMS does not know (an invented course id).
 UNKNOWN_COURSE = "unknown_course"
+#: Rejection reason of an event of a course its sender may not speak for (``ingest``'s ``course_allowed``).
+COURSE_NOT_GRANTED = "course_not_granted"
 
 
 class Admission(Protocol):
@@ -109,8 +113,16 @@ class DryRun:
 
 def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admit: Admission | None = None,
            whole_courses: bool = False, dry_run: DryRun | None = None,
-           unparsed: Sequence[tuple[Any, Outcome]] = (), named_courses: Collection[str] = ()) -> BatchResult:
+           unparsed: Sequence[tuple[Any, Outcome]] = (), named_courses: Collection[str] = (),
+           grants: Collection[str] = (), course_allowed: Callable[[str], bool] | None = None,
+           atomic: bool = False, fact_source: str | None = None) -> BatchResult:
     """Normalize and store a batch; record its rejections; return what happened.
+
+    For a sending service (the ingest gateway): ``grants`` are the kinds of events it may
+    assert (``normalize``); an event of a course ``course_allowed`` refuses is rejected
+    (``course_not_granted``); with ``atomic`` nothing is stored when any event is rejected
+    (the rejections are still recorded); ``fact_source`` is kept on each fact stored
+    (``source`` otherwise, the door's name).
 
     ``admit`` drops (and counts as out of scope) events it does not take; ``whole_courses``
     marks each touched course dirty as a whole; ``dry_run`` counts instead of writing;
@@ -125,7 +137,7 @@ def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admi
     rejected = result.rejected
     rejections = result.rejections
     for index, raw in enumerate(events):
-        outcome = normalize(raw, generic=generic)
+        outcome = normalize(raw, generic=generic, grants=grants)
         if outcome.reason is None:
             if outcome.records and admit is not None and not admit.admits(outcome.records[0].course_id, outcome.time):
                 result.out_of_scope += 1
@@ -137,13 +149,21 @@ def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admi
                 continue
             rejected[outcome.reason] += 1
             rejections.append((index, outcome))
+    if course_allowed is not None:
+        taken = _keep_allowed_courses(taken, result, course_allowed)
     records = _keep_known_courses(taken, result, named_courses)
     for _text, outcome in unparsed:
         rejected[outcome.reason] += 1
     if dry_run is not None:
         dry_run.count(records)
         return result
-    result.scopes = write_facts(records, whole_courses=whole_courses)
+    if atomic and (rejections or unparsed):
+        result.accepted = 0
+        result.by_course.clear()
+    else:
+        result.scopes = write_facts(records, whole_courses=whole_courses,
+                                    source=source if fact_source is None else fact_source)
+    rejections.sort(key=lambda pair: pair[0])
     if rejections or unparsed:
         record_rejections(
             source,
@@ -151,6 +171,23 @@ def ingest(raw_events: Sequence[Any], *, source: str, generic: bool = True, admi
             [outcome for _index, outcome in rejections] + [outcome for _text, outcome in unparsed],
         )
     return result
+
+
+def _keep_allowed_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
+                          course_allowed: Callable[[str], bool]) -> list[tuple[int, Outcome]]:
+    """The accepted events whose every record is of a course ``course_allowed`` admits; the others
+    become ``course_not_granted`` rejections (checked before the LMS is asked about any course)."""
+    kept: list[tuple[int, Outcome]] = []
+    for index, outcome in taken:
+        refused = next((record.course_id for record in outcome.records if not course_allowed(record.course_id)), None)
+        if refused is None:
+            kept.append((index, outcome))
+            continue
+        result.rejected[COURSE_NOT_GRANTED] += 1
+        result.rejections.append((index, Outcome(
+            records=[], reason=COURSE_NOT_GRANTED, detail=f"this sender may not send events of {refused[:200]!r}",
+            name=outcome.name, time=outcome.time, field="context.course_id")))
+    return kept
 
 
 def _keep_known_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
@@ -178,7 +215,7 @@ def _keep_known_courses(taken: list[tuple[int, Outcome]], result: BatchResult,
             result.rejected[UNKNOWN_COURSE] += 1
             result.rejections.append((index, Outcome(
                 records=[], reason=UNKNOWN_COURSE, detail=f"the LMS has no course {unknown[:200]!r}",
-                name=outcome.name, time=outcome.time)))
+                name=outcome.name, time=outcome.time, field="context.course_id")))
             continue
         if outcome.records:
             result.by_course[outcome.records[0].course_id] += 1

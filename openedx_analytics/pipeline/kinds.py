@@ -41,6 +41,8 @@ from openedx_analytics.pipeline.records import (
 
 #: The name of the column holding a fact's identity (the last column of a fingerprinted fact row).
 FINGERPRINT = "fingerprint"
+#: The column of a fingerprinted fact naming where it came from; the fact writer fills it, not the record.
+SOURCE = "source"
 
 
 @dataclass(frozen=True, eq=False)  # one instance per kind: compared and hashed by identity
@@ -65,6 +67,11 @@ class RecordKind:
     def fingerprinted(self) -> bool:
         """Whether its rows carry a fingerprint (their identity), the last of ``columns``."""
         return self.columns[-1] == FINGERPRINT
+
+    @property
+    def stored_columns(self) -> tuple[str, ...]:
+        """The columns a fact row is written with: ``columns``, and a fingerprinted fact's ``SOURCE`` after them."""
+        return (*self.columns, SOURCE) if self.fingerprinted else self.columns
 
     @property
     def scope_kinds(self) -> tuple[str, ...]:

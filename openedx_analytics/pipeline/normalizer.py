@@ -11,11 +11,12 @@ out of shape.
 
 Names that are not registered still count as course activity ("any" engagement) when
 they carry a course and a learner, as Insights counted them; pass ``generic=False`` to
-accept registered names only (the ingest gateway does).
+accept registered names only (the ingest gateway does, with its sender's ``grants``).
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ class Outcome:
     ``time`` is the event's time when it could be read (the backfill filters by it).
     ``visit`` is the block of the course the learner's activity touched, when the event
     names one (``events.content``): the ingest stores it under the outline parts holding it.
+    ``field`` is where the fault lies in a rejected event, when known (``Rejected.field``).
     """
 
     records: list[Record]
@@ -42,10 +44,14 @@ class Outcome:
     name: str = ""
     time: dt.datetime | None = None
     visit: ContentVisit | None = None
+    field: str = ""
 
 
-def normalize(raw: Any, *, generic: bool = True) -> Outcome:
+def normalize(raw: Any, *, generic: bool = True, grants: Collection[str] = ()) -> Outcome:
     """Turn one raw event into records, or say why not. Never raises for bad input.
+
+    ``grants`` are the kinds of events the sending service may assert (``registry.GRANTS``):
+    they decide for events of ``SERVICE_SOURCE`` only.
 
     A normalizer's own failure (a bug, such as reading a payload field its registration
     does not list) is a ``normalizer_error`` rejection: it must not sink the batch.
@@ -57,14 +63,15 @@ def normalize(raw: Any, *, generic: bool = True) -> Outcome:
         name, time = envelope.name, envelope.time
         limits = bounds()
         check_time(envelope.time, limits.earliest, limits.max_ahead)
-        registration = registration_for(envelope, generic)
+        registration = registration_for(envelope, generic, grants)
         envelope.allow(registration.fields)
         records = registration.normalizer(envelope)
         for record in records:
             check_bounds(record)
         return Outcome(records=records, name=name, time=time, visit=content_visit(envelope, records))
     except Rejected as rejection:
-        return Outcome(records=[], reason=rejection.reason, detail=rejection.detail, name=name, time=time)
+        return Outcome(records=[], reason=rejection.reason, detail=rejection.detail, name=name, time=time,
+                       field=rejection.field)
     except RecursionError:
         return Outcome(records=[], reason="too_deep", detail="payload nested too deep", name=name, time=time)
     except Exception as exc:  # noqa: BLE001 - a normalizer bug must not sink the batch

@@ -51,16 +51,16 @@ def _number(data: Mapping[str, Any], keys: tuple[str, ...], required: bool) -> f
         if value is None or value == "":
             continue
         if isinstance(value, bool):
-            raise Rejected("wrong_type", f"{key} is a boolean")
+            raise Rejected("wrong_type", f"{key} is a boolean", f"data.{key}")
         try:
             result = float(value)
         except (TypeError, ValueError):
-            raise Rejected("wrong_type", f"{key} is not a number: {str(value)[:40]!r}") from None
+            raise Rejected("wrong_type", f"{key} is not a number: {str(value)[:40]!r}", f"data.{key}") from None
         if result != result or result in (float("inf"), float("-inf")):
-            raise Rejected("wrong_type", f"{key} is not finite")
+            raise Rejected("wrong_type", f"{key} is not finite", f"data.{key}")
         return result
     if required:
-        raise Rejected("missing_field", f"none of {', '.join(keys)}")
+        raise Rejected("missing_field", f"none of {', '.join(keys)}", f"data.{keys[0]}")
     return None
 
 

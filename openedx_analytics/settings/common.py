@@ -103,6 +103,36 @@ DEFAULTS: dict[str, Any] = {
     #   ``AnalyticsConfiguration`` row's ``api_throttle_rate`` wins over this, so operators can
     #   change it without a deploy.
     "OPENEDX_ANALYTICS_API_THROTTLE_RATE": "120/minute",
+    # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_THROTTLE_RATE
+    # .. setting_default: "60/minute"
+    # .. setting_description: Requests per sending service to the ingest gateway
+    #   (``POST /api/analytics/v1/events/``), "<n>/<second|minute|hour|day>" (None: no limit). A
+    #   gateway caller's own ``throttle_rate`` (admin) wins over this. Past it the gateway answers
+    #   429 with ``Retry-After``.
+    "OPENEDX_ANALYTICS_GATEWAY_THROTTLE_RATE": "60/minute",
+    # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_MAX_EVENTS
+    # .. setting_default: 500
+    # .. setting_description: Most events one request to the ingest gateway may carry; a larger
+    #   batch is answered 413 with this limit, and nothing of it is read.
+    "OPENEDX_ANALYTICS_GATEWAY_MAX_EVENTS": 500,
+    # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_MAX_BYTES
+    # .. setting_default: 1000000
+    # .. setting_description: Largest request body (bytes) the ingest gateway reads; a larger one
+    #   is answered 413 with this limit before it is read.
+    "OPENEDX_ANALYTICS_GATEWAY_MAX_BYTES": 1_000_000,
+    # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_STATEMENT_SECONDS
+    # .. setting_default: 5
+    # .. setting_description: On MariaDB, the longest any one database statement (or lock wait) of
+    #   an ingest gateway request may take; past it the request is answered 503 with
+    #   ``Retry-After`` and may be sent again unchanged. With the batch limits it bounds the
+    #   request's time.
+    "OPENEDX_ANALYTICS_GATEWAY_STATEMENT_SECONDS": 5,
+    # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_RECEIPT_DAYS
+    # .. setting_default: 7
+    # .. setting_description: Days the ingest gateway remembers the items a sender had stored (a
+    #   hash of each item's ``id``, or of its content), so that a batch sent again within them
+    #   is answered "duplicate" item by item. Facts never count twice, whatever this is.
+    "OPENEDX_ANALYTICS_GATEWAY_RECEIPT_DAYS": 7,
     # .. setting_name: OPENEDX_ANALYTICS_API_PAGE_SIZE
     # .. setting_default: 100
     # .. setting_description: Courses per page of the REST API's ``courses/`` list (callers may ask

@@ -9,7 +9,7 @@ URLs these patterns read.
 """
 from django.urls import path, re_path
 
-from openedx_analytics.api.v1 import docs, research_export, site, views
+from openedx_analytics.api.v1 import docs, gateway, research_export, site, views
 
 app_name = "v1"
 
@@ -20,6 +20,7 @@ ANY = r"[\s\S]+"
 urlpatterns = [
     path("courses/", views.CourseListView.as_view(), name="courses"),
     path("site/activity/", site.SiteActivityView.as_view(), name="site-activity"),
+    path("events/", gateway.EventsView.as_view(), name="events"),
     re_path(rf"^{COURSE}/summary/$", views.CourseSummaryView.as_view(), name="course-summary"),
     re_path(rf"^{COURSE}/enrollment/$", views.EnrollmentView.as_view(), name="course-enrollment"),
     re_path(rf"^{COURSE}/activity/$", views.ActivityView.as_view(), name="course-activity"),

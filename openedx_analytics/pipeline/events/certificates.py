@@ -22,7 +22,7 @@ _MODE_FIELDS = ("mode", "enrollment_mode")
 def _certificate(envelope: Envelope, status: Any) -> list[Record]:
     mode = envelope.payload.get("mode") or envelope.payload.get("enrollment_mode") or "unknown"
     if not isinstance(mode, str) or not isinstance(status, str) or not status:
-        raise Rejected("wrong_type", "certificate mode or status is not a string")
+        raise Rejected("wrong_type", "certificate mode or status is not a string", "data.mode")
     return [
         CertificateChange(
             envelope.course_id(), envelope.user_id(from_data=True), envelope.time, MODE_ALIASES.get(mode, mode), status

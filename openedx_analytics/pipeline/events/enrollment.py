@@ -21,9 +21,9 @@ MODE_ALIASES = {"no-id-professional": "professional"}
 def enrollment_mode(raw: Any) -> str:
     """A mode as stored: required, a string, aliases resolved."""
     if raw in (None, ""):
-        raise Rejected("missing_field", "mode")
+        raise Rejected("missing_field", "mode", "data.mode")
     if not isinstance(raw, str):
-        raise Rejected("wrong_type", f"mode is a {type(raw).__name__}")
+        raise Rejected("wrong_type", f"mode is a {type(raw).__name__}", "data.mode")
     return MODE_ALIASES.get(raw, raw)
 
 
@@ -69,5 +69,5 @@ def enrollment_signal(envelope: Envelope) -> list[Record]:
     if envelope.name.endswith("unenrollment.completed.v1"):
         is_active = False
     if not isinstance(is_active, bool):
-        raise Rejected("wrong_type", "is_active is not a boolean")
+        raise Rejected("wrong_type", "is_active is not a boolean", "data.is_active")
     return _enrollment_event(envelope, is_active)

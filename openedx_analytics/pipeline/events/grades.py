@@ -56,5 +56,5 @@ def passing_signal(envelope: Envelope) -> list[Record]:
     """Signal: course passing status updated."""
     is_passing = envelope.payload.get("is_passing")
     if not isinstance(is_passing, bool):
-        raise Rejected("wrong_type", "is_passing is not a boolean")
+        raise Rejected("wrong_type", "is_passing is not a boolean", "data.is_passing")
     return [PassingChange(envelope.course_id(), envelope.user_id(from_data=True), envelope.time, is_passing)]

@@ -57,7 +57,7 @@ def _part_answers(payload: Payload) -> tuple[PartAnswer, ...]:
     correct_map = payload.entries("correct_map")
     part_ids = set(answers) | set(submission)
     if len(part_ids) > MAX_PARTS:
-        raise Rejected("too_many_parts", f"{len(part_ids)} parts, at most {MAX_PARTS}")
+        raise Rejected("too_many_parts", f"{len(part_ids)} parts, at most {MAX_PARTS}", "data.submission")
     parts = []
     for part_id in sorted(part_ids):
         detail = submission.part(part_id)
@@ -88,9 +88,9 @@ def problem_check(envelope: Envelope) -> list[Record]:
     activity = learner_activity(envelope, "problem")
     problem_id = payload.get("problem_id") or (envelope.context.get("module") or {}).get("usage_key")
     if not isinstance(problem_id, str) or not problem_id:
-        raise Rejected("missing_field", "problem_id")
+        raise Rejected("missing_field", "problem_id", "data.problem_id")
     if len(problem_id) > column_length("ProblemSubmissionFact", "problem_id"):
-        raise Rejected("too_long", f"problem_id has {len(problem_id)} characters")
+        raise Rejected("too_long", f"problem_id has {len(problem_id)} characters", "data.problem_id")
     grade = payload.number("grade")
     success = payload.get("success")
     if grade is not None:
@@ -98,7 +98,7 @@ def problem_check(envelope: Envelope) -> list[Record]:
     elif success in ("correct", "incorrect", "partially-correct"):
         correct = success != "incorrect"
     else:
-        raise Rejected("missing_field", "grade or success")
+        raise Rejected("missing_field", "grade or success", "data.grade")
     attempts = payload.number("attempts")
     submission = ProblemSubmission(
         course_id=activity.course_id,

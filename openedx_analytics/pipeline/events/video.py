@@ -49,7 +49,7 @@ def video_usage_id(course_id: str, raw_id: Any) -> str:
         if known is not None:
             return known
         if len(raw_id) > column_length("VideoEventFact", "video_id"):
-            raise Rejected("too_long", f"video id has {len(raw_id)} characters")
+            raise Rejected("too_long", f"video id has {len(raw_id)} characters", "data.id")
     usage_id = _video_usage_id(course_id, raw_id)
     VIDEO_ID_MEMO.put((course_id, raw_id), usage_id, len(course_id) + len(raw_id) + len(usage_id))
     return usage_id
@@ -57,7 +57,7 @@ def video_usage_id(course_id: str, raw_id: Any) -> str:
 
 def _video_usage_id(course_id: str, raw_id: Any) -> str:
     if not isinstance(raw_id, str) or not raw_id.strip():
-        raise Rejected("missing_field", "video id")
+        raise Rejected("missing_field", "video id", "data.id")
     raw_id = raw_id.strip()
     if "@" in raw_id:  # block-v1:...+type@video+block@<id>
         block = raw_id.rsplit("@", 1)[1]
@@ -66,7 +66,7 @@ def _video_usage_id(course_id: str, raw_id: Any) -> str:
     else:
         block = raw_id
     if not _BLOCK_ID.fullmatch(block):
-        raise Rejected("bad_video_id", f"not a video id: {raw_id[:80]!r}")
+        raise Rejected("bad_video_id", f"not a video id: {raw_id[:80]!r}", "data.id")
     if course_id.startswith("course-v1:"):
         return f"block-v1:{course_id[len('course-v1:'):]}+type@video+block@{block}"
     return f"i4x://{course_id.split('/')[0]}/{course_id.split('/')[1]}/video/{block}"
@@ -96,5 +96,5 @@ def video_event(envelope: Envelope) -> list[Record]:
         duration=bounded(payload.number("duration"), "duration", longest),
     )
     if action in ("play", "pause") and event.position is None:
-        raise Rejected("missing_field", "currentTime")
+        raise Rejected("missing_field", "currentTime", "data.currentTime")
     return [activity, event]
