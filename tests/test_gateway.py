@@ -332,6 +332,19 @@ def test_a_database_that_does_not_answer_in_time_is_a_503_with_retry_after(sende
     assert response.json()["error"] == "busy" and int(response["Retry-After"]) > 0
 
 
+def test_a_batch_past_the_database_budget_is_a_503_stores_nothing_and_can_be_sent_again(sender):
+    from django.test import override_settings
+
+    before = fact_counts()
+    with override_settings(OPENEDX_ANALYTICS_GATEWAY_DATABASE_SECONDS=1e-9):
+        response = post(sender, [video(41, 0, id="b1"), problem(42, True, id="b2")])
+    assert response.status_code == 503
+    assert response.json()["error"] == "busy" and int(response["Retry-After"]) > 0
+    assert fact_counts() == before
+    again = post(sender, [video(41, 0, id="b1"), problem(42, True, id="b2")])
+    assert again.status_code == 200 and again.json()["accepted"] == 2, again.content
+
+
 def test_the_key_command_rotates_and_revokes(sender):
     first = key_for(sender)
     second = key_for(sender)

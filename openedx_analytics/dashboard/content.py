@@ -238,9 +238,9 @@ def render_content(course_id: str, query: QueryDict, embedded: bool = False) -> 
         if cached is not None:
             return mark_safe(cached)  # noqa: S308 - our own rendered template output
     try:
-        with time_limits.read_time_limit():
+        with time_limits.time_budget():
             context = build(course_id, query, embedded, switch)
-    except time_limits.ReadTimeLimitExceeded as exceeded:
+    except time_limits.TimeLimitExceeded as exceeded:
         return too_slow(course_id, query, embedded, exceeded.seconds)
     html = rendering.render("content.html", context)
     if seconds > 0 and not switch.visible:  # the old API's answers have their own cache, its outages none

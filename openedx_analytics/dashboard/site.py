@@ -168,9 +168,9 @@ def site_overview(request: HttpRequest) -> HttpResponse:
 def _signed_in_overview(request: HttpRequest) -> HttpResponse:
     """The overview, its reads within the request's time budget (``db.time_limits``): past it, 503 saying so."""
     try:
-        with time_limits.read_time_limit():
+        with time_limits.time_budget():
             return _overview(request)
-    except time_limits.ReadTimeLimitExceeded as exceeded:
+    except time_limits.TimeLimitExceeded as exceeded:
         log.warning("openedx_analytics: the site overview took longer than %g s to read; answered 503",
                     exceeded.seconds)
         html = rendering.render("refused.html", {"status": 503, "seconds": f"{exceeded.seconds:g}", "site": True,

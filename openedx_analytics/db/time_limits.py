@@ -1,4 +1,4 @@
-"""A time budget for the reads of one request: no page, section or API answer waits on the database without end.
+"""A time budget for the database work of one request: no page, section or API answer waits on the database without end.
 
 The figures are read on request (a year of daily rows, a range of content activity, the
 LMS's profile counts for the learners view, thousands of courses for the site overview).
@@ -16,8 +16,9 @@ How each database is told, per statement, without a session setting left behind:
   deadline (``OperationalError: interrupted``);
 - other databases: not bounded here (the LMS runs on MySQL or MariaDB).
 
-Writes are never cut short (an interrupted write would be rolled back half way in SQLite).
-A read that runs out of budget raises ``ReadTimeLimitExceeded``; the faces turn it into a
+Writes are cut short only where the caller asks (``writes=True``: the ingest gateway, whose
+writes run in one transaction that is then rolled back whole); a page's incidental writes
+never are. A statement that runs out of budget raises ``TimeLimitExceeded``; the faces turn it into a
 clear answer (503 with ``Retry-After`` for the API, a notice in place of the figures on the
 page) instead of an error page. Rows streamed after the view has returned (the CSV reports)
 are read outside the budget: they are long on purpose, and read in bounded chunks.
@@ -45,11 +46,11 @@ _SQLITE_STEPS = 10_000
 _LEAST_SECONDS = 0.01
 
 
-class ReadTimeLimitExceeded(Exception):
-    """Reading the figures took longer than the request's budget; the database stopped the statement."""
+class TimeLimitExceeded(Exception):
+    """The request's database work took longer than its budget; the database stopped the statement."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(f"reading the figures took longer than {seconds:g} s")
+        super().__init__(f"the database work took longer than {seconds:g} s")
         self.seconds = seconds
 
 
@@ -66,7 +67,7 @@ def hit_time_limit(exc: BaseException) -> bool:
     for error in (exc, exc.__cause__):
         if error is None:
             continue
-        if isinstance(error, ReadTimeLimitExceeded):
+        if isinstance(error, TimeLimitExceeded):
             return True
         code = error.args[0] if error.args else None
         if isinstance(code, int) and code in _MYSQL_TIME_LIMIT_CODES:
@@ -76,18 +77,24 @@ def hit_time_limit(exc: BaseException) -> bool:
     return False
 
 
-def _is_read(sql: str) -> bool:
-    head = sql.lstrip()[:6].upper()
-    return head == "SELECT" or sql.lstrip()[:4].upper() == "WITH"
+_READS = ("SELECT", "WITH")
+#: Writes a ``writes=True`` budget bounds: data changes only, never SAVEPOINT, SET or DDL.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _first_word(sql: str) -> str:
+    head = sql.lstrip(" \t\r\n(")[:8].split(None, 1)
+    return head[0].upper() if head else ""
 
 
 class _Budget:
-    """The deadline of one request's reads, and the statement wrapper that hands each read its share."""
+    """The deadline of one request's database work, and the statement wrapper that hands each statement its share."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, writes: bool) -> None:
         self.seconds = seconds
+        self.writes = writes
         self.deadline = time.monotonic() + seconds
-        #: SQLite: the deadline of the statement running now (None while a write runs or none runs).
+        #: SQLite: the deadline of the statement running now (None while an unbounded one runs, or none).
         self.statement_deadline: float | None = None
         self.handled_sqlite: list[Any] = []
 
@@ -95,7 +102,7 @@ class _Budget:
         """Seconds left for the next statement; raises once the budget is spent."""
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise ReadTimeLimitExceeded(self.seconds)
+            raise TimeLimitExceeded(self.seconds)
         return max(left, _LEAST_SECONDS)
 
     def _sqlite_progress(self) -> int:
@@ -103,9 +110,10 @@ class _Budget:
         return 1 if deadline is not None and time.monotonic() > deadline else 0
 
     def wrap(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-        """``connection.execute_wrapper`` hook: bound a read by what is left of the budget."""
+        """``connection.execute_wrapper`` hook: bound a read (and a write, if asked) by what is left of the budget."""
         connection = context["connection"]
-        if many or not isinstance(sql, str) or not _is_read(sql):
+        word = _first_word(sql) if isinstance(sql, str) else ""
+        if not (word in _READS and not many) and not (self.writes and word in _WRITES):
             if connection.vendor == "sqlite":
                 self.statement_deadline = None
             return execute(sql, params, many, context)
@@ -115,7 +123,7 @@ class _Budget:
                 sql = f"SET STATEMENT max_statement_time={left:.3f} FOR {sql.lstrip()}"
             else:
                 stripped = sql.lstrip()
-                if stripped[:6].upper() == "SELECT":
+                if stripped[:6].upper() == "SELECT":  # MySQL bounds SELECTs only
                     sql = f"SELECT /*+ MAX_EXECUTION_TIME({math.ceil(left * 1000)}) */{stripped[6:]}"
         elif connection.vendor == "sqlite":
             raw = connection.connection
@@ -127,7 +135,7 @@ class _Budget:
             return execute(sql, params, many, context)
         except DatabaseError as error:
             if hit_time_limit(error):
-                raise ReadTimeLimitExceeded(self.seconds) from error
+                raise TimeLimitExceeded(self.seconds) from error
             raise
 
     def release(self) -> None:
@@ -140,18 +148,18 @@ class _Budget:
 
 
 @contextlib.contextmanager
-def read_time_limit(seconds: float | None = None) -> Iterator[None]:
-    """Bound every read of every database made inside the block by one budget of ``seconds``
-    (default ``OPENEDX_ANALYTICS_READ_TIME_LIMIT_SECONDS``; 0 or less: unbounded).
+def time_budget(seconds: float | None = None, *, writes: bool = False) -> Iterator[None]:
+    """Bound every read (and with ``writes``, every write) of every database made inside the block by one
+    budget of ``seconds`` (default ``OPENEDX_ANALYTICS_READ_TIME_LIMIT_SECONDS``; 0 or less: unbounded).
 
-    Raises ``ReadTimeLimitExceeded`` when a read runs past what is left (also when the
-    statement's rows, fetched after it started, take the time: SQLite fetches lazily).
+    Raises ``TimeLimitExceeded`` when a statement runs past what is left (also when a read's
+    rows, fetched after it started, take the time: SQLite fetches lazily).
     """
     seconds = configured_seconds() if seconds is None else seconds
     if seconds <= 0:
         yield
         return
-    budget = _Budget(seconds)
+    budget = _Budget(seconds, writes)
     with contextlib.ExitStack() as stack:
         for alias in connections:
             stack.enter_context(connections[alias].execute_wrapper(budget.wrap))
@@ -159,7 +167,7 @@ def read_time_limit(seconds: float | None = None) -> Iterator[None]:
             yield
         except DatabaseError as error:
             if hit_time_limit(error):
-                raise ReadTimeLimitExceeded(seconds) from error
+                raise TimeLimitExceeded(seconds) from error
             raise
         finally:
             budget.release()

@@ -120,13 +120,13 @@ DEFAULTS: dict[str, Any] = {
     # .. setting_description: Largest request body (bytes) the ingest gateway reads; a larger one
     #   is answered 413 with this limit before it is read.
     "OPENEDX_ANALYTICS_GATEWAY_MAX_BYTES": 1_000_000,
-    # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_STATEMENT_SECONDS
-    # .. setting_default: 5
-    # .. setting_description: On MariaDB, the longest any one database statement (or lock wait) of
-    #   an ingest gateway request may take; past it the request is answered 503 with
-    #   ``Retry-After`` and may be sent again unchanged. With the batch limits it bounds the
-    #   request's time.
-    "OPENEDX_ANALYTICS_GATEWAY_STATEMENT_SECONDS": 5,
+    # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_DATABASE_SECONDS
+    # .. setting_default: 10
+    # .. setting_description: Most time the database work of one ingest gateway request (its reads
+    #   and writes together) may take; the database stops a statement there (MariaDB
+    #   max_statement_time; SQLite interrupts it), the batch's transaction is rolled back and the
+    #   request is answered 503 with ``Retry-After``: send it again unchanged. 0 turns the bound off.
+    "OPENEDX_ANALYTICS_GATEWAY_DATABASE_SECONDS": 10,
     # .. setting_name: OPENEDX_ANALYTICS_GATEWAY_RECEIPT_DAYS
     # .. setting_default: 7
     # .. setting_description: Days the ingest gateway remembers the items a sender had stored (a

@@ -36,7 +36,7 @@ from rest_framework.views import APIView
 from openedx_analytics import conf, rate_limit
 from openedx_analytics.api import gateway
 from openedx_analytics.api.v1.key_auth import IngestKeyAuthentication
-from openedx_analytics.db.time_limit import statement_time_limit
+from openedx_analytics.db import time_limits
 from openedx_analytics.models.gateway import SEND_PERMISSION
 from openedx_analytics.pipeline.envelope import decode_json
 from openedx_analytics.pipeline.rejected import Rejected
@@ -225,11 +225,11 @@ class EventsView(APIView):
             return _problem(413, "too_many_events", f"The batch has {len(items)} events; at most {max_events}.",
                             limit=max_events)
         atomic = str(request.query_params.get("atomic", "")).lower() in _TRUE
-        seconds = float(conf.get("OPENEDX_ANALYTICS_GATEWAY_STATEMENT_SECONDS"))
+        seconds = float(conf.get("OPENEDX_ANALYTICS_GATEWAY_DATABASE_SECONDS"))
         try:
-            with statement_time_limit(conf.analytics_db(), seconds):
+            with time_limits.time_budget(seconds, writes=True):
                 receipt = gateway.receive(self.caller, items, atomic=atomic)
-        except (DatabaseError, InterfaceError) as exc:
+        except (time_limits.TimeLimitExceeded, DatabaseError, InterfaceError) as exc:
             log.warning("openedx_analytics: a gateway batch of %s items from %s met a database error (%s)",
                         len(items), request.user, exc)
             response = _problem(503, "busy", "The database did not answer in time; send the batch again.")

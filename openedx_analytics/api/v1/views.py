@@ -109,7 +109,7 @@ class AnalyticsView(APIView):
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Answer with every database read inside the request's time budget (``db.time_limits``)."""
-        with time_limits.read_time_limit():
+        with time_limits.time_budget():
             return super().dispatch(request, *args, **kwargs)
 
     def handle_exception(self, exc: Exception) -> Response:
