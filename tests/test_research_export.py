@@ -1,7 +1,6 @@
 """The research export: learners pseudonymized per organization (stable within one, different across them, the
 key never written), choice answers only unless free text is asked for, a data dictionary of every column."""
 import csv
-import datetime as dt
 import hashlib
 import hmac
 import io
@@ -10,40 +9,15 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from openedx_analytics import conf
-from openedx_analytics.models import EnrollmentFact, ProblemSubmissionFact
+from tests.support.research import KEY, LEARNER, export, facts
 
 pytestmark = [pytest.mark.django_db(databases=["default", "analytics"])]
 
-KEY = "k" * 40
 ORG_A, ORG_A2, ORG_B = "course-v1:Org+Api+2026", "course-v1:Org+Two+2026", "course-v1:Other+Api+2026"
-LEARNER = 42
-T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
-
-
-def facts(course: str) -> None:
-    """Learner 42 enrolls and submits a problem with a choice part and a free-text part."""
-    using = conf.analytics_db()
-    EnrollmentFact.objects.using(using).create(course_id=course, user_id=LEARNER, time=T0, is_active=True,
-                                               mode="audit", fingerprint=hashlib.sha1(course.encode()).hexdigest())
-    ProblemSubmissionFact.objects.using(using).create(
-        course_id=course, problem_id=f"block-v1:{course[10:]}+type@problem+block@p1", user_id=LEARNER,
-        time=T0, attempt=1, correct=True, fingerprint=hashlib.sha1(f"p {course}".encode()).hexdigest(),
-        answers=[{"part_id": "p1_2_1", "value": "Paris", "correct": True, "variant": "", "input_type": "choicegroup"},
-                 {"part_id": "p1_3_1", "value": "my secret essay", "correct": None, "variant": "",
-                  "input_type": "textline"},
-                 {"part_id": "p1_4_1", "value": "older event", "correct": False, "variant": ""}])
 
 
 def read(folder, name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO((folder / name).read_text(encoding="utf-8"), newline="")))
-
-
-def export(tmp_path, *args: str) -> str:
-    out = io.StringIO()
-    with override_settings(OPENEDX_ANALYTICS_RESEARCH_EXPORT_KEY=KEY):
-        call_command("export_research_data", "--output", str(tmp_path), *args, stdout=out)
-    return out.getvalue()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from lms_host.stub.models import CourseAccessRole
 from openedx_analytics import api, research
 from openedx_analytics.models import CourseAnalyticsOverride
 from tests.support.api import BASE, COURSE, OTHER, SISTER, client_for
-from tests.test_research_export import KEY, export, facts
+from tests.support.research import KEY, export, facts
 
 pytestmark = [pytest.mark.django_db(databases=["default", "analytics"]), pytest.mark.usefixtures("clean_caches")]
 
