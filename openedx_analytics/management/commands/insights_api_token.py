@@ -11,39 +11,13 @@ LMS grants the service user (see docs/insights.md).
 """
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from openedx_analytics import service_keys
+from openedx_analytics.management.service_key_command import ServiceKeyCommand
 from openedx_analytics.models.service_keys import INSIGHTS
 
 
-class Command(BaseCommand):
+class Command(ServiceKeyCommand):
     """Create or rotate (or with ``--revoke`` remove) a user's Insights-compatible API key."""
 
     help = "Create or rotate a user's key for /api/analytics/insights/v1/ and print it once; --revoke removes it."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        """USERNAME and ``--revoke``."""
-        parser.add_argument("username", help="The service user the key acts as.")
-        parser.add_argument("--revoke", action="store_true", help="Remove the user's key instead of making one.")
-
-    def handle(self, *args: Any, **opts: Any) -> None:
-        """Issue (printing the key last) or revoke."""
-        user_model = get_user_model()
-        try:
-            user = user_model.objects.using("default").get(username=opts["username"])
-        except user_model.DoesNotExist:
-            raise CommandError(f"No user named {opts['username']!r}.") from None
-        if opts["revoke"]:
-            removed = service_keys.revoke_keys(user, INSIGHTS)
-            self.stdout.write(f"Insights API key of {user.username} revoked." if removed
-                              else f"{user.username} had no Insights API key.")
-            return
-        if not user.is_active:
-            raise CommandError(f"User {user.username!r} is inactive: a key would not work.")
-        key = service_keys.issue_key(user, INSIGHTS)
-        self.stdout.write(f"Insights API key of {user.username} (replaces any earlier one; shown only now):")
-        self.stdout.write(key)
+    scope = INSIGHTS
+    what = "Insights API key"
