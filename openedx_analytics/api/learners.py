@@ -224,9 +224,9 @@ def get_learners(course_id: Any, today: dt.date | None = None) -> dict[str, Any]
     Returns ``course_id``, ``enrolled``, ``minimum_cell_size``, ``computed_at`` (when the LMS
     was read; the figures are kept ``OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS``) and ``age``
     (``median``, or ``median_band`` when some age's count is hidden; ``bands``, ``values`` per age
-    listed, ``unknown``), ``education`` (``bands``, ``values``, ``unknown``), ``gender`` and ``country`` (``values``, ``unknown``). Each cell
-    has ``value``, ``label``, ``learners``, ``share`` (of every enrolled learner) and
-    ``suppressed`` (None, ``small``, ``complement`` or ``all``). Outside any LMS nobody is
+    listed, ``unknown``), ``education`` (``bands``, ``values``, ``unknown``), ``gender`` and ``country``
+    (``values``, ``unknown``). Each cell has ``value``, ``label``, ``learners``, ``share`` (of every
+    enrolled learner) and ``suppressed`` (None, ``small``, ``complement`` or ``all``). Outside any LMS nobody is
     counted and ``computed_at`` is None.
     """
     course = parse_course_id(str(course_id))
