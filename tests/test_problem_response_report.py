@@ -160,7 +160,7 @@ def test_question_texts_come_from_problem_check_once_per_part_and_text_the_lates
     long_text = "word " * 400
     events = [check(uid, "2026-03-02", f"1{uid % 10}:00:00", warmup,
                     {"warmup_2_1": "<p>Pick  the <b>vowels</b></p>", "warmup_3_1": long_text, "warmup_4_1": ""})
-              for uid in range(100, 140)]
+              for uid in range(900_100, 900_140)]  # ids no LMS user has (MySQL does not reuse ids)
     result = ingest(events, source="test")
     assert not result.rejected, result.rejected
     rows = ProblemQuestionFact.objects.using(conf.analytics_db()).filter(problem_id=warmup)
@@ -168,9 +168,10 @@ def test_question_texts_come_from_problem_check_once_per_part_and_text_the_lates
     assert dict(rows.values_list("part_id", "question"))["warmup_2_1"] == "Pick the vowels"
     cut = dict(rows.values_list("part_id", "question"))["warmup_3_1"]
     assert len(cut) == MAX_QUESTION_CHARACTERS and cut.endswith(TRUNCATED)
-    ingest([check(7, "2026-03-04", "09:00:00", warmup, {"warmup_2_1": "Pick the consonants"}),
-            {**check(8, "2026-03-05", "09:00:00", warmup, {"warmup_2_1": "from the browser"}),
-             "context": {**check(8, "2026-03-05", "09:00:00", warmup, {})["context"], "event_source": "browser"}}],
+    ingest([check(900_007, "2026-03-04", "09:00:00", warmup, {"warmup_2_1": "Pick the consonants"}),
+            {**check(900_008, "2026-03-05", "09:00:00", warmup, {"warmup_2_1": "from the browser"}),
+             "context": {**check(900_008, "2026-03-05", "09:00:00", warmup, {})["context"],
+                         "event_source": "browser"}}],
            source="test")
     assert reports.part_questions(COURSE, warmup, conf.analytics_db())["warmup_2_1"] == "Pick the consonants"
     bob_rows = [row for row in reports.iter_problem_responses(COURSE)
