@@ -6,7 +6,9 @@ API's object (totals, counts, shares, the "unknown" rows, the marks, the median 
 breakdown's CSV rows, and each page panel's table, notes and chart. For every hidden count
 that is not empty a *witness* is looked for: another spread of the same enrolled learners, any
 number of them moved between two cells of the breakdown (fewest first) so that the hidden count
-changes, that shows exactly the same. A witness proves that whoever reads everything shown,
+changes, that shows exactly the same; for a breakdown hidden whole, of which only the total is
+shown, random spreads of the same learners over its top-level cells are tried until one is
+hidden whole too with another count for the cell. A witness proves that whoever reads everything shown,
 knowing the rule, the minimum and which cells are hidden and why, still finds two possible
 values for the cell.
 """
@@ -145,6 +147,44 @@ def count_of(name: str, cells: dict[Any, int], enrolled: int, cell: Any) -> int:
     return true_count(cells, enrolled, cell)
 
 
+def top_cells(name: str, cells: dict[Any, int]) -> dict[Any, list[Any]]:
+    """The breakdown's top-level cells (bands, values in no band) and, per cell, the values it is made of."""
+    if name == "age":
+        return {band: [age for age in (20, 30, 60) if first <= age <= last]
+                for band, _l, first, last in learners_api.AGE_BANDS}
+    if name == "education":
+        tops = {band: list(members) for band, _l, members in learners_api.EDUCATION_BANDS}
+        return {**tops, "other": ["other"]}
+    return {value: [value] for value in value_cells(name, cells) if value != UNKNOWN}
+
+
+def whole_breakdown_witness(name: str, cells: dict[Any, int], enrolled: int, minimum: int, cell: Any, mine: int,
+                            same) -> dict[Any, int] | None:
+    """For a breakdown hidden whole (only the enrolled total is shown of it): another spread of the same learners
+    over its top-level cells that is hidden whole too and gives the cell another count (random spreads tried)."""
+    from random import Random
+
+    from openedx_analytics.privacy import small_cells
+
+    tops = top_cells(name, cells)
+    keys = [*tops, UNKNOWN]
+    chance = Random(f"{name}{sorted(cells.items(), key=repr)}{enrolled}{minimum}")
+    for _ in range(20000):
+        cuts = sorted(chance.randint(0, enrolled) for _ in range(len(keys) - 1))
+        counts = [b - a for a, b in zip([0, *cuts], [*cuts, enrolled], strict=True)]
+        top = dict(zip(keys, counts, strict=True))
+        if set(small_cells.suppress(top, minimum).values()) != {small_cells.ALL}:
+            continue
+        candidate = {value: 0 for members in tops.values() for value in members if value not in _DYNAMIC}
+        for key, members in tops.items():
+            if top[key]:
+                candidate[members[0]] = top[key]
+        candidate = {value: count for value, count in candidate.items() if count or value not in _DYNAMIC}
+        if count_of(name, candidate, enrolled, cell) != mine and same(candidate):
+            return candidate
+    return None
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spreads())
 def test_no_hidden_count_can_be_recovered_from_anything_shown(monkeypatch, spread):
@@ -176,4 +216,6 @@ def test_no_hidden_count_can_be_recovered_from_anything_shown(monkeypatch, sprea
                 if source != target and true_count(cells, enrolled, source) >= amount
                 for candidate in [moved(cells, source, target, amount)]
                 if count_of(name, candidate, enrolled, cell) != mine and same(candidate)), None)
+            if witness is None and hidden[cell] == "all":
+                witness = whole_breakdown_witness(name, cells, enrolled, minimum, cell, mine, same)
             assert witness is not None, repr((minimum, name, sorted(cells.items(), key=repr), enrolled, cell, hidden))
