@@ -5,7 +5,8 @@ Usage: python -m bench.report [--learners 100000] [--problems 50] [--database sq
 Migrates fresh databases of its own (SQLite files in the work directory; MariaDB
 ``oa_report_lms``/``oa_report_analytics``, or ``<OA_BENCH_MYSQL_PREFIX>_*``), writes the LMS
 users and one submission fact per learner and problem straight into the tables (every
-other problem with two parts), in two courses: one of ``--learners`` learners and one of a
+other problem with two parts) and each part's question text (a few hundred characters, as
+the pipeline keeps it: one row per part), in two courses: one of ``--learners`` learners and one of a
 tenth as many. It then streams each course's report through the same generator the
 download response writes from (``csv_pieces`` over ``iter_problem_responses``) in a fresh
 child process, throwing the pieces away, and prints the child's peak RSS and the time,
@@ -66,6 +67,18 @@ def seed(course: str, learners: int, problems: int, first_user: int) -> None:
                     answers=[{"part_id": p, "value": f"choice_{u % 4}", "correct": u % 4 == 1, "variant": ""}
                              for p in parts])
                 for u in users[start:start + CHUNK]], batch_size=5000)
+    seed_questions(course, problems)
+
+
+def seed_questions(course: str, problems: int) -> None:
+    """Each part's question text (300 characters), one row per part as the pipeline keeps them."""
+    from openedx_analytics.pipeline.facts import write_facts
+    from openedx_analytics.pipeline.records import PartQuestion
+
+    when = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
+    write_facts([PartQuestion(course_id=course, problem_id=problem(course, n), part_id=part, time=when,
+                              question=f"Question {n} part {part}: " + "which of these is right? " * 12)
+                 for n in range(problems) for part in ([f"p{n}_2_1", f"p{n}_3_1"] if n % 2 else [f"p{n}_2_1"])])
 
 
 def tiny_rows(n: int) -> Iterator[dict[str, int]]:

@@ -24,6 +24,7 @@ from openedx_analytics.pipeline.records import (
     EnrollmentChange,
     GradeChange,
     PartAnswer,
+    PartQuestion,
     PassingChange,
     ProblemSubmission,
     Record,
@@ -41,6 +42,7 @@ SAMPLES: dict[type, Record] = {
     PassingChange: PassingChange(COURSE, LEARNER, NOW, True),
     CertificateChange: CertificateChange(COURSE, LEARNER, NOW, "verified", "downloadable"),
     ProblemSubmission: ProblemSubmission(COURSE, "p1", LEARNER, NOW, 1, True, (PartAnswer("p1_2_1", "A", True),)),
+    PartQuestion: PartQuestion(COURSE, "p1", "p1_2_1", NOW, "Capital of France?"),
     VideoEvent: VideoEvent(COURSE, "v1", LEARNER, NOW, "play", 0.0),
     Activity: Activity(COURSE, LEARNER, NOW.date(), ("any", "video")),
     ContentVisit: ContentVisit(COURSE, LEARNER, NOW.date(), "v1", ("any", "video"), ("section", "subsection", "unit")),
@@ -86,7 +88,11 @@ def test_a_kinds_scopes_are_of_the_kinds_it_says_it_feeds():
 
 
 def test_the_learner_tables_are_the_fact_tables_and_the_engines_learner_rows():
-    assert list(LEARNER_TABLES) == [kind.model for kind in KINDS.values()] + list(ENGINE_LEARNER_TABLES)
+    """Every fact table naming a learner; the question texts (course content, no ``user_id``) are none of them."""
+    assert list(LEARNER_TABLES) == [kind.model for kind in KINDS.values() if kind.names_learner] + list(
+        ENGINE_LEARNER_TABLES)
+    assert [kind.model.__name__ for kind in KINDS.values() if not kind.names_learner] == ["ProblemQuestionFact"]
+    assert set(retention.DATED) == {kind.model for kind in KINDS.values() if kind.names_learner}
 
 
 def sample_row(model: type[models.Model], user_id: int) -> models.Model:

@@ -12,8 +12,11 @@ from opaque_keys.edx.keys import CourseKey, UsageKey
 from lms_host.stub.models import CourseBlock, StudentModule
 from openedx_analytics import conf
 from openedx_analytics.api import reports
-from openedx_analytics.models import ProblemSubmissionFact
-from tests.support.api import BASE, COURSE, client_for
+from openedx_analytics.models import ProblemQuestionFact, ProblemSubmissionFact
+from openedx_analytics.pipeline.facts import write_facts
+from openedx_analytics.pipeline.ingest import ingest
+from openedx_analytics.pipeline.records import MAX_QUESTION_CHARACTERS, TRUNCATED, PartQuestion
+from tests.support.api import BASE, COURSE, client_for, tracking_event
 from tests.support.lms import lms_outline
 from tests.support.pages import client, page_url
 
@@ -35,6 +38,11 @@ def submit(user_id: int, problem: str, when: dt.datetime, attempt: int, correct:
         course_id=COURSE, problem_id=problem, user_id=user_id, time=when, attempt=attempt, correct=correct,
         fingerprint=hashlib.sha1(f"{user_id} {problem} {when.isoformat()}".encode()).hexdigest(),
         answers=[{"part_id": p, "value": v, "correct": c, "variant": ""} for p, v, c in parts])
+
+
+def ask(problem: str, part: str, when: dt.datetime, question: str) -> None:
+    """A part's question text as the pipeline keeps it (through the fact writer)."""
+    write_facts([PartQuestion(course_id=COURSE, problem_id=problem, part_id=part, time=when, question=question)])
 
 
 def score(user, problem: str, grade: float, max_grade: float) -> None:
@@ -73,6 +81,13 @@ def course(people, analytics_on):
     # the ungraded problem, no score in the LMS
     submit(bob.pk, warmup, at(4), 3, True, ("warmup_2_1", "[a|c]", True))
     submit(alice.pk, GONE, at(6), 1, False, ("gone_2_1", "x, \"y\"", False))
+    # question texts, course content kept per part: edited once (the latest wins), one with a comma and quotes;
+    # warmup's part never carried one
+    ask(capitals, "capitals_2_1", at(1), "Capital of France?")
+    ask(capitals, "capitals_2_1", at(30), "What is the capital of France?")
+    ask(rivers, "rivers_2_1", at(3), "Longest river of Europe?")
+    ask(rivers, "rivers_3_1", at(3), "Sum: 1+2, \"exactly\"")
+    ask(GONE, "gone_2_1", at(6), "=cmd")
     # absent: the retired learner and the learner the LMS no longer has
     submit(carol.pk, capitals, at(2), 1, True, ("capitals_2_1", "Paris", True))
     submit(999_999, rivers, at(2), 1, True, ("rivers_2_1", "Danube", True), ("rivers_3_1", "Nile", True))
@@ -126,3 +141,40 @@ def test_the_problems_view_links_the_report(course, people):
     html = client(people["course_staff"]).get(page_url(COURSE)).content.decode()
     assert f'class="oa-report" href="/api/analytics/v1/courses/{COURSE}/reports/problem_responses/?format=csv"' \
         in html
+
+
+def check(user_id: int, day: str, clock: str, problem: str, questions: dict[str, object]):
+    """A server ``problem_check`` of ``problem`` whose parts carry these question texts."""
+    return tracking_event("problem_check", f"{day}T{clock}+00:00", {
+        "problem_id": problem, "attempts": 1, "grade": 1, "max_grade": 1, "success": "correct",
+        "answers": {part: "a" for part in questions},
+        "submission": {part: {"question": text, "answer": "a", "correct": True, "input_type": "textline"}
+                       for part, text in questions.items()},
+    }, user_id, event_source="server", module={"usage_key": problem})
+
+
+def test_question_texts_come_from_problem_check_once_per_part_and_text_the_latest_shown(course, people):
+    """Many learners submitting the same part keep one row of its text (not one per learner); HTML is stripped and
+    a long text cut; a text edited in Studio replaces the old one in the report; a browser copy keeps nothing."""
+    warmup = next(p for p in reports.problems_in_order(COURSE)[0] if p.endswith("warmup"))
+    long_text = "word " * 400
+    events = [check(uid, "2026-03-02", f"1{uid % 10}:00:00", warmup,
+                    {"warmup_2_1": "<p>Pick  the <b>vowels</b></p>", "warmup_3_1": long_text, "warmup_4_1": ""})
+              for uid in range(900_100, 900_140)]  # ids no LMS user has (MySQL does not reuse ids)
+    result = ingest(events, source="test")
+    assert not result.rejected, result.rejected
+    rows = ProblemQuestionFact.objects.using(conf.analytics_db()).filter(problem_id=warmup)
+    assert rows.count() == 2  # 40 learners, two parts with a text: two rows, and no user id in them
+    assert dict(rows.values_list("part_id", "question"))["warmup_2_1"] == "Pick the vowels"
+    cut = dict(rows.values_list("part_id", "question"))["warmup_3_1"]
+    assert len(cut) == MAX_QUESTION_CHARACTERS and cut.endswith(TRUNCATED)
+    ingest([check(900_007, "2026-03-04", "09:00:00", warmup, {"warmup_2_1": "Pick the consonants"}),
+            {**check(900_008, "2026-03-05", "09:00:00", warmup, {"warmup_2_1": "from the browser"}),
+             "context": {**check(900_008, "2026-03-05", "09:00:00", warmup, {})["context"],
+                         "event_source": "browser"}}],
+           source="test")
+    assert reports.part_questions(COURSE, warmup, conf.analytics_db())["warmup_2_1"] == "Pick the consonants"
+    bob_rows = [row for row in reports.iter_problem_responses(COURSE)
+                if row["username"] == "bob" and row["problem_id"] == warmup]
+    assert [row["question"] for row in bob_rows] == ["Pick the consonants"]
+    assert not ProblemQuestionFact.objects.using(conf.analytics_db()).filter(question="from the browser").exists()

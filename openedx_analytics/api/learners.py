@@ -6,7 +6,8 @@ value, grouped in SQL) and kept in the Django cache per course for
 analytics database, so a learner's edit, or the LMS's retirement of a learner, shows at
 the next read. Every breakdown goes through ``privacy.small_cells`` before anyone sees it
 (page, CSV and REST API alike): a hidden cell has ``learners`` and ``share`` None and says
-why in ``suppressed``. Shares divide by every enrolled learner (the unknown ones included),
+why in ``suppressed``; ages and countries listed, and the median age, are held to the same
+rule (``_listed_ages``, ``_shown_median``). Shares divide by every enrolled learner (the unknown ones included),
 so no share needs a denominator that a hidden "unknown" would give away.
 
 Age and education also have bands (Insights' summaries). A band is a cell of its
@@ -147,6 +148,63 @@ def _flat(enrolled: int, values: list[tuple[Any, Any, int]], unknown: int, minim
             "unknown": _cell(UNKNOWN, _("Unknown"), unknown, hidden, enrolled)}
 
 
+def _unlisted_when_all_hidden(part: dict[str, Any]) -> dict[str, Any]:
+    """A breakdown listing only the values someone has (ages, countries), hidden whole: no value listed.
+
+    Which ages or countries a breakdown lists says that someone has them; when every count is
+    hidden, that list alone would give the "unknown" back (none listed: every enrolled learner
+    is unknown), so none is listed.
+    """
+    if part["unknown"]["suppressed"] == small_cells.ALL:
+        part["values"] = []
+    return part
+
+
+def _listed_ages(age: dict[str, Any], bands: list[tuple[str, Any, list[int]]]) -> dict[str, Any]:
+    """The ages listed: none of a hidden band, none hidden with their whole band (``all``).
+
+    An age is listed only when someone has it, so a list says "at least one" of each age in
+    it: three ages listed in a band of 3 learners, or in a band hidden as fewer than 4, would
+    each be 1. Only the ages whose band is shown and whose own count, when hidden, is hidden
+    against that band as small or as its complement (bounds that already allow for "at least
+    one") are listed.
+    """
+    hidden_bands = {band for band, _label, _members in bands
+                    if next(c for c in age["bands"] if c["value"] == band)["suppressed"]}
+    band_of = {value: band for band, _label, members in bands for value in members}
+    age["values"] = [cell for cell in age["values"]
+                     if cell["suppressed"] != small_cells.ALL and band_of.get(cell["value"]) not in hidden_bands]
+    if age["unknown"]["suppressed"] == small_cells.ALL:
+        age["values"] = []
+    return age
+
+
+def _shown_median(ages: Mapping[int, int], age: dict[str, Any], minimum: int) -> dict[str, Any]:
+    """The median age as far as it reveals no hidden count: ``median`` and ``median_band``.
+
+    The median is a count in disguise: where it falls tells how many learners are on each side
+    of it, so an exact median over ages of which some are hidden can pin one (a median of 30.5
+    says exactly half are 30 or under). It is shown exactly when every age's count is shown
+    (it is then worked out from what is shown); else only the band it falls in (the band of
+    the lower middle learner, worked out from the band counts, all shown), or nothing when a
+    band is hidden too, or when fewer than ``minimum`` learners gave an age.
+    """
+    known = sum(ages.values())
+    if known < minimum or not known:
+        return {"median": None, "median_band": None}
+    if not any(cell["suppressed"] for cell in age["values"]):
+        return {"median": _median(ages), "median_band": None}
+    if any(cell["suppressed"] for cell in age["bands"]):
+        return {"median": None, "median_band": None}
+    lower_middle = (known - 1) // 2
+    seen = 0
+    for cell in age["bands"]:
+        seen += cell["learners"]
+        if lower_middle < seen:
+            return {"median": None, "median_band": cell["value"]}
+    return {"median": None, "median_band": None}
+
+
 def country_name(code: str) -> str:
     """The country's name (django-countries, as the LMS has it installed), else its code."""
     try:
@@ -165,10 +223,10 @@ def get_learners(course_id: Any, today: dt.date | None = None) -> dict[str, Any]
 
     Returns ``course_id``, ``enrolled``, ``minimum_cell_size``, ``computed_at`` (when the LMS
     was read; the figures are kept ``OPENEDX_ANALYTICS_LEARNERS_CACHE_SECONDS``) and ``age``
-    (``median``, ``bands``, ``values`` per age, ``unknown``), ``education`` (``bands``,
-    ``values``, ``unknown``), ``gender`` and ``country`` (``values``, ``unknown``). Each cell
-    has ``value``, ``label``, ``learners``, ``share`` (of every enrolled learner) and
-    ``suppressed`` (None, ``small``, ``complement`` or ``all``). Outside any LMS nobody is
+    (``median``, or ``median_band`` when some age's count is hidden; ``bands``, ``values`` per age
+    listed, ``unknown``), ``education`` (``bands``, ``values``, ``unknown``), ``gender`` and ``country``
+    (``values``, ``unknown``). Each cell has ``value``, ``label``, ``learners``, ``share`` (of every
+    enrolled learner) and ``suppressed`` (None, ``small``, ``complement`` or ``all``). Outside any LMS nobody is
     counted and ``computed_at`` is None.
     """
     course = parse_course_id(str(course_id))
@@ -181,7 +239,8 @@ def get_learners(course_id: Any, today: dt.date | None = None) -> dict[str, Any]
     age_values = [(age, f"{age}+" if age == OLDEST else str(age), ages[age]) for age in sorted(ages)]
     age_bands = [(band, label, [a for a in ages if first <= a <= last]) for band, label, first, last in AGE_BANDS]
     age = _banded(enrolled, age_values, age_bands, _unknown(enrolled, ages), minimum)
-    age["median"] = _median(ages) if sum(ages.values()) >= minimum else None
+    age.update(_shown_median(ages, age, minimum))  # before the values go: it reads their marks
+    age = _listed_ages(age, age_bands)
 
     levels: dict[Hashable, int] = {}
     for code, count in counts["level_of_education"].items():
@@ -202,8 +261,9 @@ def get_learners(course_id: Any, today: dt.date | None = None) -> dict[str, Any]
     for code, count in counts["country"].items():
         if isinstance(code, str) and len(code) == 2 and code.isalpha():
             _add(places, code.upper(), count)
-    country = _flat(enrolled, [(code, country_name(code), places[code]) for code in sorted(places)],
-                    _unknown(enrolled, places), minimum)
+    country = _unlisted_when_all_hidden(_flat(enrolled, [(code, country_name(code), places[code])
+                                                         for code in sorted(places)],
+                                              _unknown(enrolled, places), minimum))
 
     return {"course_id": course, "enrolled": enrolled, "minimum_cell_size": minimum, "computed_at": computed_at,
             "age": age, "education": education, "gender": gender, "country": country}

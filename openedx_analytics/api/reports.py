@@ -8,6 +8,9 @@ result set too). For each chunk the LMS gives the usernames (learners it no long
 or has retired, are left out) and the current score of each learner's problem state.
 Retired learners' facts are deleted by the retirement itself (``privacy``), so they are
 absent twice over. The columns are those of the Insights pipeline's report, in its order.
+The ``question`` of a part is its latest text as the LMS showed it with a submission
+(``ProblemQuestionFact``: course content kept once per part, text and day, not per learner),
+read once per problem.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from openedx_analytics.api.outline import course_structure
 from openedx_analytics.lms import courses, host, learners
 from openedx_analytics.metrics.problem_tally import learner_of
 from openedx_analytics.metrics.problems import problem_ids
-from openedx_analytics.models import ProblemSubmissionFact
+from openedx_analytics.models import ProblemQuestionFact, ProblemSubmissionFact
 from openedx_analytics.pipeline.envelope import parse_course_id
 
 logger = logging.getLogger("openedx_analytics.reports")
@@ -99,19 +102,27 @@ def _learner_chunks(course: str, problem_id: str, using: str) -> Iterator[list[_
         after = ids[-1]
 
 
+def part_questions(course: str, problem_id: str, using: str) -> dict[str, str]:
+    """Each part of the problem's latest question text (the latest day's row; one query, a few rows per part)."""
+    rows = (ProblemQuestionFact.objects.using(using).filter(course_id=course, problem_id=problem_id)
+            .order_by("part_id", "time", "id").values_list("part_id", "question"))
+    return dict(rows)  # in time order per part: the latest wins
+
+
 def iter_problem_responses(course_id: Any) -> Iterator[dict[str, Any]]:
     """The report's rows (``PROBLEM_RESPONSE_COLUMNS``): one per learner and part of their last submission to each
     problem, problems in outline order, learners by user id, parts by id; read and yielded a chunk at a time.
 
     A last submission that named no part gives one row without ``answer_id``. ``correct`` is the
     part's correctness (the submission's without parts); ``score``/``max_score`` the LMS's current
-    grade of the learner's problem state (empty when the LMS has none). ``question`` is empty: the
-    question text of a part is not kept.
+    grade of the learner's problem state (empty when the LMS has none). ``question`` is the part's latest
+    question text (``part_questions``; empty when no submission carried one, and for a row without a part).
     """
     course = _course(course_id)
     using = conf.analytics_db()
     ids, locations = problems_in_order(course)
     for problem_id in ids:
+        questions = part_questions(course, problem_id, using)
         for chunk in _learner_chunks(course, problem_id, using):
             user_ids = [answered.user_id for answered in chunk]
             try:
@@ -125,12 +136,13 @@ def iter_problem_responses(course_id: Any) -> Iterator[dict[str, Any]]:
                     continue
                 score, max_score = scores.get(answered.user_id, (None, None))
                 base = {"username": username, "problem_id": problem_id, "location": locations[problem_id],
-                        "question": "", "score": score, "max_score": max_score,
+                        "score": score, "max_score": max_score,
                         "total_attempts": answered.attempts, "first_attempt_date": answered.first_time,
                         "last_attempt_date": answered.last_time}
                 parts = answered.answers or (("", "", answered.last_correct, ""),)
                 for part_id, value, correct, _variant in parts:
-                    yield {**base, "answer_id": part_id, "correct": correct, "answer": value}
+                    yield {**base, "answer_id": part_id, "question": questions.get(part_id, "") if part_id else "",
+                           "correct": correct, "answer": value}
 
 
 def log_download(report: str, course_id: str, user: Any) -> None:

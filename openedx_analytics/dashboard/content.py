@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 #: The query parameters the page reads; links and the cache keep these only.
 PARAMETERS = ("start_date", "end_date", "activity", "engagement", "video", "problem", "answers_part",
               "answers_page", *DRILL_PARAMETERS, *engagement_by_content.PARAMETERS, "view", insights.PARAMETER)
+#: The date form's own fields: every other parameter goes with it as a hidden field (``Page.form_state``).
+DATE_FIELDS = ("start_date", "end_date")
 #: ``section_key`` of the instructor-dashboard section, and the hash that makes the LMS open it.
 SECTION_KEY = "openedx_analytics"
 SECTION_ANCHOR = f"view-{SECTION_KEY}"
@@ -100,6 +102,19 @@ class Page(CoursePanels, OutlinePanels):
             anchor = SECTION_ANCHOR
         return f"{text}#{anchor}" if anchor else text
 
+    def form_state(self, own: tuple[str, ...] = DATE_FIELDS) -> list[tuple[str, str]]:
+        """The hidden fields of a GET form on this page: every parameter kept (the view, the drill-downs, the
+        toggles) but the form's ``own`` fields, so that submitting it changes those alone. The toggles go as
+        read (an unreadable one, already reported, is dropped rather than reported again)."""
+        state = {k: v for k, v in self._kept.items() if k not in own}
+        state.pop("activity", None)
+        state.pop("engagement", None)
+        if self.granularity == "day":
+            state["activity"] = "day"
+        if self.measure == "share":
+            state["engagement"] = "share"
+        return sorted(state.items())
+
     def api_url(self, name: str, extra: dict[str, str] | None = None, **kwargs: str) -> str:
         """The REST API's CSV of the same figures ("" for an id the API's URLs cannot carry)."""
         try:
@@ -146,6 +161,7 @@ class Page(CoursePanels, OutlinePanels):
             shown = insights.compare_panels(self, self.switch)
         elif self.switch.old:
             shown = insights.panels(self, self.switch, in_view)
+        form_anchor = "learners-age" if in_view else "enrollment"
         panels = shown.panels if shown else learners.panels(self) if in_view else self._activity_panels()
         insights_summary = bool(shown and shown.cards)  # the summary of Insights numbers
         has_data = self.summary["last_updated"] is not None or any(p.table for p in panels)
@@ -161,7 +177,8 @@ class Page(CoursePanels, OutlinePanels):
             "page_url": self.page_url,
             "own_page_url": f"{self.page_url}?{urlencode(sorted(self._kept.items()))}" if self._kept else self.page_url,
             "embedded": self.embedded,
-            "form_url": f"{self.base_url}#{SECTION_ANCHOR if self.embedded else 'enrollment'}",
+            "form_url": f"{self.base_url}#{SECTION_ANCHOR if self.embedded else form_anchor}",
+            "form_state": self.form_state(),
             "whole_history_url": insights.keep_source(
                 f"{self.base_url}#{SECTION_ANCHOR}" if self.embedded else self.page_url, self.switch, comparing),
             "toc_url": "" if self.embedded else self.page_url,
@@ -181,8 +198,6 @@ class Page(CoursePanels, OutlinePanels):
             "measure": self.measure,
             "video": self.query.get("video", ""),
             "problem": self.query.get("problem", ""),
-            "content_drill": [(name, self.query[name]) for name in engagement_by_content.PARAMETERS
-                              if self.query.get(name)],
             "weekly_url": self.link("engagement", activity=None),
             "daily_url": self.link("engagement", activity="day"),
             "count_url": self.link("engagement", engagement=None),

@@ -56,6 +56,10 @@ def _panel(page: Any, learners: dict[str, Any], name: str) -> Panel:
     if name == "age" and part.get("median") is not None:
         panel.notes.append(_("Median age of those who gave a year of birth: {age}.").format(
             age=number_text(part["median"], 1 if part["median"] % 1 else 0)))
+    elif name == "age" and part.get("median_band"):
+        band = next(c["label"] for c in part["bands"] if c["value"] == part["median_band"])
+        panel.notes.append(_("Median age of those who gave a year of birth: in the band {band} (not shown exactly, "
+                             "as it would tell how many learners some hidden ages have).").format(band=band))
     if name == "country":
         panel.notes.append(_("Country as learners give it in their profile (not where they connect from)."))
     every = [*part.get("bands", []), *part["values"], unknown]

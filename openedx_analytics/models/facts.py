@@ -119,6 +119,34 @@ class ProblemSubmissionFact(Fact):
         indexes = [models.Index(fields=["course_id", "problem_id", "user_id"], name="oa_problemfact_scope")]
 
 
+#: Longest question text kept per problem part (the LMS's label of an input: a sentence or a paragraph).
+QUESTION_LENGTH = 1000
+
+
+class ProblemQuestionFact(models.Model):
+    """The question text of one part of a problem as the LMS showed it on a day: course content, not learner data.
+
+    Taken from the server's ``problem_check`` (``submission[part].question``) and written
+    through the fact writer like every fact, but it names no learner: the fingerprint is the
+    course, problem, part, text and day, so however many learners submit on a day one row
+    per part and text is kept, and a text edited in Studio starts a row of its own. Readers
+    take a part's latest row (``time``, the first submission of that text that day): the
+    text the part has now.
+
+    .. no_pii: Course content (the question text of a problem part); no user id, no answer.
+    """
+
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH)
+    problem_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
+    part_id = CaseSensitiveCharField(max_length=BLOCK_ID_LENGTH)
+    time = models.DateTimeField()
+    question = models.CharField(max_length=QUESTION_LENGTH)
+    fingerprint = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["course_id", "problem_id", "part_id"], name="oa_questionfact_part")]
+
+
 class GradeFact(Fact):
     """A learner's course grade percent as computed at a time.
 

@@ -33,6 +33,7 @@ from openedx_analytics.pipeline.records import (
     ContentVisit,
     EnrollmentChange,
     GradeChange,
+    PartQuestion,
     PassingChange,
     ProblemSubmission,
     Record,
@@ -72,6 +73,10 @@ class RecordKind:
     def stored_columns(self) -> tuple[str, ...]:
         """The columns a fact row is written with: ``columns``, and a fingerprinted fact's ``SOURCE`` after them."""
         return (*self.columns, SOURCE) if self.fingerprinted else self.columns
+
+    def names_learner(self) -> bool:
+        """Whether its rows name a learner (``user_id``): retirement and retention read those tables only."""
+        return any(field.name == "user_id" for field in self.model._meta.concrete_fields)
 
     @property
     def scope_kinds(self) -> tuple[str, ...]:
@@ -115,6 +120,10 @@ KINDS: dict[type, RecordKind] = {kind.record: kind for kind in (
           lambda r: ((r.course_id, r.problem_id, r.user_id, r.time, r.attempt, r.correct, r.answers_json(),
                       r.fingerprint()),),
           ((DirtyScope.PROBLEM, lambda r: markers.learner_key(r.user_id, r.problem_id)),)),
+    # Course content, no learner: read as it is (a part's latest text, by the problem response report).
+    _kind(PartQuestion, "problem question",
+          ("course_id", "problem_id", "part_id", "time", "question", FINGERPRINT),
+          lambda r: ((r.course_id, r.problem_id, r.part_id, r.time, r.question, r.fingerprint()),), ()),
     _kind(VideoEvent, "video",
           ("course_id", "video_id", "user_id", "time", "action", "position", "old_time", "new_time", "duration",
            FINGERPRINT),
@@ -141,6 +150,6 @@ ENGINE_LEARNER_TABLES: dict[type[django_models.Model], tuple[str, ...]] = {
 
 #: Every table whose rows name a learner (``user_id``) -> the scope kinds whose aggregates count those rows.
 LEARNER_TABLES: dict[type[django_models.Model], tuple[str, ...]] = {
-    **{kind.model: kind.scope_kinds for kind in KINDS.values()},
+    **{kind.model: kind.scope_kinds for kind in KINDS.values() if kind.names_learner},
     **ENGINE_LEARNER_TABLES,
 }

@@ -152,6 +152,29 @@ class ProblemSubmission:
 
 
 @dataclass(frozen=True, slots=True)
+class PartQuestion:
+    """The question text of one part of a problem, as the LMS showed it with a submission: course content.
+
+    Names no learner: every learner submitting the part on a day gives the same record, one
+    fact. The text is plain (HTML stripped), whitespace collapsed, cut to
+    ``MAX_QUESTION_CHARACTERS`` (marked) when longer.
+    """
+
+    fact_model: ClassVar[str] = "ProblemQuestionFact"
+
+    course_id: str
+    problem_id: str
+    part_id: str
+    time: dt.datetime
+    question: str
+
+    def fingerprint(self) -> str:
+        """Identity: the part, its text and the day (a text edited, or edited back, counts anew the next day)."""
+        return _fingerprint("pqt", self.course_id, self.problem_id, self.part_id, self.question,
+                            self.time.date().isoformat())
+
+
+@dataclass(frozen=True, slots=True)
 class GradeChange:
     """A learner's course grade (0.0 to 1.0) computed at a time."""
 
@@ -202,8 +225,8 @@ class CertificateChange:
                             at=self.time)
 
 
-Record = (EnrollmentChange | Activity | ContentVisit | VideoEvent | ProblemSubmission | GradeChange | PassingChange
-          | CertificateChange)
+Record = (EnrollmentChange | Activity | ContentVisit | VideoEvent | ProblemSubmission | PartQuestion | GradeChange
+          | PassingChange | CertificateChange)
 
 
 # ---------------------------------------------------------------- column bounds
@@ -213,6 +236,17 @@ Record = (EnrollmentChange | Activity | ContentVisit | VideoEvent | ProblemSubmi
 MAX_ANSWER_CHARACTERS = 1000
 #: Last character of an answer cut to ``MAX_ANSWER_CHARACTERS`` (a reader sees it was cut).
 TRUNCATED = "\u2026"
+
+
+#: Longest question text kept per problem part (its column's length): a longer one is cut and marked.
+MAX_QUESTION_CHARACTERS = 1000
+
+
+def stored_question(text: str) -> str:
+    """``text`` as kept for a problem part: whole up to ``MAX_QUESTION_CHARACTERS``, else cut and marked."""
+    if len(text) <= MAX_QUESTION_CHARACTERS:
+        return text
+    return text[:MAX_QUESTION_CHARACTERS - len(TRUNCATED)] + TRUNCATED
 
 
 def stored_answer(text: str) -> str:

@@ -42,9 +42,10 @@ PRUNE_INTERVAL = dt.timedelta(days=1)
 CHUNK = 500
 
 #: Fact tables -> the column that dates their rows (a learner is stale when every row is older than the cutoff).
-DATED: dict[type[models.Model], str] = {kind.model: kind.dated_by for kind in KINDS.values()}
+DATED: dict[type[models.Model], str] = {kind.model: kind.dated_by for kind in KINDS.values() if kind.names_learner}
 #: Fact tables whose rows carry a fingerprint (a hash over the user id, rewritten with it).
-FINGERPRINTED: frozenset[type[models.Model]] = frozenset(kind.model for kind in KINDS.values() if kind.fingerprinted)
+FINGERPRINTED: frozenset[type[models.Model]] = frozenset(kind.model for kind in KINDS.values()
+                                                         if kind.fingerprinted and kind.names_learner)
 
 
 @dataclass

@@ -52,15 +52,21 @@ def _pinned(cells: Mapping[Hashable, int], hidden: Mapping[Hashable, str], minim
 def suppress(cells: Mapping[Hashable, int], minimum: int | None = None) -> dict[Hashable, str]:
     """The cells to hide, each marked ``SMALL``, ``COMPLEMENT`` or (all of them) ``ALL``; {} when none is small."""
     minimum = minimum_cell_size() if minimum is None else minimum
+    if minimum <= 1:
+        return {}
+    if sum(cells.values()) < minimum * len(cells):
+        # every cell could be small: hidden whole whatever the counts (with a small cell only, showing the
+        # others would tell that none is small: 2 learners in 2 cells shown as "2, 0" would give "1, 1" away)
+        return {k: ALL for k in cells} if any(cells.values()) else {}
     hidden: dict[Hashable, str] = {k: SMALL for k, v in cells.items() if 0 < v < minimum}
     if not hidden:
         return {}
-    if sum(cells.values()) < minimum * len(cells):
-        # every cell could be small: whether some set of complements is safe would tell something
-        return {k: ALL for k in cells}
     candidates = sorted((v, str(k), k) for k, v in cells.items() if k not in hidden and v > 0)
-    while _pinned(cells, hidden, minimum):
-        if not candidates:
-            return {k: ALL for k in cells}
-        hidden[candidates.pop(0)[2]] = COMPLEMENT
+    if not candidates:
+        return {k: ALL for k in cells}
+    # One complement, never more: whether a second one was needed would depend on the first one's
+    # count, and a reader who knows the rule would learn from it (how a pinned sum looks is known).
+    hidden[candidates[0][2]] = COMPLEMENT
+    if _pinned(cells, hidden, minimum):
+        return {k: ALL for k in cells}
     return hidden

@@ -4,7 +4,10 @@
 each part's answer) and from the browser and the mobile apps, whose copies count only as
 their sender's activity: only the server grades, so only its event makes a submission
 (a client copy, however server-like its payload, is written by whoever holds the device).
-Answers are read per part through the keys each part may hold.
+Answers are read per part through the keys each part may hold. The question text a part
+carries (``submission[part].question``, the LMS's label of the input) is course content: it
+leaves as a ``PartQuestion`` of its own, one per part and text and day whoever submitted,
+never in the learner's submission.
 """
 from __future__ import annotations
 
@@ -18,10 +21,12 @@ from openedx_analytics.pipeline.events.registration import Family
 from openedx_analytics.pipeline.payload import Entries, Payload
 from openedx_analytics.pipeline.records import (
     PartAnswer,
+    PartQuestion,
     ProblemSubmission,
     Record,
     column_length,
     stored_answer,
+    stored_question,
 )
 from openedx_analytics.pipeline.rejected import Rejected
 
@@ -77,7 +82,7 @@ def _part_answers(payload: Payload) -> tuple[PartAnswer, ...]:
     "problem_check",
     sources=None,
     fields=("problem_id", "grade", "success", "attempts", "answers",
-            Entries("submission", ("answer", "correct", "variant", "input_type")),
+            Entries("submission", ("answer", "correct", "variant", "input_type", "question")),
             Entries("correct_map", ("correctness",))),
 )
 def problem_check(envelope: Envelope) -> list[Record]:
@@ -109,7 +114,22 @@ def problem_check(envelope: Envelope) -> list[Record]:
         correct=correct,
         answers=_part_answers(payload),
     )
-    return [activity, submission]
+    return [activity, submission, *_questions(submission, payload)]
+
+
+def _questions(submission: ProblemSubmission, payload: Payload) -> list[PartQuestion]:
+    """The question text of each answered part that names one (plain text, cut to its column), as course content."""
+    entries = payload.entries("submission")
+    questions = []
+    for answer in submission.answers:
+        text = entries.part(answer.part_id).get("question")
+        if not isinstance(text, str):
+            continue
+        question = stored_question(_plain_answer(text))
+        if question:
+            questions.append(PartQuestion(course_id=submission.course_id, problem_id=submission.problem_id,
+                                          part_id=answer.part_id, time=submission.time, question=question))
+    return questions
 
 
 @PROBLEMS.register("edx.grades.problem.submitted")
