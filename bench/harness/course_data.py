@@ -164,7 +164,8 @@ def enrollment_summaries(course_ids: list[str]) -> None:
 
 
 def many_courses(now: dt.datetime, count: int) -> list[str]:
-    """``count`` more courses with a year of daily enrollment, a week of activity and a grades row each; their ids."""
+    """``count`` more courses with a year of daily enrollment (and its summary row), a week of activity and a
+    grades row each; their ids."""
     from openedx_analytics import models as m
 
     ids = [f"course-v1:Many+C{i:04d}+2026" for i in range(count)]
