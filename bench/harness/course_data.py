@@ -79,6 +79,7 @@ def big_course(now: dt.datetime) -> None:
         activity.append(m.ActivityDay(course_id=BIG, date=day, any=count // 5, attempted_problem=count // 12,
                                       played_video=count // 8, posted_forum=count // 200, last_updated=now))
     m.EnrollmentDay.objects.using(using).bulk_create(enrollment, batch_size=1000)
+    enrollment_summaries([BIG])
     m.ActivityDay.objects.using(using).bulk_create(activity, batch_size=1000)
     monday = START - dt.timedelta(days=START.weekday())
     weeks = []
@@ -153,8 +154,18 @@ def big_course_outline() -> None:
     CourseOverview.objects.filter(id=key).update(lowest_passing_grade=0.6)
 
 
+def enrollment_summaries(course_ids: list[str]) -> None:
+    """The courses' ``EnrollmentSummary`` rows from the days just written in bulk, as the enrollment engine
+    writes them after its days (``metrics.enrollment.write_summary``)."""
+    from openedx_analytics.metrics import enrollment
+
+    for course in course_ids:
+        enrollment.write_summary(course, "analytics")
+
+
 def many_courses(now: dt.datetime, count: int) -> list[str]:
-    """``count`` more courses with a year of daily enrollment, a week of activity and a grades row each; their ids."""
+    """``count`` more courses with a year of daily enrollment (and its summary row), a week of activity and a
+    grades row each; their ids."""
     from openedx_analytics import models as m
 
     ids = [f"course-v1:Many+C{i:04d}+2026" for i in range(count)]
@@ -168,6 +179,7 @@ def many_courses(now: dt.datetime, count: int) -> list[str]:
             m.EnrollmentDay.objects.using("analytics").bulk_create(rows, batch_size=5000)
             rows = []
     m.EnrollmentDay.objects.using("analytics").bulk_create(rows, batch_size=5000)
+    enrollment_summaries(ids)
     m.ActivityWeek.objects.using("analytics").bulk_create(
         [m.ActivityWeek(course_id=c, interval_start=last_week, any=100, attempted_problem=50, played_video=70,
                         posted_forum=3, last_updated=now) for c in ids], batch_size=5000)

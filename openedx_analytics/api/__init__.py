@@ -18,6 +18,7 @@ from openedx_analytics import conf
 from openedx_analytics.api.content import get_engagement_by_content
 from openedx_analytics.metrics import dated_blocks
 from openedx_analytics.metrics.activity import week_start
+from openedx_analytics.metrics.enrollment import WEEK
 from openedx_analytics.metrics.store import chunks
 from openedx_analytics.metrics.video_replay import end_segment
 from openedx_analytics.models import (
@@ -25,6 +26,7 @@ from openedx_analytics.models import (
     ActivityWeek,
     CourseGrades,
     EnrollmentDay,
+    EnrollmentSummary,
     ProblemAnswer,
     ProblemSummary,
     VideoSegment,
@@ -299,28 +301,27 @@ def get_grades(course_id: Any) -> dict[str, Any]:
 def get_course_summaries(course_ids: Iterable[Any]) -> list[dict[str, Any]]:
     """Summary figures of many courses in a fixed number of queries per ``SUMMARY_CHUNK`` courses (for course lists).
 
-    The courses are read ``SUMMARY_CHUNK`` at a time: a short ``IN`` list is a few index
+    The enrollment figures come from each course's ``EnrollmentSummary`` row (one query per
+    slice), which the enrollment engine recomputes whenever it writes the course's days. A
+    course with stored days but no summary row (days written by something other than the
+    engine) is read the long way, from its latest day and the day a week before. The
+    courses are read ``SUMMARY_CHUNK`` at a time: a short ``IN`` list is a few index
     ranges, where MariaDB turns a list of thousands of ids into a subquery and reads a site
     of 5,000 courses in seconds.
     """
     courses = sorted({_course(c) for c in course_ids})
     using = _db()
     this_week = week_start(dt.datetime.now(dt.timezone.utc).date())
-    latest: dict[str, dt.date] = {}
-    days: dict[tuple[str, dt.date], EnrollmentDay] = {}
+    enrolled: dict[str, Any] = {}
     grades: dict[str, CourseGrades] = {}
     last_week: dict[str, ActivityWeek] = {}
     for chunk in chunks(courses, SUMMARY_CHUNK):
         ids = list(chunk)
-        found = dict(EnrollmentDay.objects.using(using).filter(course_id__in=ids)
-                     .values_list("course_id").annotate(last=Max("date")).order_by())
-        latest.update(found)
-        wanted = set(found.items()) | {(c, d - dt.timedelta(days=7)) for c, d in found.items()}
-        days.update(
-            ((r.course_id, r.date), r)
-            for r in EnrollmentDay.objects.using(using).filter(course_id__in=ids, date__in={d for _c, d in wanted})
-            if (r.course_id, r.date) in wanted
-        )
+        found = {r.course_id: r for r in EnrollmentSummary.objects.using(using).filter(course_id__in=ids)}
+        enrolled.update(found)
+        missing = [c for c in ids if c not in found]
+        if missing:
+            enrolled.update(_summaries_from_days(missing, using))
         grades.update((r.course_id, r) for r in CourseGrades.objects.using(using).filter(course_id__in=ids))
         last_week.update(
             (r.course_id, r) for r in ActivityWeek.objects.using(using).filter(
@@ -328,9 +329,7 @@ def get_course_summaries(course_ids: Iterable[Any]) -> list[dict[str, Any]]:
         )
     summaries = []
     for course in courses:
-        last_day = latest.get(course)
-        current = days.get((course, last_day))
-        week_ago = days.get((course, last_day - dt.timedelta(days=7))) if last_day else None
+        current = enrolled.get(course)
         grade = grades.get(course)
         activity = last_week.get(course)
         stamps = [x.last_updated for x in (current, grade, activity) if x is not None]
@@ -339,7 +338,7 @@ def get_course_summaries(course_ids: Iterable[Any]) -> list[dict[str, Any]]:
                 "course_id": course,
                 "count": current.count if current else 0,
                 "cumulative_count": current.cumulative_count if current else 0,
-                "count_change_7_days": (current.count - (week_ago.count if week_ago else 0)) if current else 0,
+                "count_change_7_days": (current.count - current.count_week_before) if current else 0,
                 "enrollment_modes": current.modes if current else {},
                 "passing_users": grade.passing_users if grade else 0,
                 "certificates": sum(grade.certificates.values()) if grade else 0,
@@ -347,6 +346,33 @@ def get_course_summaries(course_ids: Iterable[Any]) -> list[dict[str, Any]]:
                 "last_updated": max(stamps) if stamps else None,
             }
         )
+    return summaries
+
+
+def _summaries_from_days(course_ids: list[str], using: str) -> dict[str, EnrollmentSummary]:
+    """Unsaved ``EnrollmentSummary`` rows of ``course_ids`` (at most ``SUMMARY_CHUNK``) from their stored days:
+    the latest day and the day a week before (what ``metrics.enrollment.write_summary`` stores)."""
+    latest = dict(EnrollmentDay.objects.using(using).filter(course_id__in=course_ids)
+                  .values_list("course_id").annotate(last=Max("date")).order_by())
+    if not latest:
+        return {}
+    wanted = set(latest.items()) | {(c, d - WEEK) for c, d in latest.items()}
+    days = {
+        (r.course_id, r.date): r
+        for r in EnrollmentDay.objects.using(using).filter(course_id__in=list(latest),
+                                                           date__in={d for _c, d in wanted})
+        if (r.course_id, r.date) in wanted
+    }
+    summaries = {}
+    for course, last_day in latest.items():
+        current = days.get((course, last_day))
+        if current is None:
+            continue
+        week_ago = days.get((course, last_day - WEEK))
+        summaries[course] = EnrollmentSummary(
+            course_id=course, date=last_day, count=current.count, cumulative_count=current.cumulative_count,
+            count_week_before=week_ago.count if week_ago else 0, modes=current.modes,
+            last_updated=current.last_updated)
     return summaries
 
 

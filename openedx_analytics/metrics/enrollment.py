@@ -5,7 +5,8 @@ change (``contributions``), the tally is what each day changes, and ``compute`` 
 the figures forward day by day. ``recompute`` (what the drain calls) starts from the
 first changed day: the stored figures of the day before are the tally's base, and only
 the learners with an event since then are replayed, so one new enrollment costs the same
-in a course of any size.
+in a course of any size. Each write also recomputes the course's ``EnrollmentSummary`` (its
+latest day and the count a week before), which course lists read instead of the days.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from openedx_analytics.metrics.engine import Expected, Table
 from openedx_analytics.metrics.store import chunks, sync_rows
-from openedx_analytics.models import DirtyScope, EnrollmentDay, EnrollmentFact
+from openedx_analytics.models import DirtyScope, EnrollmentDay, EnrollmentFact, EnrollmentSummary
 from openedx_analytics.pipeline.markers import first_day
 
 FactRow = tuple[int, dt.datetime, bool | None, str, str]  # user, time, is_active, mode, fingerprint
@@ -174,7 +175,12 @@ def compute(sums: Tally, until: dt.date) -> list[DayFigures]:
 VALUE_FIELDS = ("count", "cumulative_count", "enrollments", "unenrollments", "modes")
 KIND = DirtyScope.ENROLLMENT
 DAYS = Table("enrollment", EnrollmentDay, ("date",), VALUE_FIELDS)
-TABLES = (DAYS,)
+#: The columns of the course's ``EnrollmentSummary`` row that its days give.
+SUMMARY_FIELDS = ("date", "count", "cumulative_count", "count_week_before", "modes")
+SUMMARY = Table("enrollment summary", EnrollmentSummary, (), SUMMARY_FIELDS, per_field=True)
+TABLES = (DAYS, SUMMARY)
+#: How far back ``EnrollmentSummary.count_week_before`` looks from the latest day.
+WEEK = dt.timedelta(days=7)
 _FACT_COLUMNS = ("user_id", "time", "is_active", "mode", "fingerprint")
 
 
@@ -199,14 +205,42 @@ def write(course_id: str, sums: Tally, now: dt.datetime, using: str) -> None:
     wanted = {(f.date,): (*_values(f), now) for f in compute(sums, now.date())}
     sync_rows(EnrollmentDay, {"course_id": course_id}, ("date",), (*VALUE_FIELDS, "last_updated"), wanted, using,
               within={"date__gte": since} if since is not None else None)
+    write_summary(course_id, using)
+
+
+def write_summary(course_id: str, using: str) -> None:
+    """Recompute the course's ``EnrollmentSummary`` row from its stored days (delete it when none is stored).
+
+    Read back from the days as stored, not from what was just computed, so the row is what
+    a reader searching the latest day would find, whichever path wrote the days. Two
+    index lookups: the latest day, and the day a week before it.
+    """
+    days = EnrollmentDay.objects.using(using).filter(course_id=course_id)
+    latest = days.order_by("-date").values_list("date", "count", "cumulative_count", "modes", "last_updated").first()
+    if latest is None:
+        EnrollmentSummary.objects.using(using).filter(course_id=course_id).delete()
+        return
+    date, count, cumulative, modes, last_updated = latest
+    before = days.filter(date=date - WEEK).values_list("count", flat=True).first()
+    EnrollmentSummary.objects.using(using).update_or_create(course_id=course_id, defaults={
+        "date": date, "count": count, "cumulative_count": cumulative, "count_week_before": before or 0,
+        "modes": modes, "last_updated": last_updated,
+    })
 
 
 def expected(course_id: str, using: str) -> Iterator[Expected]:
-    """The daily rows a whole rebuild gives, up to the last stored day (today, when none is stored)."""
+    """The daily rows a whole rebuild gives, up to the last stored day (today, when none is stored), and the
+    course's summary row they give."""
     last = EnrollmentDay.objects.using(using).filter(course_id=course_id).aggregate(last=Max("date"))["last"]
     part = Expected(TABLES)
+    counts: dict[dt.date, int] = {}
+    figures = None
     for figures in compute(tally(contributions(load(course_id, using))), last or timezone.now().date()):
         part.add(DAYS, (figures.date,), _values(figures))
+        counts[figures.date] = figures.count
+    if figures is not None:
+        part.add(SUMMARY, (), (figures.date, figures.count, figures.cumulative_count,
+                               counts.get(figures.date - WEEK, 0), figures.modes))
     yield part
 
 

@@ -30,6 +30,30 @@ class EnrollmentDay(models.Model):
         constraints = [models.UniqueConstraint(fields=["course_id", "date"], name="oa_enrday_unique")]
 
 
+class EnrollmentSummary(models.Model):
+    """A course's enrollment figures of its latest stored day, and its count seven days before: what course
+    lists show of each course, one row instead of a search for the latest ``EnrollmentDay``.
+
+    The enrollment engine (``metrics.enrollment``) recomputes this row from the course's
+    stored days whenever it writes them (live events, backfill, rebuilds after a retirement
+    or a retention purge); it is never incremented. No row: the course has no stored day.
+
+    .. no_pii:
+    """
+
+    course_id = CaseSensitiveCharField(max_length=COURSE_ID_LENGTH, unique=True)
+    #: the latest stored day
+    date = models.DateField()
+    count = models.IntegerField()
+    cumulative_count = models.IntegerField()
+    #: the count of the day seven days before ``date`` (0 when no day is stored there)
+    count_week_before = models.IntegerField()
+    #: {mode: {"count": n, "cumulative_count": n}} of the latest day
+    modes = models.JSONField(default=dict)
+    #: the latest day's ``last_updated``
+    last_updated = models.DateTimeField()
+
+
 class ActivityCounts(models.Model):
     """Distinct active learners of a course in a period, by kind of activity."""
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('openedx_analytics', '0012_service_keys'),
+        ('openedx_analytics', '0014_service_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

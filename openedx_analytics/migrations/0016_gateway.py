@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('openedx_analytics', '0013_insights_data_api'),
+        ('openedx_analytics', '0015_insights_data_api'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

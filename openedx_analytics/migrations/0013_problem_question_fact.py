@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('openedx_analytics', '0010_content_activity'),
+        ('openedx_analytics', '0012_enrollment_summary'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('openedx_analytics', '0011_site_activity'),
+        ('openedx_analytics', '0013_problem_question_fact'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
