@@ -19,6 +19,11 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, db_default='', default='', max_length=64),
         ),
         migrations.AddField(
+            model_name='problemquestionfact',
+            name='source',
+            field=models.CharField(blank=True, db_default='', default='', max_length=64),
+        ),
+        migrations.AddField(
             model_name='enrollmentfact',
             name='source',
             field=models.CharField(blank=True, db_default='', default='', max_length=64),

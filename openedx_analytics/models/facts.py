@@ -142,6 +142,8 @@ class ProblemQuestionFact(models.Model):
     time = models.DateTimeField()
     question = models.CharField(max_length=QUESTION_LENGTH)
     fingerprint = models.CharField(max_length=40, unique=True)
+    #: The door the text came through, as on every fact (``Fact.source``).
+    source = models.CharField(max_length=SOURCE_LENGTH, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["course_id", "problem_id", "part_id"], name="oa_questionfact_part")]

@@ -74,6 +74,7 @@ class RecordKind:
         """The columns a fact row is written with: ``columns``, and a fingerprinted fact's ``SOURCE`` after them."""
         return (*self.columns, SOURCE) if self.fingerprinted else self.columns
 
+    @property
     def names_learner(self) -> bool:
         """Whether its rows name a learner (``user_id``): retirement and retention read those tables only."""
         return any(field.name == "user_id" for field in self.model._meta.concrete_fields)
