@@ -26,7 +26,7 @@ DOOR_FIELDS = {
     "id": None, "module_id": None, "currentTime": None, "current_time": None, "old_time": None,
     "new_time": None, "duration": None,
     "problem_id": None, "grade": None, "success": None, "attempts": None, "answers": None,
-    "submission": ("answer", "correct", "variant", "input_type"), "correct_map": ("correctness",),
+    "submission": ("answer", "correct", "variant", "input_type", "question"), "correct_map": ("correctness",),
 }
 
 #: The openedx-events signals the app connects.
