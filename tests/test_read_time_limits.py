@@ -122,3 +122,14 @@ def test_the_lms_dashboard_still_renders_when_the_sections_reads_run_out_of_time
     html = response.content.decode()
     assert 'id="oa-too-slow"' in html
     assert f"/courses/{COURSE}/instructor#view-openedx_analytics" in html  # the way on stays in the dashboard
+
+
+def test_the_first_read_of_a_fresh_connection_is_bounded_too():
+    """Django asks a MySQL-family server what it is on a connection's first use, through the same wrapper."""
+    connection = connections[conf.analytics_db()]
+    for cached in ("mysql_is_mariadb", "mysql_server_data", "mysql_server_info"):
+        connection.__dict__.pop(cached, None)
+    with time_limits.time_budget(5):
+        assert read(QUICK) == 1000
+    with pytest.raises(time_limits.TimeLimitExceeded), time_limits.time_budget(0.5):
+        read(SLOW)

@@ -97,6 +97,17 @@ class _Budget:
         #: SQLite: the deadline of the statement running now (None while an unbounded one runs, or none).
         self.statement_deadline: float | None = None
         self.handled_sqlite: list[Any] = []
+        #: Set while Django asks a MySQL-family server what it is (``_is_mariadb``).
+        self.asking_server = False
+
+    def _is_mariadb(self, connection: Any) -> bool:
+        """Whether ``connection`` talks to MariaDB. Django asks the server once per connection, through
+        this very wrapper: that query is let through unbounded (``asking_server``) rather than recursing."""
+        self.asking_server = True
+        try:
+            return bool(connection.mysql_is_mariadb)
+        finally:
+            self.asking_server = False
 
     def left(self) -> float:
         """Seconds left for the next statement; raises once the budget is spent."""
@@ -117,9 +128,11 @@ class _Budget:
             if connection.vendor == "sqlite":
                 self.statement_deadline = None
             return execute(sql, params, many, context)
+        if self.asking_server:  # the server's version query, made while bounding a statement: let it through
+            return execute(sql, params, many, context)
         left = self.left()
         if connection.vendor == "mysql":
-            if getattr(connection, "mysql_is_mariadb", False):
+            if self._is_mariadb(connection):
                 sql = f"SET STATEMENT max_statement_time={left:.3f} FOR {sql.lstrip()}"
             else:
                 stripped = sql.lstrip()
