@@ -27,7 +27,7 @@ SLOW = {"sqlite": "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM 
                   "SELECT COUNT(*) FROM c",
         "mysql": "SELECT SLEEP(120)"}
 #: A read that takes a few tenths of a second, and one that takes next to nothing (its answer).
-MEDIUM = {"sqlite": SLOW["sqlite"].replace("100000000", "300000"), "mysql": "SELECT SLEEP(0.3)"}
+MEDIUM = {"sqlite": SLOW["sqlite"].replace("100000000", "2000000"), "mysql": "SELECT SLEEP(0.3)"}
 QUICK = "SELECT 1000"
 #: A budget spent before the first read.
 SPENT = 1e-9
@@ -56,7 +56,7 @@ def test_reads_within_the_budget_answer_and_the_connection_is_left_unbounded():
         read(QUICK)  # leaves a deadline a moment ahead, had the block not taken it off again
     started = time.monotonic()
     read(MEDIUM)  # no deadline left behind on the connection
-    assert time.monotonic() - started > 0.1
+    assert time.monotonic() - started > 0.06  # longer than a deadline left behind would have allowed
 
 
 def test_the_budget_is_shared_by_every_read_of_the_block():
